@@ -1,0 +1,33 @@
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Optional as _Optional
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class CompactRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CompactResponse(_message.Message):
+    __slots__ = ("applied_deletions", "seconds")
+    APPLIED_DELETIONS_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    applied_deletions: int
+    seconds: float
+    def __init__(self, applied_deletions: _Optional[int] = ..., seconds: _Optional[float] = ...) -> None: ...
+
+class GetStoreStatsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetStoreStatsResponse(_message.Message):
+    __slots__ = ("pending_deletions", "max_pending_deletions", "data_files", "events")
+    PENDING_DELETIONS_FIELD_NUMBER: _ClassVar[int]
+    MAX_PENDING_DELETIONS_FIELD_NUMBER: _ClassVar[int]
+    DATA_FILES_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    pending_deletions: int
+    max_pending_deletions: int
+    data_files: int
+    events: int
+    def __init__(self, pending_deletions: _Optional[int] = ..., max_pending_deletions: _Optional[int] = ..., data_files: _Optional[int] = ..., events: _Optional[int] = ...) -> None: ...

@@ -1,0 +1,221 @@
+"""The syntax tree shared by KQL and OData: small frozen dataclasses, each with its span.
+
+Parsers build these nodes with `type=None`; the resolver returns new nodes with `type` set (a KQL
+type name from schema.py) and a few resolved-only nodes (`ColumnRef`, `DynPath`, `Convert`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Span:
+    line: int
+    column: int
+    end_line: int = 0
+    end_column: int = 0
+
+
+NOSPAN = Span(1, 1, 1, 1)
+
+
+# ---------------------------------------------------------------- expressions
+@dataclass(frozen=True)
+class Expr:
+    span: Span = field(default=NOSPAN, compare=False, kw_only=True)
+    type: str | None = field(default=None, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Literal(Expr):
+    """A constant. `value` is str, int, float, bool, datetime, timedelta, None, or for dynamic the
+    decoded JSON value (list, dict, ...). Literals always become bound parameters."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class Name(Expr):
+    """A bare identifier: a column, a `let` variable, or `true`/`false`."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Member(Expr):
+    """`base.key`, `base['key']` or `base[0]`: a property of a dynamic value."""
+
+    base: Expr
+    key: str | int
+
+
+@dataclass(frozen=True)
+class Unary(Expr):
+    op: str  # '-' or 'not'
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class Binary(Expr):
+    """`op` is the operator as KQL spells it ('==', 'has', '!contains_cs', '+', 'and', ...) or, for
+    OData's null-as-a-value comparisons, 'eq' 'ne' 'gt' 'ge' 'lt' 'le'."""
+
+    op: str
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class Between(Expr):
+    operand: Expr
+    low: Expr
+    high: Expr
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class InList(Expr):
+    op: str  # 'in', '!in', 'in~', '!in~'
+    operand: Expr
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Call(Expr):
+    name: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Star(Expr):
+    """`*` as a function argument (`arg_max(EventTime, *)`)."""
+
+
+# resolved-only nodes
+@dataclass(frozen=True)
+class ColumnRef(Expr):
+    name: str
+
+
+@dataclass(frozen=True)
+class DynPath(Expr):
+    """A property path inside a dynamic value: base is a dynamic expression."""
+
+    base: Expr
+    path: tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Convert(Expr):
+    """Kusto's implicit conversion of a dynamic value to a scalar type (`type`)."""
+
+    operand: Expr
+
+
+# ---------------------------------------------------------------- tabular operators
+@dataclass(frozen=True)
+class Op:
+    span: Span = field(default=NOSPAN, compare=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Assign:
+    name: str | None  # None: the default name is chosen by the resolver
+    expr: Expr
+    span: Span = field(default=NOSPAN, compare=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class SortKey:
+    expr: Expr
+    descending: bool = True  # Kusto's default
+    nulls_first: bool | None = None  # None: asc -> first, desc -> last
+    span: Span = field(default=NOSPAN, compare=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Where(Op):
+    predicate: Expr
+
+
+@dataclass(frozen=True)
+class Take(Op):
+    count: Expr
+    skip: Expr | None = None
+
+
+@dataclass(frozen=True)
+class Sort(Op):
+    keys: tuple[SortKey, ...]
+
+
+@dataclass(frozen=True)
+class Top(Op):
+    count: Expr
+    key: SortKey
+
+
+@dataclass(frozen=True)
+class Project(Op):
+    items: tuple[Assign, ...]
+
+
+@dataclass(frozen=True)
+class Extend(Op):
+    items: tuple[Assign, ...]
+
+
+@dataclass(frozen=True)
+class ProjectAway(Op):
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProjectRename(Op):
+    pairs: tuple[tuple[str, str], ...]  # (new, old)
+
+
+@dataclass(frozen=True)
+class ProjectReorder(Op):
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Summarize(Op):
+    aggregates: tuple[Assign, ...]
+    by: tuple[Assign, ...]
+
+
+@dataclass(frozen=True)
+class Count(Op):
+    pass
+
+
+@dataclass(frozen=True)
+class Distinct(Op):
+    names: tuple[str, ...] | None  # None: distinct *
+
+
+@dataclass(frozen=True)
+class Let:
+    name: str
+    expr: Expr
+    span: Span = field(default=NOSPAN, compare=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Query:
+    source: str
+    operators: tuple[Op, ...]
+    lets: tuple[Let, ...] = ()
+    source_span: Span = field(default=NOSPAN, compare=False, kw_only=True)
+    dialect: str = field(default="kql", kw_only=True)  # 'kql' or 'odata'
+
+
+@dataclass(frozen=True)
+class OutputColumn:
+    """A result column: its name and KQL type name (see schema.py)."""
+
+    name: str
+    type: str

@@ -1,0 +1,60 @@
+"""compile() and compile_list(): the stages in order, nothing else."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+from . import ast, parse_kql, parse_odata
+from .ast import OutputColumn
+from .errors import QueryError
+from .resolve import Resolver
+from .schema import EVENTS_SCHEMA, Schema
+from .sqlgen import generate, quote_ident
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    sql: str
+    params: dict[str, object]
+    columns: tuple[OutputColumn, ...]
+
+
+def _now(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(timezone.utc).replace(tzinfo=None)
+    if now.tzinfo is not None:
+        now = now.astimezone(timezone.utc).replace(tzinfo=None)
+    return now
+
+
+def compile(query: str, *, schema: Schema = EVENTS_SCHEMA, source_sql: str = '"events"',
+            now: datetime | None = None, max_rows: int | None = None) -> CompiledQuery:
+    """KQL text -> one DuckDB SELECT over `source_sql`, its parameters and output columns."""
+    try:
+        tree = parse_kql.parse(query)
+        resolved = Resolver(schema, "kql").query(tree)
+        sql, params = generate(resolved, source_sql=source_sql, now=_now(now), max_rows=max_rows)
+    except QueryError as e:
+        raise e.with_source(query) from None
+    return CompiledQuery(sql, params, resolved.columns)
+
+
+def compile_list(filter: str, orderby: str, *, skip: int, top: int,
+                 schema: Schema = EVENTS_SCHEMA, source_sql: str = '"events"') -> CompiledQuery:
+    """OData $filter/$orderby -> SELECT of all columns, ordered (TrackId last), paged.
+
+    With an empty $orderby the order is EventTime descending (newest first), then TrackId.
+    """
+    query = parse_odata.parse(filter, orderby, skip=skip, top=top, table=schema.table)
+    *ops, sort, take = query.operators
+    keys = sort.keys or (ast.SortKey(ast.Name("EventTime"), True, False),)
+    if schema.column("TrackId") is not None:
+        keys = keys + (ast.SortKey(ast.Name("TrackId"), False, True),)
+    query = replace(query, operators=(*ops, replace(sort, keys=keys), take))
+    resolved = Resolver(schema, "odata").query(query)
+    sql, params = generate(resolved, source_sql=source_sql, now=_now(None))
+    return CompiledQuery(sql, params, resolved.columns)
+
+
+__all__ = ["CompiledQuery", "OutputColumn", "QueryError", "compile", "compile_list",
+           "quote_ident"]

@@ -1,0 +1,491 @@
+"""The one registry of KQL functions: name, arity, argument types, result type, DuckDB SQL.
+
+A new function is one row here (and one test, and one line in docs/kql.md). Anything not in this
+table is "not supported"; the compiler never falls back to something close.
+
+Argument specs: a KQL type name, several joined by '|', 'number' (int|long|real), 'any',
+'const_string' / 'const_long' (must be a constant). A trailing '?' makes an argument optional and a
+trailing '*' lets it repeat. A `dynamic` argument given where a scalar type is expected is
+converted the way Kusto converts it (the resolver inserts a Convert node).
+
+`sql` is a format string over the arguments' SQL ({0}, {1}, ...) or a function
+(gen, args_sql, args) -> SQL, where `gen` offers `param(value, type)` and `now()`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Union
+
+from .errors import at
+
+NUMERIC = ("int", "long", "real")
+SQL_TYPES = {
+    "string": "VARCHAR", "long": "BIGINT", "int": "INTEGER", "real": "DOUBLE", "bool": "BOOLEAN",
+    "datetime": "TIMESTAMP", "timespan": "INTERVAL", "dynamic": "JSON",
+}
+
+SqlTemplate = Union[str, Callable]
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    args: tuple[str, ...]
+    returns: str | Callable  # a type name, or (args) -> type name
+    sql: SqlTemplate
+    aggregate: bool = False
+    example: str = ""
+
+
+REGISTRY: dict[str, Function] = {}
+
+
+def fn(name, args, returns, sql, *, aggregate=False, example="", aliases=()):
+    f = Function(name, tuple(args), returns, sql, aggregate, example)
+    REGISTRY[name] = f
+    for alias in aliases:
+        REGISTRY[alias] = Function(alias, tuple(args), returns, sql, aggregate, example)
+    return f
+
+
+# ---------------------------------------------------------------- type helpers
+def unify(types, node=None, what="arguments") -> str:
+    """The common type of several values (numbers widen to long/real; null fits anything)."""
+    kinds = [t for t in types if t not in (None, "null")]
+    if not kinds:
+        return "string"
+    if all(t == kinds[0] for t in kinds):
+        return kinds[0]
+    if all(t in NUMERIC for t in kinds):
+        return "real" if "real" in kinds else "long"
+    raise at(node, f"the {what} have different types ({', '.join(dict.fromkeys(kinds))})")
+
+
+def same_as(i):
+    return lambda args: args[i].type
+
+
+def _unify_from(start, step=1, last=None):
+    def rule(args):
+        picked = list(args[start::step])
+        if last is not None and len(args) > last:
+            picked.append(args[-1])
+        return unify([a.type for a in picked], args[0] if args else None, "results")
+    return rule
+
+
+def cast(sql: str, type_: str) -> str:
+    return f"CAST({sql} AS {SQL_TYPES[type_]})"
+
+
+# ---------------------------------------------------------------- date and time
+_TRUNC = {"day": "day", "week": "week", "month": "month", "year": "year"}
+_STEP = {"day": "to_days", "week": "to_weeks", "month": "to_months", "year": "to_years"}
+
+
+def _start_of(unit):
+    def sql(g, a, args):
+        base = f"date_trunc('{unit}', {a[0]})" if unit != "week" else (
+            f"(date_trunc('day', {a[0]}) - to_days(CAST(dayofweek({a[0]}) AS INTEGER)))")
+        if unit != "week":
+            base = f"CAST({base} AS TIMESTAMP)"
+        if len(a) > 1:
+            if unit == "week":
+                # shift first, then truncate, so the offset counts whole weeks from the start
+                shifted = f"({a[0]} + {_STEP[unit]}(CAST({a[1]} AS INTEGER)))"
+                return (f"(date_trunc('day', {shifted}) - "
+                        f"to_days(CAST(dayofweek({shifted}) AS INTEGER)))")
+            shifted = f"({a[0]} + {_STEP[unit]}(CAST({a[1]} AS INTEGER)))"
+            return f"CAST(date_trunc('{unit}', {shifted}) AS TIMESTAMP)"
+        return base
+    return sql
+
+
+def _end_of(unit):
+    start = _start_of(unit)
+
+    def sql(g, a, args):
+        return f"({start(g, a, args)} + {_STEP[unit]}(1) - INTERVAL 1 MICROSECOND)"
+    return sql
+
+
+for _u in ("day", "week", "month", "year"):
+    fn(f"startof{_u}", ["datetime", "long?"], "datetime", _start_of(_u),
+       example=f"startof{_u}(EventTime)")
+    fn(f"endof{_u}", ["datetime", "long?"], "datetime", _end_of(_u),
+       example=f"endof{_u}(EventTime, -1)")
+
+_PERIODS = {
+    "year": ("year", "to_years", 1), "quarter": ("quarter", "to_months", 3),
+    "month": ("month", "to_months", 1), "week": ("week", "to_weeks", 1),
+    "day": ("day", "to_days", 1), "hour": ("hour", "to_hours", 1),
+    "minute": ("minute", "to_minutes", 1), "second": ("second", "to_seconds", 1),
+    "millisecond": ("millisecond", "to_milliseconds", 1),
+    "microsecond": ("microsecond", "to_microseconds", 1),
+}
+_PERIOD_ALIASES = {"yy": "year", "yyyy": "year", "qq": "quarter", "q": "quarter", "mm": "month",
+                   "m": "month", "wk": "week", "ww": "week", "dd": "day", "d": "day",
+                   "hh": "hour", "mi": "minute", "n": "minute", "ss": "second", "s": "second",
+                   "ms": "millisecond", "mcs": "microsecond"}
+
+
+def period(args, i):
+    raw = str(args[i].value).strip().lower()
+    name = _PERIOD_ALIASES.get(raw, raw.rstrip("s") if raw.rstrip("s") in _PERIODS else raw)
+    if name not in _PERIODS:
+        raise at(args[i], f"unknown period '{args[i].value}'; expected one of "
+                          f"{', '.join(_PERIODS)}")
+    return _PERIODS[name]
+
+
+def _datetime_add(g, a, args):
+    _, step, mult = period(args, 0)
+    amount = f"CAST({a[1]} AS INTEGER)" if mult == 1 else f"CAST({a[1]} AS INTEGER) * {mult}"
+    return f"({a[2]} + {step}({amount}))"
+
+
+def _datetime_diff(g, a, args):
+    part, _, _ = period(args, 0)
+    return f"date_diff('{part}', {a[2]}, {a[1]})"
+
+
+# Kusto format_datetime specifiers -> strftime
+_FORMAT = [("yyyy", "%Y"), ("yy", "%y"), ("MM", "%m"), ("M", "%-m"), ("dd", "%d"), ("d", "%-d"),
+           ("HH", "%H"), ("H", "%-H"), ("hh", "%I"), ("h", "%-I"), ("mm", "%M"), ("m", "%-M"),
+           ("ss", "%S"), ("s", "%-S"), ("ffffff", "%f"), ("fff", "%g"), ("tt", "%p")]
+_FORMAT_SEPARATORS = set(" /-:,._[]T'")
+
+
+def kusto_format_to_strftime(fmt: str, node=None) -> str:
+    out, i = [], 0
+    while i < len(fmt):
+        for token, spec in _FORMAT:
+            if fmt.startswith(token, i):
+                out.append(spec)
+                i += len(token)
+                break
+        else:
+            ch = fmt[i]
+            if ch not in _FORMAT_SEPARATORS:
+                raise at(node, f"format specifier '{ch}' is not supported in format_datetime "
+                               f"(use yyyy, yy, MM, M, dd, d, HH, H, hh, h, mm, m, ss, s, fff, "
+                               f"ffffff, tt)")
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def _format_datetime(g, a, args):
+    fmt = kusto_format_to_strftime(str(args[1].value), args[1])
+    return f"strftime({a[0]}, {g.param(fmt, 'string')})"
+
+
+_EPOCH_OFFSET_US = 62135596800000000  # 0001-01-01 .. 1970-01-01: Kusto bins count from year 1
+
+
+def _bin(g, a, args):
+    kind, size = args[0].type, args[1]
+    if kind == "datetime":
+        if size.type != "timespan":
+            raise at(size, "bin() of a datetime needs a timespan size, e.g. bin(EventTime, 1h)")
+        us = g.constant_micros(size)
+        return (f"make_timestamp(((epoch_us({a[0]}) + {_EPOCH_OFFSET_US}) // {us}) * {us}"
+                f" - {_EPOCH_OFFSET_US})")
+    if kind == "timespan":
+        us = g.constant_micros(size)
+        return f"to_microseconds((epoch_us({a[0]}) // {us}) * {us})"
+    if kind in NUMERIC:
+        if size.type not in NUMERIC:
+            raise at(size, "bin() of a number needs a number size")
+        result = "real" if "real" in (kind, size.type) else "long"
+        return cast(f"floor({a[0]} / {a[1]}) * {a[1]}", result)
+    raise at(args[0], f"bin() works on numbers, datetimes and timespans, not {kind}")
+
+
+def _bin_type(args):
+    if args[0].type in ("datetime", "timespan"):
+        return args[0].type
+    return "real" if "real" in (args[0].type, args[1].type) else "long"
+
+
+for _name in ("bin", "floor"):
+    fn(_name, ["number|datetime|timespan", "number|timespan"], _bin_type, _bin,
+       example=f"{_name}(EventTime, 1h)")
+
+fn("now", [], "datetime", lambda g, a, args: g.now(), example="now()")
+fn("ago", ["timespan"], "datetime", lambda g, a, args: f"({g.now()} - {a[0]})", example="ago(7d)")
+fn("datetime_add", ["const_string", "long", "datetime"], "datetime", _datetime_add,
+   example="datetime_add('day', 7, EventTime)")
+fn("datetime_diff", ["const_string", "datetime", "datetime"], "long", _datetime_diff,
+   example="datetime_diff('day', now(), EventTime)")
+fn("dayofweek", ["datetime"], "timespan", "to_days(CAST(dayofweek({0}) AS INTEGER))",
+   example="dayofweek(EventTime) == 1d")
+fn("getmonth", ["datetime"], "int", "CAST(month({0}) AS INTEGER)", example="getmonth(EventTime)")
+fn("getyear", ["datetime"], "int", "CAST(year({0}) AS INTEGER)", example="getyear(EventTime)")
+fn("hourofday", ["datetime"], "int", "CAST(hour({0}) AS INTEGER)", example="hourofday(EventTime)")
+fn("format_datetime", ["datetime", "const_string"], "string", _format_datetime,
+   example="format_datetime(EventTime, 'yyyy-MM-dd HH:mm')")
+
+
+# ---------------------------------------------------------------- conversions
+def tostring_sql(sql: str, type_: str) -> str:
+    if type_ == "string":
+        return sql
+    if type_ == "datetime":
+        return f"strftime({sql}, '%Y-%m-%dT%H:%M:%S.%f0Z')"
+    if type_ == "dynamic":
+        return f"json_extract_string({sql}, '$')"
+    if type_ == "bool":
+        return f"CASE WHEN {sql} THEN 'true' WHEN NOT {sql} THEN 'false' END"
+    return f"CAST({sql} AS VARCHAR)"
+
+
+def _to_number(target):
+    def sql(g, a, args):
+        t = args[0].type
+        if t in ("real",) and target in ("int", "long"):
+            return f"TRY_CAST(trunc({a[0]}) AS {SQL_TYPES[target]})"
+        if t == "bool":
+            return f"CAST({a[0]} AS {SQL_TYPES[target]})"
+        if t == "dynamic":
+            inner = f"json_extract_string({a[0]}, '$')"
+            if target in ("int", "long"):
+                return f"TRY_CAST(trunc(TRY_CAST({inner} AS DOUBLE)) AS {SQL_TYPES[target]})"
+            return f"TRY_CAST({inner} AS {SQL_TYPES[target]})"
+        if t == "string" and target in ("int", "long"):
+            return f"TRY_CAST(trunc(TRY_CAST({a[0]} AS DOUBLE)) AS {SQL_TYPES[target]})"
+        if t in ("datetime", "timespan"):
+            raise at(args[0], f"cannot convert a {t} to {target}")
+        return f"TRY_CAST({a[0]} AS {SQL_TYPES[target]})"
+    return sql
+
+
+def _tobool(g, a, args):
+    t = args[0].type
+    if t == "bool":
+        return a[0]
+    if t in NUMERIC:
+        return f"({a[0]} <> 0)"
+    src = a[0] if t == "string" else f"json_extract_string({a[0]}, '$')"
+    return f"TRY_CAST({src} AS BOOLEAN)"
+
+
+def _todatetime(g, a, args):
+    t = args[0].type
+    if t == "datetime":
+        return a[0]
+    src = a[0] if t == "string" else f"json_extract_string({a[0]}, '$')"
+    return f"TRY_CAST({src} AS TIMESTAMP)"
+
+
+fn("tostring", ["any"], "string", lambda g, a, args: tostring_sql(a[0], args[0].type),
+   example="tostring(Payload.price)")
+fn("toint", ["any"], "int", _to_number("int"), example="toint(Value)", aliases=("int",))
+fn("tolong", ["any"], "long", _to_number("long"), example="tolong(Value)", aliases=("long",))
+fn("todouble", ["any"], "real", _to_number("real"), example="todouble(Value)",
+   aliases=("toreal", "real", "double"))
+fn("tobool", ["any"], "bool", _tobool, example="tobool(Payload.flag)",
+   aliases=("toboolean", "bool"))
+fn("todatetime", ["string|datetime|dynamic"], "datetime", _todatetime,
+   example="todatetime('2019-01-01')")
+fn("parse_json", ["string|dynamic"], "dynamic",
+   lambda g, a, args: a[0] if args[0].type == "dynamic" else
+   f"CASE WHEN json_valid({a[0]}) THEN CAST({a[0]} AS JSON) ELSE to_json({a[0]}) END",
+   example="parse_json(Value).a", aliases=("todynamic",))
+
+
+# ---------------------------------------------------------------- strings
+def _substring(g, a, args):
+    start = f"greatest(CAST({a[1]} AS BIGINT), 0) + 1"
+    if len(a) == 3:
+        return f"substring({a[0]}, {start}, greatest(CAST({a[2]} AS BIGINT), 0))"
+    return f"substring({a[0]}, {start})"
+
+
+def _strcat(g, a, args):
+    parts = [f"COALESCE({tostring_sql(s, x.type)}, '')" for s, x in zip(a, args)]
+    return "(" + " || ".join(parts) + ")"
+
+
+def _trim(g, a, args):
+    pattern = str(args[0].value)
+    regex = g.param(f"^(?:{pattern})+|(?:{pattern})+$", "string")
+    return f"regexp_replace({a[1]}, {regex}, '', 'g')"
+
+
+def _split(g, a, args):
+    parts = f"string_split({a[0]}, {a[1]})"
+    if len(a) == 3:
+        return (f"CASE WHEN CAST({a[2]} AS BIGINT) >= 0 AND CAST({a[2]} AS BIGINT) < len({parts})"
+                f" THEN to_json([{parts}[CAST({a[2]} AS BIGINT) + 1]]) ELSE to_json([]) END")
+    return f"to_json({parts})"
+
+
+def _extract(g, a, args):
+    group = args[1].value
+    if not isinstance(group, int) or not 0 <= group <= 9:
+        raise at(args[1], "extract() needs a capture group number from 0 to 9")
+    return f"NULLIF(regexp_extract({a[2]}, {a[0]}, {g.param(group, 'int', cast=False)}), '')"
+
+
+fn("strlen", ["string"], "long", "CAST(length({0}) AS BIGINT)", example="strlen(PageTitle)")
+fn("tolower", ["string"], "string", "lower({0})", example="tolower(City)")
+fn("toupper", ["string"], "string", "upper({0})", example="toupper(CountryCode)")
+fn("substring", ["string", "long", "long?"], "string", _substring,
+   example="substring(PageUri, 0, 8)")
+fn("strcat", ["any", "any*"], "string", _strcat, example="strcat(City, ', ', CountryCode)")
+fn("replace_string", ["string", "string", "string"], "string", "replace({0}, {1}, {2})",
+   example="replace_string(PageUri, 'http:', 'https:')")
+fn("trim", ["const_string", "string"], "string", _trim, example=r"trim(@'\s', Value)")
+fn("split", ["string", "string", "long?"], "dynamic", _split, example="split(PageUri, '/')")
+fn("extract", ["const_string", "const_long", "string"], "string", _extract,
+   example=r"extract(@'id=(\d+)', 1, PageUri)")
+
+
+# ---------------------------------------------------------------- logic and nulls
+def _iff(g, a, args):
+    return f"CASE WHEN {a[0]} THEN {a[1]} ELSE {a[2]} END"
+
+
+def _case(g, a, args):
+    if len(a) < 3 or len(a) % 2 == 0:
+        raise at(args[0] if args else None,
+                 "case() needs pairs of condition and value, then an else value")
+    whens = " ".join(f"WHEN {a[i]} THEN {a[i + 1]}" for i in range(0, len(a) - 1, 2))
+    return f"CASE {whens} ELSE {a[-1]} END"
+
+
+def _isempty(negated):
+    def sql(g, a, args):
+        t = args[0].type
+        if t == "string":
+            test = f"COALESCE({a[0]}, '') = ''"
+        elif t == "dynamic":
+            test = f"COALESCE(json_extract_string({a[0]}, '$'), '') = ''"
+        else:
+            test = f"{a[0]} IS NULL"
+        return f"(NOT ({test}))" if negated else f"({test})"
+    return sql
+
+
+def _isnull(negated):
+    def sql(g, a, args):
+        t = args[0].type
+        if t == "string":
+            # Kusto strings are never null: a missing string is the empty string
+            return "TRUE" if negated else "FALSE"
+        if t == "dynamic":
+            test = f"json_extract_string({a[0]}, '$') IS NULL"
+        else:
+            test = f"{a[0]} IS NULL"
+        return f"(NOT ({test}))" if negated else f"({test})"
+    return sql
+
+
+fn("iff", ["bool", "any", "any"], _unify_from(1), _iff,
+   example="iff(City == '', 'unknown', City)", aliases=("iif",))
+fn("case", ["bool", "any", "any*"], _unify_from(1, 2, last=True), _case,
+   example="case(Payload.price > 100, 'high', 'low')")
+fn("coalesce", ["any", "any*"], _unify_from(0), "COALESCE({*})",
+   example="coalesce(User.Name, User.Email)")
+fn("isempty", ["any"], "bool", _isempty(False), example="isempty(City)")
+fn("isnotempty", ["any"], "bool", _isempty(True), example="isnotempty(User.Email)")
+fn("isnull", ["any"], "bool", _isnull(False), example="isnull(Payload.price)")
+fn("isnotnull", ["any"], "bool", _isnull(True), example="isnotnull(Payload.price)")
+fn("array_length", ["dynamic"], "long",
+   "CASE WHEN json_type({0}) = 'ARRAY' THEN CAST(json_array_length({0}) AS BIGINT) END",
+   example="array_length(Payload.items)")
+
+
+# ---------------------------------------------------------------- aggregates
+def _sum_sql(g, a, args):
+    return cast(f"sum({a[0]})", "real" if args[0].type == "real" else "long")
+
+
+def _sumif_sql(g, a, args):
+    return cast(f"sum({a[0]}) FILTER (WHERE {a[1]})", "real" if args[0].type == "real" else "long")
+
+
+def _sum_type(args):
+    return "real" if args[0].type == "real" else "long"
+
+
+def _percentile(g, a, args):
+    p = args[1].value
+    if not isinstance(p, (int, float)) or not 0 <= p <= 100:
+        raise at(args[1], "percentile() needs a constant percentage from 0 to 100")
+    return f"quantile_disc({a[0]}, {g.param(float(p) / 100, 'real')})"
+
+
+def _make_list(distinct):
+    def sql(g, a, args):
+        d = "DISTINCT " if distinct else ""
+        return f"COALESCE(to_json(list({d}{a[0]}) FILTER (WHERE {a[0]} IS NOT NULL)), '[]'::JSON)"
+    return sql
+
+
+def _comparable(where):
+    def check(args):
+        t = args[0].type
+        if t in ("dynamic", "bool"):
+            raise at(args[0], f"{where}() needs a number, string, datetime or timespan, not {t}")
+        return t
+    return check
+
+
+fn("count", [], "long", "count(*)", aggregate=True, example="summarize count() by EventType")
+fn("countif", ["bool"], "long", "count(*) FILTER (WHERE {0})", aggregate=True,
+   example="summarize countif(EventType == 'pageview')")
+fn("dcount", ["any"], "long", "count(DISTINCT {0})", aggregate=True,
+   example="summarize dcount(SessionId)")
+fn("dcountif", ["any", "bool"], "long", "count(DISTINCT {0}) FILTER (WHERE {1})", aggregate=True,
+   example="summarize dcountif(SessionId, EventType == 'pageview')")
+fn("sum", ["number"], _sum_type, _sum_sql, aggregate=True, example="summarize sum(Payload.price)")
+fn("sumif", ["number", "bool"], _sum_type, _sumif_sql, aggregate=True,
+   example="summarize sumif(Payload.price, City == 'Oslo')")
+fn("avg", ["number"], "real", "avg({0})", aggregate=True, example="summarize avg(Payload.price)")
+fn("avgif", ["number", "bool"], "real", "avg({0}) FILTER (WHERE {1})", aggregate=True,
+   example="summarize avgif(Payload.price, City == 'Oslo')")
+fn("min", ["any"], _comparable("min"), "min({0})", aggregate=True,
+   example="summarize min(EventTime)")
+fn("max", ["any"], _comparable("max"), "max({0})", aggregate=True,
+   example="summarize max(EventTime)")
+fn("make_list", ["any"], "dynamic", _make_list(False), aggregate=True,
+   example="summarize make_list(PageUri) by SessionId")
+fn("make_set", ["any"], "dynamic", _make_list(True), aggregate=True,
+   example="summarize make_set(EventType) by SessionId")
+fn("percentile", ["number|datetime|timespan", "const_number"], same_as(0), _percentile,
+   aggregate=True, example="summarize percentile(Payload.price, 95)")
+fn("take_any", ["any"], same_as(0), "any_value({0})", aggregate=True,
+   example="summarize take_any(PageTitle) by PageUri")
+# arg_max / arg_min are expanded by the resolver into one internal aggregate per output column
+fn("arg_max", ["any", "any*"], same_as(0), "max({0})", aggregate=True,
+   example="summarize arg_max(EventTime, *) by SessionId")
+fn("arg_min", ["any", "any*"], same_as(0), "min({0})", aggregate=True,
+   example="summarize arg_min(EventTime, PageUri) by SessionId")
+
+# internal helpers used by the resolver's arg_max/arg_min expansion (not user-callable)
+INTERNAL: dict[str, Function] = {
+    "__arg_max_col": Function("__arg_max_col", ("any", "any"), same_as(0), "arg_max({0}, {1})",
+                              True),
+    "__arg_min_col": Function("__arg_min_col", ("any", "any"), same_as(0), "arg_min({0}, {1})",
+                              True),
+}
+
+# KQL functions users may reach for that are deliberately not offered (docs list them)
+NOT_SUPPORTED_HINTS = {
+    "percentiles": "use percentile(x, p) once per percentage",
+    "dcount_hll": None, "hll": None, "tdigest": None,
+}
+
+
+def lookup(name: str) -> Function | None:
+    return REGISTRY.get(name) or INTERNAL.get(name)
+
+
+def render(f: Function, gen, args_sql: list[str], args) -> str:
+    if callable(f.sql):
+        return f.sql(gen, args_sql, args)
+    if "{*}" in f.sql:
+        return f.sql.replace("{*}", ", ".join(args_sql))
+    return f.sql.format(*args_sql)

@@ -1,0 +1,455 @@
+"""ResolvedQuery -> one DuckDB SELECT. One handler per node class; values become parameters.
+
+The pipeline is built as a single SELECT as long as each operator can be merged into it (a where
+before a sort, a take after a sort, an extend anywhere...); otherwise the current SELECT becomes a
+subquery. Column references are inlined as the SQL expression that defines them, so a where after
+an extend filters on the expression. When a sorted SELECT has to become a subquery, its order is
+carried out as a hidden row_number() column, so `top 5 by x | where ...` keeps its order.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from . import ast, functions
+from .ast import OutputColumn
+from .errors import at
+from .resolve import ResolvedQuery
+from .schema import Schema
+
+SQL_TYPES = functions.SQL_TYPES
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+
+
+def quote_ident(name: str) -> str:
+    """The one way an identifier reaches SQL: double-quoted, embedded quotes doubled."""
+    if not isinstance(name, str) or not name or "\0" in name:
+        raise ValueError(f"invalid identifier {name!r}")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def json_path(path: tuple) -> str:
+    """A DuckDB JSON path for property keys and array indexes, e.g. $."a"."b"[0]."""
+    out = ["$"]
+    for key in path:
+        if isinstance(key, int):
+            out.append(f"[{key}]" if key >= 0 else f"[#{key}]")
+        else:
+            out.append('."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "".join(out)
+
+
+@dataclass
+class Select:
+    source: str
+    cols: list[tuple[str, str, str]]  # (name, sql over source, KQL type)
+    base: bool = False  # source is the events relation itself (promoted columns usable)
+    where: list[str] = field(default_factory=list)
+    group_by: list[str] | None = None
+    order_by: list[str] = field(default_factory=list)
+    limit: int | None = None
+    offset: int | None = None
+    distinct: bool = False
+    hidden: list[tuple[str, str]] = field(default_factory=list)
+
+    def env(self) -> dict[str, str]:
+        return {n: s for n, s, _ in self.cols}
+
+
+class SqlGen:
+    def __init__(self, schema: Schema, source_sql: str, now: datetime, dialect: str = "kql"):
+        self.schema = schema
+        self.source_sql = source_sql
+        self.now_value = now
+        self.dialect = dialect
+        self.params: dict[str, object] = {}
+        self._now_ref: str | None = None
+        self._aliases = 0
+        self.sel: Select | None = None
+
+    # ------------------------------------------------------------ parameters
+    def param(self, value, type_: str | None, cast: bool = True) -> str:
+        if value is None:
+            return f"CAST(NULL AS {SQL_TYPES[type_]})" if type_ in SQL_TYPES else "NULL"
+        if type_ == "dynamic":
+            value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        ref = "$" + name
+        if cast and type_ in SQL_TYPES and type_ != "string":
+            return f"CAST({ref} AS {SQL_TYPES[type_]})"
+        return ref
+
+    def now(self) -> str:
+        if self._now_ref is None:
+            self._now_ref = self.param(self.now_value, "datetime")
+        return self._now_ref
+
+    def constant_micros(self, e: ast.Expr) -> str:
+        if not (isinstance(e, ast.Literal) and isinstance(e.value, timedelta)):
+            raise at(e, "the bin size must be a constant timespan, e.g. 1h")
+        us = e.value // timedelta(microseconds=1)
+        if us <= 0:
+            raise at(e, "the bin size must be positive")
+        return self.param(us, "long")
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, e: ast.Expr, env: dict[str, str]) -> str:
+        return EXPR_HANDLERS[type(e)](self, e, env)
+
+    # ------------------------------------------------------------ pipeline
+    def wrap(self) -> None:
+        inner = self.sel
+        self._aliases += 1
+        order = []
+        if inner.order_by:
+            ordinal = f"__ord{self._aliases}"
+            inner.hidden.append(
+                (ordinal, f"row_number() OVER (ORDER BY {', '.join(inner.order_by)})"))
+            order = [quote_ident(ordinal)]
+        sql = render(inner, self)
+        self.sel = Select(f"({sql}) AS _q{self._aliases}",
+                          [(n, quote_ident(n), t) for n, _, t in inner.cols], order_by=order)
+
+    def query(self, rq: ResolvedQuery, max_rows: int | None = None) -> str:
+        self.dialect = rq.dialect
+        self.sel = Select(f"{self.source_sql} AS _e",
+                          [(c.name, quote_ident(c.name), c.type) for c in rq.base], base=True)
+        for stage in rq.stages:
+            OP_HANDLERS[type(stage.op)](self, stage.op, stage.columns)
+        if max_rows is not None:
+            if self.sel.limit is None or self.sel.limit > max_rows:
+                self.sel.limit = max_rows
+        return render(self.sel, self)
+
+
+def render(sel: Select, gen: SqlGen) -> str:
+    items = []
+    for name, sql, _ in sel.cols:
+        q = quote_ident(name)
+        items.append(q if sql == q else f"{sql} AS {q}")
+    items += [f"{sql} AS {quote_ident(name)}" for name, sql in sel.hidden]
+    parts = ["SELECT " + ("DISTINCT " if sel.distinct else "") + (", ".join(items) or "*"),
+             "FROM " + sel.source]
+    if sel.where:
+        parts.append("WHERE " + " AND ".join(sel.where))
+    if sel.group_by:
+        parts.append("GROUP BY " + ", ".join(sel.group_by))
+    if sel.order_by:
+        parts.append("ORDER BY " + ", ".join(sel.order_by))
+    if sel.limit is not None:
+        parts.append("LIMIT " + gen.param(int(sel.limit), "long", cast=False))
+    if sel.offset is not None:
+        parts.append("OFFSET " + gen.param(int(sel.offset), "long", cast=False))
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------- operator handlers
+def op_where(g: SqlGen, op: ast.Where, cols):
+    s = g.sel
+    if s.group_by is not None or s.limit is not None or s.distinct:
+        g.wrap()
+    g.sel.where.append(g.expr(op.predicate, g.sel.env()))
+
+
+def op_take(g: SqlGen, op: ast.Take, cols):
+    if g.sel.limit is not None or g.sel.offset is not None:
+        g.wrap()
+    g.sel.limit = int(op.count.value)
+    if op.skip is not None:
+        g.sel.offset = int(op.skip.value)
+
+
+def _sort_sql(g, key: ast.SortKey, env):
+    direction = "DESC" if key.descending else "ASC"
+    nulls = "FIRST" if key.nulls_first else "LAST"
+    sql = g.expr(key.expr, env)
+    if key.expr.type == "dynamic":
+        # numbers in numeric order, then everything else by its text
+        text = f"json_extract_string({sql}, '$')"
+        return (f"TRY_CAST({text} AS DOUBLE) {direction} NULLS {nulls}, "
+                f"{text} {direction} NULLS {nulls}")
+    return f"{sql} {direction} NULLS {nulls}"
+
+
+def op_sort(g: SqlGen, op: ast.Sort, cols):
+    s = g.sel
+    if s.limit is not None or s.distinct or s.group_by is not None:
+        g.wrap()
+    env = g.sel.env()
+    g.sel.order_by = [_sort_sql(g, k, env) for k in op.keys]
+
+
+def op_top(g: SqlGen, op: ast.Top, cols):
+    op_sort(g, ast.Sort((op.key,)), cols)
+    g.sel.limit = int(op.count.value)
+
+
+def op_project(g: SqlGen, op: ast.Project, cols):
+    if g.sel.distinct or g.sel.group_by is not None:
+        g.wrap()
+    env = g.sel.env()
+    g.sel.cols = [(a.name, g.expr(a.expr, env), a.expr.type) for a in op.items]
+
+
+def op_extend(g: SqlGen, op: ast.Extend, cols):
+    if g.sel.distinct or g.sel.group_by is not None:
+        g.wrap()
+    env = g.sel.env()
+    current = list(g.sel.cols)
+    for a in op.items:
+        sql = g.expr(a.expr, env)
+        env[a.name] = sql
+        names = [c[0] for c in current]
+        if a.name in names:
+            current[names.index(a.name)] = (a.name, sql, a.expr.type)
+        else:
+            current.append((a.name, sql, a.expr.type))
+    g.sel.cols = current
+
+
+def _reshape(g: SqlGen, op, cols: tuple[OutputColumn, ...]):
+    """project-away / project-reorder / project-rename: the resolver computed the new list."""
+    old = {n: (s, t) for n, s, t in g.sel.cols}
+    renames = {new: old_name for new, old_name in getattr(op, "pairs", ())}
+    g.sel.cols = [(c.name, old[renames.get(c.name, c.name)][0], c.type) for c in cols]
+
+
+def _group_key(sql: str, type_: str) -> str:
+    """Kusto has no null strings: a missing string groups (and shows) as ''."""
+    return f"COALESCE({sql}, '')" if type_ == "string" else sql
+
+
+def op_summarize(g: SqlGen, op: ast.Summarize, cols):
+    s = g.sel
+    if s.group_by is not None or s.limit is not None or s.distinct:
+        g.wrap()
+    env = g.sel.env()
+    by = [(a.name, _group_key(g.expr(a.expr, env), a.expr.type), a.expr.type) for a in op.by]
+    aggs = [(a.name, g.expr(a.expr, env), a.expr.type) for a in op.aggregates]
+    g.sel.cols = by + aggs
+    g.sel.group_by = [str(i + 1) for i in range(len(by))]
+    g.sel.order_by = []
+
+
+def op_count(g: SqlGen, op, cols):
+    s = g.sel
+    if s.group_by is not None or s.limit is not None or s.distinct:
+        g.wrap()
+    g.sel.cols = [("Count", "count(*)", "long")]
+    g.sel.group_by = []
+    g.sel.order_by = []
+
+
+def op_distinct(g: SqlGen, op: ast.Distinct, cols):
+    s = g.sel
+    if s.group_by is not None or s.limit is not None or s.distinct:
+        g.wrap()
+    env = g.sel.env()
+    g.sel.cols = [(c.name, _group_key(env[c.name], c.type), c.type) for c in cols]
+    g.sel.distinct = True
+    g.sel.order_by = []
+
+
+OP_HANDLERS = {
+    ast.Where: op_where, ast.Take: op_take, ast.Sort: op_sort, ast.Top: op_top,
+    ast.Project: op_project, ast.Extend: op_extend, ast.ProjectAway: _reshape,
+    ast.ProjectRename: _reshape, ast.ProjectReorder: _reshape, ast.Summarize: op_summarize,
+    ast.Count: op_count, ast.Distinct: op_distinct,
+}
+
+
+# ---------------------------------------------------------------- expression handlers
+def e_literal(g: SqlGen, e: ast.Literal, env):
+    if e.type == "null" or e.value is None:
+        return g.param(None, e.type)
+    if e.type == "string" and e.value == "":
+        return "''"  # the empty string carries no user text
+    if e.type == "timespan" and isinstance(e.value, timedelta):
+        return g.param(e.value, "timespan")
+    return g.param(e.value, e.type)
+
+
+def e_column(g: SqlGen, e: ast.ColumnRef, env):
+    return env[e.name]
+
+
+def e_dynpath(g: SqlGen, e: ast.DynPath, env):
+    return f"json_extract({g.expr(e.base, env)}, {g.param(json_path(e.path), 'string')})"
+
+
+def _promoted(g: SqlGen, e: ast.Convert, env):
+    """A typed column holding the same property, when using it gives the same answer."""
+    x = e.operand
+    if not (isinstance(x, ast.DynPath) and isinstance(x.base, ast.ColumnRef)):
+        return None
+    sel = g.sel
+    if sel is None or not sel.base or env.get(x.base.name) != quote_ident(x.base.name):
+        return None
+    for p in g.schema.promoted:
+        if p.dynamic_column == x.base.name and tuple(p.path) == tuple(x.path):
+            if p.type == e.type:
+                return quote_ident(p.column)
+            if e.type == "real" and p.type in functions.NUMERIC:
+                return f"CAST({quote_ident(p.column)} AS DOUBLE)"
+    return None
+
+
+def e_convert(g: SqlGen, e: ast.Convert, env):
+    promoted = _promoted(g, e, env)
+    if promoted is not None:
+        return promoted
+    x = e.operand
+    if isinstance(x, ast.DynPath):
+        text = (f"json_extract_string({g.expr(x.base, env)}, "
+                f"{g.param(json_path(x.path), 'string')})")
+    else:
+        text = f"json_extract_string({g.expr(x, env)}, '$')"
+    if e.type == "string":
+        return text
+    return f"TRY_CAST({text} AS {SQL_TYPES[e.type]})"
+
+
+def e_unary(g: SqlGen, e: ast.Unary, env):
+    x = g.expr(e.operand, env)
+    if e.op == "not":
+        return f"(NOT COALESCE({x}, FALSE))"
+    return f"(-{x})"
+
+
+def _is_text_literal(e, nonempty: bool):
+    return isinstance(e, ast.Literal) and e.type == "string" and isinstance(e.value, str) \
+        and (bool(e.value) == nonempty)
+
+
+def _kql_string_eq(g, e: ast.Binary, l, r, negate: bool):
+    """Kusto strings are never null: a missing string is ''. Keep plain comparisons (and so
+    DuckDB's filter pushdown) whenever that gives the same answer."""
+    nonempty = _is_text_literal(e.left, True) or _is_text_literal(e.right, True)
+    if not negate:
+        if nonempty:
+            return f"({l} = {r})"
+        return f"(COALESCE({l}, '') = COALESCE({r}, ''))"
+    if nonempty:
+        return f"({l} IS DISTINCT FROM {r})"
+    if _is_text_literal(e.right, False):
+        return f"({l} <> '')"
+    if _is_text_literal(e.left, False):
+        return f"({r} <> '')"
+    return f"(COALESCE({l}, '') <> COALESCE({r}, ''))"
+
+
+_TERM_EDGE = r"[^\pL\pN]"
+
+
+def _term_regex(g, e: ast.Binary, base: str):
+    if not (isinstance(e.right, ast.Literal) and isinstance(e.right.value, str)):
+        raise at(e.right, f"'{e.op}' needs a constant string on its right")
+    term = re.escape(e.right.value)
+    cs = base.endswith("_cs")
+    kind = base.removesuffix("_cs")
+    before, after = f"(^|{_TERM_EDGE})", f"($|{_TERM_EDGE})"
+    pattern = {"has": before + term + after, "hasprefix": before + term,
+               "hassuffix": term + after}[kind]
+    return g.param(("" if cs else "(?i)") + pattern, "string")
+
+
+def _string_op(g: SqlGen, e: ast.Binary, l, r):
+    op = e.op
+    negate = op.startswith("!") and op != "!~"
+    base = op.lstrip("!")
+    if base in ("has", "has_cs", "hasprefix", "hasprefix_cs", "hassuffix", "hassuffix_cs"):
+        test = f"regexp_matches({l}, {_term_regex(g, e, base)})"
+    elif base in ("contains", "startswith", "endswith"):
+        func = {"contains": "contains", "startswith": "starts_with", "endswith": "ends_with"}[base]
+        test = f"{func}(lower({l}), lower({r}))"
+    elif base in ("contains_cs", "startswith_cs", "endswith_cs"):
+        func = {"contains_cs": "contains", "startswith_cs": "starts_with",
+                "endswith_cs": "ends_with"}[base]
+        test = f"{func}({l}, {r})"
+    elif op in ("=~", "!~"):
+        test = f"(lower(COALESCE({l}, '')) = lower(COALESCE({r}, '')))"
+        negate = op == "!~"
+    elif op == "matches regex":
+        test = f"regexp_matches({l}, {r})"
+    else:  # pragma: no cover
+        raise at(e, f"operator '{op}' is not supported")
+    return f"(NOT COALESCE({test}, FALSE))" if negate else test
+
+
+_SQL_CMP = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "gt": ">", "ge": ">=", "lt": "<",
+            "le": "<="}
+
+
+def e_binary(g: SqlGen, e: ast.Binary, env):
+    op = e.op
+    l = g.expr(e.left, env)
+    r = g.expr(e.right, env)
+    if op in ("and", "or"):
+        return f"({l} {op.upper()} {r})"
+    if op in ("+", "-", "*", "%"):
+        return f"({l} {op} {r})"
+    if op == "/":
+        lt, rt = e.left.type, e.right.type
+        if lt == rt == "timespan":
+            return f"(epoch_us({l}) / epoch_us({r}))"
+        if lt in ("int", "long") and rt in ("int", "long"):
+            return f"({l} // {r})"
+        return f"({l} / {r})"
+    if op in ("eq", "ne"):  # OData: null is a value
+        if isinstance(e.right, ast.Literal) and e.right.value is None:
+            return f"({l} IS {'NOT ' if op == 'ne' else ''}NULL)"
+        return f"({l} IS {'NOT ' if op == 'eq' else ''}DISTINCT FROM {r})"
+    if op in ("==", "!="):
+        if e.left.type == "string" or e.right.type == "string":
+            return _kql_string_eq(g, e, l, r, negate=op == "!=")
+        return f"({l} {'=' if op == '==' else '<>'} {r})"
+    if op in _SQL_CMP:
+        return f"({l} {_SQL_CMP[op]} {r})"
+    return _string_op(g, e, l, r)
+
+
+def e_between(g: SqlGen, e: ast.Between, env):
+    x, lo, hi = (g.expr(v, env) for v in (e.operand, e.low, e.high))
+    return f"({x} {'NOT ' if e.negated else ''}BETWEEN {lo} AND {hi})"
+
+
+def e_inlist(g: SqlGen, e: ast.InList, env):
+    x = g.expr(e.operand, env)
+    items = [g.expr(i, env) for i in e.items]
+    if e.op.endswith("~"):
+        x = f"lower(COALESCE({x}, ''))"
+        items = [f"lower({i})" for i in items]
+    elif e.operand.type == "string" and g.dialect == "kql" and not all(
+            _is_text_literal(i, True) for i in e.items):
+        x = f"COALESCE({x}, '')"
+    test = f"({x} IN ({', '.join(items)}))"
+    if e.op.startswith("!"):
+        if e.operand.type == "string" or e.op.endswith("~"):
+            return f"(NOT COALESCE({test}, FALSE))"
+        return f"({x} NOT IN ({', '.join(items)}))"
+    return test
+
+
+def e_call(g: SqlGen, e: ast.Call, env):
+    f = functions.lookup(e.name)
+    args_sql = [g.expr(a, env) for a in e.args]
+    return functions.render(f, g, args_sql, e.args)
+
+
+EXPR_HANDLERS = {
+    ast.Literal: e_literal, ast.ColumnRef: e_column, ast.DynPath: e_dynpath,
+    ast.Convert: e_convert, ast.Unary: e_unary, ast.Binary: e_binary, ast.Between: e_between,
+    ast.InList: e_inlist, ast.Call: e_call,
+}
+
+
+def generate(rq: ResolvedQuery, *, source_sql: str, now: datetime,
+             max_rows: int | None = None) -> tuple[str, dict[str, object]]:
+    g = SqlGen(rq.schema, source_sql, now, rq.dialect)
+    sql = g.query(rq, max_rows)
+    # templates that read a constant argument themselves leave its parameter unused: drop it
+    used = set(re.findall(r"\$(p\d+)\b", sql))
+    return sql, {k: v for k, v in g.params.items() if k in used}

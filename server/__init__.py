@@ -1,0 +1,1 @@
+"""The trackstore server: gRPC service, storage engine on DuckLake, configuration."""

@@ -1,0 +1,176 @@
+"""Server configuration in one place: defaults < TOML file < environment < command-line flags.
+
+Every setting is one `Setting` row; the flag is `--name-with-dashes`, the environment variable
+`TRACKSTORE_NAME`, the TOML key `name`.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import pathlib
+import tomllib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+DEFAULT_DATA_DIR = "./trackstore-data"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    parse: Callable[[str], Any]
+    help: str
+
+
+def _bool(text: str) -> bool:
+    lowered = str(text).strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: str = DEFAULT_DATA_DIR
+    host: str = "127.0.0.1"
+    port: int = 50051
+    # Catalog: empty = an embedded DuckDB file in data_dir; "postgres:<libpq conninfo>" shares it.
+    catalog: str = ""
+    # Where Parquet files go: empty = data_dir/data; "s3://bucket/prefix/" for object storage.
+    data_path: str = ""
+    s3_endpoint: str = ""
+    s3_key_id: str = ""
+    s3_secret: str = ""
+    s3_region: str = "us-east-1"
+    s3_url_style: str = "path"
+    s3_use_ssl: bool = True
+    memory_limit: str = ""
+    threads: int = 0
+    # Inserts of at most this many rows stay in the catalog until flushed to Parquet.
+    inline_row_limit: int = 1000
+    # Group commit: one DuckLake commit takes at most this many rows ...
+    commit_max_rows: int = 100_000
+    compaction_interval_seconds: float = 86_400.0
+    max_pending_deletes: int = 1_000_000
+    delete_retry_seconds: int = 3600
+    preview_timeout_seconds: float = 120.0
+    preview_max_rows: int = 1000
+    max_concurrent_queries: int = 2
+    max_queued_queries: int = 16
+    query_memory_limit: str = ""
+    api_keys_file: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
+
+    @property
+    def catalog_attach_path(self) -> str:
+        if self.catalog:
+            return self.catalog
+        return str(pathlib.Path(self.data_dir) / "catalog.ducklake")
+
+    @property
+    def resolved_data_path(self) -> str:
+        if self.data_path:
+            return self.data_path if self.data_path.endswith("/") else self.data_path + "/"
+        return str(pathlib.Path(self.data_dir) / "data") + "/"
+
+    @property
+    def uses_s3(self) -> bool:
+        return self.resolved_data_path.startswith("s3://")
+
+
+_HELP = {
+    "data_dir": "directory for the embedded catalog and data files",
+    "host": "address to listen on",
+    "port": "port to listen on (0 picks a free one)",
+    "catalog": "DuckLake catalog: empty for an embedded file, or postgres:<conninfo>",
+    "data_path": "where Parquet files go: a local path or s3://bucket/prefix/",
+    "s3_endpoint": "S3-compatible endpoint host:port",
+    "s3_key_id": "S3 access key id",
+    "s3_secret": "S3 secret access key",
+    "s3_region": "S3 region",
+    "s3_url_style": "S3 URL style: path or vhost",
+    "s3_use_ssl": "use TLS for S3",
+    "memory_limit": "DuckDB memory limit, e.g. 4GB",
+    "threads": "DuckDB threads (0: one per core)",
+    "inline_row_limit": "inserts up to this many rows are kept in the catalog until flushed",
+    "commit_max_rows": "most rows one group commit takes",
+    "compaction_interval_seconds": "seconds between scheduled compactions (0 disables)",
+    "max_pending_deletes": "deletions that may wait for compaction before Delete is refused",
+    "delete_retry_seconds": "retry delay suggested when Delete is refused",
+    "preview_timeout_seconds": "a query running longer is interrupted",
+    "preview_max_rows": "most rows a Preview returns",
+    "max_concurrent_queries": "queries that run at once",
+    "max_queued_queries": "queries that may wait for a slot before RESOURCE_EXHAUSTED",
+    "query_memory_limit": "memory limit for query execution, e.g. 2GB",
+    "api_keys_file": "TOML file of API keys and the scopes each may use",
+    "tls_cert": "PEM certificate chain for TLS",
+    "tls_key": "PEM private key for TLS",
+}
+
+
+def _parser_for(field: dataclasses.Field) -> Callable[[str], Any]:
+    if field.type in ("bool", bool):
+        return _bool
+    if field.type in ("int", int):
+        return int
+    if field.type in ("float", float):
+        return float
+    return str
+
+
+SETTINGS = tuple(
+    Setting(f.name, _parser_for(f), _HELP[f.name]) for f in dataclasses.fields(Settings)
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="TOML file with settings (keys as the flags, with _)")
+    for setting in SETTINGS:
+        flag = "--" + setting.name.replace("_", "-")
+        parser.add_argument(flag, dest=setting.name, default=None, help=setting.help)
+
+
+def load(
+    flags: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+    config_file: str | None = None,
+) -> Settings:
+    flags = flags or {}
+    environ = os.environ if environ is None else environ
+    config_file = config_file or flags.get("config") or environ.get("TRACKSTORE_CONFIG")
+    values: dict[str, Any] = {}
+    if config_file:
+        try:
+            with open(config_file, "rb") as handle:
+                file_values = tomllib.load(handle)
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ConfigError(f"cannot read config file {config_file}: {error}") from None
+        known = {s.name for s in SETTINGS}
+        unknown = sorted(set(file_values) - known)
+        if unknown:
+            raise ConfigError(f"unknown settings in {config_file}: {', '.join(unknown)}")
+        values.update(file_values)
+    for setting in SETTINGS:
+        env_value = environ.get("TRACKSTORE_" + setting.name.upper())
+        if env_value is not None:
+            values[setting.name] = env_value
+        if flags.get(setting.name) is not None:
+            values[setting.name] = flags[setting.name]
+    parsed = {}
+    for setting in SETTINGS:
+        if setting.name in values:
+            try:
+                parsed[setting.name] = setting.parse(values[setting.name])
+            except (TypeError, ValueError):
+                raise ConfigError(
+                    f"setting {setting.name}: invalid value {values[setting.name]!r}"
+                ) from None
+    return Settings(**parsed)

@@ -1,0 +1,194 @@
+"""The storage engine: the one object the gRPC servicer talks to."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from concurrent.futures import Future
+from typing import Callable
+
+import duckdb
+
+import querylang
+from querylang.schema import DYNAMIC, EVENTS_SCHEMA
+
+from . import compaction
+from .config import Settings
+from .errors import InvalidArgument, NotFound, ResourceExhausted, FieldViolation
+from .event_batch import EventBatch, build_batch, normalize_scope
+from .lake import LAKE, EVENTS_TABLE, PENDING_DELETIONS_TABLE, open_lake
+from .queries import QueryRunner
+from .rows import rows_to_items
+from .writer import Writer
+
+log = logging.getLogger(__name__)
+
+# The compiled query reads this instead of the table: the scope is bound by the server, so no
+# text a user wrote can widen what a query sees.
+SCOPED_SOURCE = f'(SELECT * FROM {EVENTS_TABLE} WHERE "Scope" = $srv_scope)'
+
+MAX_LIST_WINDOW = 10_000
+DEFAULT_TOP = 100
+
+
+class Engine:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._conn = open_lake(settings)
+        self._commits_at_last_flush = 0
+        self._writer = Writer(
+            self._conn, settings.commit_max_rows, on_idle=self._upkeep, idle_seconds=5.0
+        )
+        self._queries = QueryRunner(
+            self._conn, settings.max_concurrent_queries, settings.max_queued_queries
+        )
+        self._stop = threading.Event()
+        self._scheduler = None
+        if settings.compaction_interval_seconds > 0:
+            self._scheduler = threading.Thread(
+                target=self._compact_on_schedule, name="compaction-schedule", daemon=True
+            )
+            self._scheduler.start()
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def prepare(self, scope: str, events, encoded_size: int | None = None) -> EventBatch:
+        return build_batch(scope, events, encoded_size)
+
+    def submit(self, batch: EventBatch) -> Future:
+        """Queues a batch for the next group commit; the future holds its TrackIds."""
+        return self._writer.insert(batch)
+
+    def track(self, scope: str, events, encoded_size: int | None = None) -> list[str]:
+        batch = self.prepare(scope, events, encoded_size)
+        if batch.size == 0:
+            return []
+        return self.submit(batch).result()
+
+    def delete(self, scope: str, track_id: str) -> None:
+        scope = normalize_scope(scope)
+        if not track_id:
+            raise InvalidArgument(
+                "track_id is required", [FieldViolation("track_id", "must not be empty")]
+            )
+        limit = self.settings.max_pending_deletes
+        retry = self.settings.delete_retry_seconds
+
+        def run(cursor: duckdb.DuckDBPyConnection) -> None:
+            cursor.execute("BEGIN")
+            found = cursor.execute(
+                f'SELECT count(*) FROM {EVENTS_TABLE} WHERE "Scope" = $scope AND "TrackId" = $id',
+                {"scope": scope, "id": track_id},
+            ).fetchone()[0]
+            if not found:
+                cursor.execute("ROLLBACK")
+                raise NotFound(f"no event with TrackId {track_id!r} in scope {scope!r}")
+            pending = cursor.execute(f"SELECT count(*) FROM {PENDING_DELETIONS_TABLE}").fetchone()[0]
+            if pending + found > limit:
+                cursor.execute("ROLLBACK")
+                raise ResourceExhausted(
+                    f"{pending} deletions are waiting for compaction, the limit is {limit}; "
+                    f"retry after the next compaction",
+                    retry_after_seconds=retry,
+                    reason="TOO_MANY_PENDING_DELETES",
+                )
+            cursor.execute(
+                f'DELETE FROM {EVENTS_TABLE} WHERE "Scope" = $scope AND "TrackId" = $id',
+                {"scope": scope, "id": track_id},
+            )
+            cursor.execute(
+                f"INSERT INTO {PENDING_DELETIONS_TABLE} VALUES ($scope, $id, $now)",
+                {"scope": scope, "id": track_id, "now": _utcnow()},
+            )
+            cursor.execute("COMMIT")
+
+        self._writer.run(run).result()
+
+    def compact(self) -> compaction.CompactionReport:
+        return self._writer.run(compaction.compact).result()
+
+    def stats(self) -> dict:
+        cursor = self._conn.cursor()
+        try:
+            events = cursor.execute(f"SELECT count(*) FROM {EVENTS_TABLE}").fetchone()[0]
+            pending = cursor.execute(f"SELECT count(*) FROM {PENDING_DELETIONS_TABLE}").fetchone()[0]
+            files = cursor.execute(
+                "SELECT count(*) FROM ducklake_list_files(?, 'events')", [LAKE]
+            ).fetchone()[0]
+        finally:
+            cursor.close()
+        return {
+            "events": events,
+            "pending_deletions": pending,
+            "max_pending_deletions": self.settings.max_pending_deletes,
+            "data_files": files,
+        }
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def preview(self, scope: str, query: str, timeout_seconds: float | None = None,
+                on_cancel: Callable | None = None):
+        scope = normalize_scope(scope)
+        max_rows = self.settings.preview_max_rows
+        compiled = querylang.compile(
+            query, source_sql=SCOPED_SOURCE, max_rows=max_rows + 1
+        )
+        result = self._run(compiled, scope, timeout_seconds, on_cancel)
+        truncated = len(result.rows) > max_rows
+        rows = result.rows[:max_rows]
+        columns = [(c.name, c.type) for c in compiled.columns]
+        return columns, rows_to_items(result.names, result.json_columns, rows), truncated
+
+    def list(self, scope: str, filter: str, orderby: str, skip: int | None, top: int | None,
+             timeout_seconds: float | None = None, on_cancel: Callable | None = None):
+        scope = normalize_scope(scope)
+        skip = 0 if skip is None else skip
+        top = DEFAULT_TOP if top is None else top
+        violations = []
+        if skip < 0:
+            violations.append(FieldViolation("skip", "must not be negative"))
+        if top < 0:
+            violations.append(FieldViolation("top", "must not be negative"))
+        if not violations and skip + top >= MAX_LIST_WINDOW:
+            violations.append(FieldViolation(
+                "top", f"skip + top must be under {MAX_LIST_WINDOW}, got {skip + top}"))
+        if violations:
+            raise InvalidArgument(
+                "; ".join(f"{v.field} {v.description}" for v in violations), violations
+            )
+        compiled = querylang.compile_list(
+            filter or "", orderby or "", skip=skip, top=top, source_sql=SCOPED_SOURCE
+        )
+        result = self._run(compiled, scope, timeout_seconds, on_cancel)
+        return rows_to_items(result.names, result.json_columns, result.rows)
+
+    def _run(self, compiled, scope, timeout_seconds, on_cancel):
+        limit = self.settings.preview_timeout_seconds
+        timeout = limit if timeout_seconds is None else min(limit, timeout_seconds)
+        params = dict(compiled.params)
+        params["srv_scope"] = scope
+        return self._queries.run(compiled.sql, params, timeout, on_cancel)
+
+    # -- upkeep -------------------------------------------------------------------------------
+
+    def _upkeep(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        # Small commits are inlined into the catalog; once writes pause, move them to Parquet.
+        if self._writer.commits != self._commits_at_last_flush:
+            compaction.flush_inlined(cursor)
+            self._commits_at_last_flush = self._writer.commits
+
+    def _compact_on_schedule(self) -> None:
+        while not self._stop.wait(self.settings.compaction_interval_seconds):
+            try:
+                self.compact()
+            except Exception:
+                log.exception("scheduled compaction failed")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._writer.close()
+        self._conn.close()
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

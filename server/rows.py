@@ -1,0 +1,71 @@
+"""Formats DuckDB result rows as JSON-shaped items (the shape of a google.protobuf.Struct)."""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+import uuid
+
+import orjson
+
+
+def format_datetime(value: dt.datetime) -> str:
+    # Stored datetimes are naive UTC; Kusto prints UTC with a Z.
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def format_timespan(value: dt.timedelta) -> str:
+    """Kusto's timespan text: [-][d.]hh:mm:ss[.fffffff]."""
+    total_us = value // dt.timedelta(microseconds=1)
+    sign = "-" if total_us < 0 else ""
+    total_us = abs(total_us)
+    seconds, micros = divmod(total_us, 1_000_000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    text = f"{hours:02d}:{minutes:02d}:{seconds:02d}"
+    if days:
+        text = f"{days}.{text}"
+    if micros:
+        text += f".{micros * 10:07d}"
+    return sign + text
+
+
+def to_json_value(value, is_json: bool):
+    if value is None:
+        return None
+    if is_json and isinstance(value, str):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    if isinstance(value, bool | str | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dt.datetime):
+        return format_datetime(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return format_timespan(value)
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [to_json_value(v, False) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_json_value(v, False) for k, v in value.items()}
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+def rows_to_items(names: list[str], json_columns: list[bool], rows: list[tuple]) -> list[dict]:
+    return [
+        {name: to_json_value(value, is_json) for name, is_json, value in zip(names, json_columns, row)}
+        for row in rows
+    ]

@@ -1,0 +1,174 @@
+"""The TrackEventsService: each method checks access, makes one engine call, maps the result."""
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections import deque
+
+import grpc
+import orjson
+from google.protobuf import struct_pb2
+from grpc_status import rpc_status
+
+from trackstore.v1 import admin_pb2 as admin_pb
+from trackstore.v1 import admin_pb2_grpc as admin_grpc
+from trackstore.v1 import trackevents_pb2 as pb
+from trackstore.v1 import trackevents_pb2_grpc as pb_grpc
+
+from .auth import authorize, authorize_admin
+from .errors import FieldViolation, InvalidArgument, Unavailable
+from .event_batch import normalize_scope
+from .status import grpc_code, to_status
+
+access_log = logging.getLogger("trackstore.access")
+
+# A stream keeps at most this many batches waiting for their commit, so a fast client cannot
+# fill the server's memory; the next batch is read once the oldest is durable.
+STREAM_BATCHES_IN_FLIGHT = 8
+
+
+def _to_struct(item: dict) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(item)
+    return struct
+
+
+def rpc(query_field: str = "query"):
+    """Maps every exception to a status and writes one access-log line per call.
+
+    The log holds method, scope, status, duration and row count; never event contents or keys.
+    """
+
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, request, context):
+            started = time.monotonic()
+            call = {"method": method.__name__, "scope": None, "rows": 0}
+            code = grpc.StatusCode.OK
+            try:
+                return method(self, request, context, call)
+            except Exception as error:  # noqa: BLE001 - every error is mapped, none leaks
+                status = to_status(error, query_field)
+                code = grpc_code(status)
+                context.abort_with_status(rpc_status.to_status(status))
+            finally:
+                call["status"] = code.name
+                call["ms"] = round((time.monotonic() - started) * 1000, 2)
+                access_log.info(orjson.dumps(call).decode())
+
+        return wrapper
+
+    return decorate
+
+
+class TrackEventsServicer(pb_grpc.TrackEventsServiceServicer):
+    def __init__(self):
+        self.engine = None  # set once the store is open; calls before that are UNAVAILABLE
+
+    def _engine(self):
+        if self.engine is None:
+            raise Unavailable("the server is starting; retry shortly")
+        return self.engine
+
+    def _scope(self, scope: str, call: dict) -> str:
+        scope = normalize_scope(scope)
+        call["scope"] = scope
+        authorize(scope)
+        return scope
+
+    @rpc()
+    def Track(self, request, context, call):
+        engine = self._engine()
+        scope = self._scope(request.scope, call)
+        track_ids = engine.track(scope, request.events, request.ByteSize())
+        call["rows"] = len(track_ids)
+        return pb.TrackResponse(track_ids=track_ids)
+
+    @rpc()
+    def TrackStream(self, request_iterator, context, call):
+        engine = self._engine()
+        in_flight: deque = deque()
+        track_ids: list[str] = []
+        stored_batches = 0
+        for index, request in enumerate(request_iterator):
+            scope = self._scope(request.scope, call)
+            try:
+                batch = engine.prepare(scope, request.events, request.ByteSize())
+            except InvalidArgument as error:
+                # Batches before this one may already be durable: say so, so a client can resume.
+                raise InvalidArgument(
+                    f"batch {index}: {error.message}; the {stored_batches + len(in_flight)} "
+                    f"batches before it are stored",
+                    [FieldViolation(f"batch[{index}].{v.field}", v.description)
+                     for v in error.violations],
+                    reason=error.reason,
+                ) from None
+            if batch.size:
+                in_flight.append(engine.submit(batch))
+            while len(in_flight) > STREAM_BATCHES_IN_FLIGHT:
+                track_ids.extend(in_flight.popleft().result())
+                stored_batches += 1
+        while in_flight:
+            track_ids.extend(in_flight.popleft().result())
+        call["rows"] = len(track_ids)
+        return pb.TrackStreamResponse(track_ids=track_ids, event_count=len(track_ids))
+
+    @rpc(query_field="query")
+    def Preview(self, request, context, call):
+        engine = self._engine()
+        scope = self._scope(request.scope, call)
+        columns, items, truncated = engine.preview(
+            scope, request.query, timeout_seconds=context.time_remaining(),
+            on_cancel=context.add_callback,
+        )
+        call["rows"] = len(items)
+        return pb.PreviewResponse(
+            columns=[pb.Column(name=name, type=kind) for name, kind in columns],
+            items=[_to_struct(item) for item in items],
+            count=len(items),
+            truncated=truncated,
+        )
+
+    @rpc(query_field="filter")
+    def List(self, request, context, call):
+        engine = self._engine()
+        scope = self._scope(request.scope, call)
+        items = engine.list(
+            scope, request.filter, request.orderby,
+            request.skip if request.HasField("skip") else None,
+            request.top if request.HasField("top") else None,
+            timeout_seconds=context.time_remaining(), on_cancel=context.add_callback,
+        )
+        call["rows"] = len(items)
+        return pb.ListResponse(items=[_to_struct(item) for item in items], count=len(items))
+
+    @rpc()
+    def Delete(self, request, context, call):
+        engine = self._engine()
+        scope = self._scope(request.scope, call)
+        engine.delete(scope, request.track_id)
+        call["rows"] = 1
+        return pb.DeleteResponse(track_id=request.track_id)
+
+
+class AdminServicer(admin_grpc.AdminServiceServicer):
+    """Store maintenance; needs a key allowed every scope."""
+
+    def __init__(self, track_servicer: TrackEventsServicer):
+        self._track = track_servicer
+
+    @rpc()
+    def Compact(self, request, context, call):
+        authorize_admin()
+        report = self._track._engine().compact()
+        call["rows"] = report.applied_deletions
+        return admin_pb.CompactResponse(
+            applied_deletions=report.applied_deletions, seconds=report.seconds
+        )
+
+    @rpc()
+    def GetStoreStats(self, request, context, call):
+        authorize_admin()
+        stats = self._track._engine().stats()
+        return admin_pb.GetStoreStatsResponse(**stats)

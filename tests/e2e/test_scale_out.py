@@ -1,0 +1,107 @@
+"""The scale-out setup: a PostgreSQL catalog and S3-compatible object storage shared by two
+servers. PostgreSQL is the machine's own server binaries, started privately for the test; S3 is
+moto's server (an S3-compatible endpoint on loopback)."""
+from __future__ import annotations
+
+import glob
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import grpc
+import pytest
+
+from trackstore_client import TrackstoreError
+from helpers import event
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _missing(reason: str):
+    # CI installs PostgreSQL (see .ci/run) and sets this, so a missing server fails there.
+    if os.environ.get("TRACKSTORE_REQUIRE_SCALE_OUT") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres(tmp_path):
+    initdb = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not initdb:
+        _missing("PostgreSQL server binaries are not installed (apt-get install postgresql)")
+    bindir = os.path.dirname(initdb[-1])
+    # Not under tmp_path: pytest's folders are private to root, and PostgreSQL runs as postgres.
+    root = pathlib.Path(tempfile.mkdtemp(prefix="trackstore-pg-"))
+    run_as = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        shutil.chown(root, "postgres")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    subprocess.run([*run_as, f"{bindir}/initdb", "-D", str(root / "db"), "-A", "trust",
+                    "-U", "postgres"], check=True, capture_output=True)
+    subprocess.run([*run_as, f"{bindir}/pg_ctl", "-D", str(root / "db"), "-w", "-l",
+                    str(root / "log"), "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1",
+                    "start"], check=True, capture_output=True)
+    yield f"postgres:host=127.0.0.1 port={port} dbname=postgres user=postgres"
+    subprocess.run([*run_as, f"{bindir}/pg_ctl", "-D", str(root / "db"), "-m", "immediate",
+                    "stop"], capture_output=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def s3(tmp_path):
+    moto = shutil.which("moto_server") or os.path.join(os.path.dirname(sys.executable), "moto_server")
+    if not os.path.exists(moto):
+        _missing("moto_server is not installed (pip install 'moto[server]')")
+    port = _free_port()
+    process = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(urllib.request.Request(f"http://{endpoint}/events-lake", method="PUT"))
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.2)
+    yield endpoint
+    process.kill()
+    process.wait()
+
+
+def test_two_servers_share_one_store(start_server, postgres, s3, tmp_path):
+    shared = [
+        "--catalog", postgres,
+        "--data-path", "s3://events-lake/trackstore/",
+        "--s3-endpoint", s3, "--s3-use-ssl", "false",
+        "--s3-key-id", "test", "--s3-secret", "test",
+    ]
+    first = start_server(*shared, data_dir=tmp_path / "one")
+    second = start_server(*shared, data_dir=tmp_path / "two")
+    with first.client() as a, second.client() as b:
+        small = a.track("shop", [event(i) for i in range(10)])          # inlined in the catalog
+        large = a.track("shop", [event(i) for i in range(10, 2010)])    # written to S3 as Parquet
+        assert b.stats()["events"] == 2010
+        b.delete("shop", small[0])
+        with pytest.raises(TrackstoreError) as gone:
+            a.delete("shop", small[0])
+        assert gone.value.code == grpc.StatusCode.NOT_FOUND
+        assert a.stats()["pending_deletions"] == 1
+        assert a.compact()["applied_deletions"] == 1
+        assert b.stats() == {**b.stats(), "events": 2009, "pending_deletions": 0}
+        assert large[-1] not in small
+    # Nothing of the store is in the servers' local directories.
+    assert not glob.glob(str(tmp_path / "one" / "**" / "*.parquet"), recursive=True)

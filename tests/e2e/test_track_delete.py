@@ -1,0 +1,271 @@
+"""Track, Delete and compaction through the real server process."""
+from __future__ import annotations
+
+import concurrent.futures
+import signal
+import threading
+import time
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+
+from trackstore.v1 import trackevents_pb2 as pb
+from trackstore_client import TrackstoreError
+from helpers import (
+    detail, error_reason, event, parquet_files, rows_in_data_files, stored_track_ids,
+)
+
+
+def test_track_assigns_time_ordered_ids_and_keeps_client_ids(start_server):
+    server = start_server()
+    with server.client() as client:
+        ids = client.track("default", [event(1), event(2, TrackId="client-id-2"), event(3)])
+    assert ids[1] == "client-id-2"
+    assert len(set(ids)) == 3
+    # UUIDv7: version nibble 7, and later events sort after earlier ones.
+    assert ids[0][14] == "7" and ids[2][14] == "7"
+    assert ids[0] < ids[2]
+
+
+def test_events_survive_restart(start_server, tmp_path):
+    server = start_server()
+    with server.client() as client:
+        ids = client.track("shop", [event(i) for i in range(50)])
+    assert server.stop() == 0
+    assert stored_track_ids(tmp_path / "data", "shop") == set(ids)
+    restarted = start_server()
+    with restarted.client() as client:
+        assert client.stats()["events"] == 50
+
+
+def test_retried_batch_is_not_stored_twice(start_server, tmp_path):
+    server = start_server()
+    batch = [event(i, TrackId=f"retry-{i}") for i in range(20)]
+    with server.client() as client:
+        first = client.track("default", batch)
+        second = client.track("default", batch + [event(99, TrackId="retry-new")])
+        # The same id twice inside one batch is stored once too.
+        client.track("default", [event(1, TrackId="dup"), event(2, TrackId="dup")])
+        assert client.stats()["events"] == 22
+    assert second[:20] == first
+    server.stop()
+    assert len(stored_track_ids(tmp_path / "data")) == 22
+
+
+def test_same_track_id_in_two_scopes_is_two_events(start_server):
+    server = start_server()
+    with server.client() as client:
+        client.track("a", [event(1, TrackId="shared")])
+        client.track("b", [event(1, TrackId="shared")])
+        assert client.stats()["events"] == 2
+        client.delete("a", "shared")
+        with pytest.raises(TrackstoreError) as missing:
+            client.delete("a", "shared")
+        assert missing.value.code == grpc.StatusCode.NOT_FOUND
+        assert client.delete("b", "shared") == "shared"
+
+
+def test_delete_unknown_id_is_not_found(start_server):
+    server = start_server()
+    with server.client() as client:
+        with pytest.raises(TrackstoreError) as error:
+            client.delete("default", "no-such-id")
+    assert error.value.code == grpc.StatusCode.NOT_FOUND
+    assert "no-such-id" in error.value.message
+    assert error_reason(error.value) == "NOT_FOUND"
+
+
+def test_delete_in_another_scope_does_not_touch_the_event(start_server):
+    server = start_server()
+    with server.client() as client:
+        [track_id] = client.track("mine", [event(1)])
+        with pytest.raises(TrackstoreError) as error:
+            client.delete("theirs", track_id)
+        assert error.value.code == grpc.StatusCode.NOT_FOUND
+        assert client.stats()["events"] == 1
+
+
+def test_pending_deletion_limit_answers_resource_exhausted_with_retry_info(start_server):
+    server = start_server("--max-pending-deletes", "3", "--delete-retry-seconds", "120")
+    with server.client() as client:
+        ids = client.track("default", [event(i) for i in range(5)])
+        for track_id in ids[:3]:
+            client.delete("default", track_id)
+        with pytest.raises(TrackstoreError) as refused:
+            client.delete("default", ids[3])
+        assert refused.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+        retry = detail(refused.value, error_details_pb2.RetryInfo)
+        assert retry is not None and retry.retry_delay.seconds == 120
+        assert error_reason(refused.value) == "TOO_MANY_PENDING_DELETES"
+        # The refused event is untouched; compaction frees the budget and the retry succeeds.
+        assert client.stats()["events"] == 2
+        assert client.compact()["applied_deletions"] == 3
+        assert client.delete("default", ids[3]) == ids[3]
+        assert client.stats()["pending_deletions"] == 1
+
+
+def test_compaction_removes_deleted_bytes_from_every_parquet_file(start_server, tmp_path):
+    data_dir = tmp_path / "data"
+    server = start_server("--inline-row-limit", "0")
+    with server.client() as client:
+        ids = client.track("default", [event(i, DeviceId=f"dev-{i}") for i in range(2000)])
+        client.track("default", [event(5000, DeviceId="dev-secret")])
+        [secret_id] = client.track("default", [event(5001, DeviceId="dev-secret-2")])
+        assert rows_in_data_files(data_dir, "DeviceId", "dev-secret-2") == 1
+        client.delete("default", secret_id)
+        client.delete("default", ids[7])
+        stats = client.stats()
+        assert stats["pending_deletions"] == 2 and stats["events"] == 2000
+        # Stage one: gone from reads, still on disk.
+        assert rows_in_data_files(data_dir, "DeviceId", "dev-secret-2") == 1
+        report = client.compact()
+        assert report["applied_deletions"] == 2
+        assert client.stats()["pending_deletions"] == 0
+    # Stage two: no data file holds the deleted rows any more; the others are intact.
+    assert rows_in_data_files(data_dir, "DeviceId", "dev-secret-2") == 0
+    assert rows_in_data_files(data_dir, "DeviceId", "dev-7") == 0
+    assert rows_in_data_files(data_dir, "DeviceId", "dev-8") == 1
+    assert rows_in_data_files(data_dir, "DeviceId", "dev-secret") == 1
+    assert not [p for p in parquet_files(data_dir) if p.endswith("-delete.parquet")]
+
+
+def test_scheduled_compaction_runs_by_itself(start_server):
+    server = start_server("--compaction-interval-seconds", "1")
+    with server.client() as client:
+        [track_id] = client.track("default", [event(1)])
+        client.delete("default", track_id)
+        deadline = time.monotonic() + 30
+        while client.stats()["pending_deletions"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert client.stats()["pending_deletions"] == 0
+
+
+def test_concurrent_track_calls_are_grouped_into_few_commits(start_server, tmp_path):
+    # Without inlining every commit writes at least one Parquet file: files count commits.
+    server = start_server("--inline-row-limit", "0")
+    calls = 400
+
+    def one_call(i):
+        with server.client() as client:
+            return client.track("default", [event(i)])
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        ids = [i for result in pool.map(one_call, range(calls)) for i in result]
+    assert len(set(ids)) == calls
+    files = [p for p in parquet_files(tmp_path / "data") if "/events/" in p]
+    assert 0 < len(files) < calls / 4, f"{len(files)} files for {calls} calls"
+
+
+def test_acknowledged_events_survive_sigkill(start_server, tmp_path):
+    server = start_server()
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def ingest(worker):
+        with server.client() as client:
+            n = 0
+            while not stop.is_set():
+                try:
+                    ids = client.track("default", [event(worker * 100000 + n + k) for k in range(25)])
+                except TrackstoreError:
+                    return  # the server died mid-call: that batch was never acknowledged
+                n += 25
+                with lock:
+                    acknowledged.extend(ids)
+
+    threads = [threading.Thread(target=ingest, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while len(acknowledged) < 2000 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    server.stop(signal.SIGKILL)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert len(acknowledged) >= 2000
+    stored = stored_track_ids(tmp_path / "data")
+    missing = set(acknowledged) - stored
+    assert not missing, f"{len(missing)} acknowledged events lost"
+    restarted = start_server()
+    with restarted.client() as client:
+        assert client.stats()["events"] == len(stored)
+
+
+def test_stream_ingest_acknowledges_all_batches(start_server):
+    server = start_server()
+    with server.client() as client:
+        ids = client.track_stream("bulk", ([event(b * 100 + i) for i in range(100)] for b in range(30)))
+        assert len(set(ids)) == 3000
+        assert client.stats()["events"] == 3000
+
+
+def _track(server, request):
+    with server.client() as client:
+        try:
+            return client.stub.Track(request)
+        except grpc.RpcError as error:
+            raise TrackstoreError.from_rpc_error(error) from None
+
+
+def test_invalid_event_rejects_the_whole_batch_naming_its_index(start_server):
+    server = start_server()
+    good = pb.TrackEvent(event_type="ok")
+    bad = pb.TrackEvent(event_type="bad", payload_json="{not json")
+    with pytest.raises(TrackstoreError) as error:
+        _track(server, pb.TrackRequest(scope="default", events=[good, good, bad]))
+    assert error.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "events[2]" in error.value.message
+    violations = detail(error.value, error_details_pb2.BadRequest).field_violations
+    assert violations[0].field == "events[2]"
+    with server.client() as client:
+        assert client.stats()["events"] == 0
+
+
+def test_payload_must_be_an_object(start_server):
+    server = start_server()
+    with pytest.raises(TrackstoreError) as error:
+        _track(server, pb.TrackRequest(events=[pb.TrackEvent(payload_json="[1, 2]")]))
+    assert error.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "Payload must be a JSON object" in error.value.message
+
+
+def test_oversized_event_and_batch_are_rejected(start_server):
+    server = start_server()
+    huge = pb.TrackEvent(payload_json='{"blob": "' + "x" * (1 << 20) + '"}')
+    with pytest.raises(TrackstoreError) as too_big:
+        _track(server, pb.TrackRequest(events=[pb.TrackEvent(), huge]))
+    assert too_big.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "events[1]" in too_big.value.message and "1048576" in too_big.value.message
+    with pytest.raises(TrackstoreError) as too_many:
+        _track(server, pb.TrackRequest(events=[pb.TrackEvent()] * 10_001))
+    assert too_many.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "10000" in too_many.value.message
+    with server.client() as client:
+        assert client.stats()["events"] == 0
+
+
+def test_struct_and_json_payloads_store_the_same_document(start_server):
+    from google.protobuf import struct_pb2
+
+    server = start_server()
+    payload = struct_pb2.Struct()
+    payload.update({"price": 12, "tags": ["a", "b"], "nested": {"ok": True}})
+    events = [
+        pb.TrackEvent(track_id="s", payload_struct=payload),
+        pb.TrackEvent(track_id="j", payload_json='{"price": 12, "tags": ["a", "b"], "nested": {"ok": true}}'),
+    ]
+    _track(server, pb.TrackRequest(events=events))
+    server.stop()
+    from trackstore_server.config import Settings
+    from trackstore_server.lake import EVENTS_TABLE, open_lake
+
+    conn = open_lake(Settings(data_dir=str(server.data_dir)))
+    rows = dict(conn.execute(f'SELECT "TrackId", "Payload"::VARCHAR FROM {EVENTS_TABLE}').fetchall())
+    conn.close()
+    import json
+
+    assert json.loads(rows["s"]) == json.loads(rows["j"]) == {
+        "price": 12, "tags": ["a", "b"], "nested": {"ok": True}}

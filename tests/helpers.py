@@ -1,0 +1,74 @@
+"""Small helpers shared by the end-to-end tests."""
+from __future__ import annotations
+
+import glob
+import pathlib
+
+import duckdb
+from google.rpc import error_details_pb2
+
+from trackstore_client import TrackstoreError
+
+
+def detail(error: TrackstoreError, message_type):
+    """The first google.rpc detail of the given type carried by a failed call, or None."""
+    for packed in error.details:
+        if packed.Is(message_type.DESCRIPTOR):
+            value = message_type()
+            packed.Unpack(value)
+            return value
+    return None
+
+
+def error_reason(error: TrackstoreError) -> str | None:
+    info = detail(error, error_details_pb2.ErrorInfo)
+    return info.reason if info else None
+
+
+def parquet_files(data_dir: pathlib.Path) -> list[str]:
+    return sorted(glob.glob(str(data_dir / "data" / "**" / "*.parquet"), recursive=True))
+
+
+def stored_track_ids(data_dir: pathlib.Path, scope: str = "default") -> set[str]:
+    """Reads the store directly (the server must be stopped): what is really on disk."""
+    from trackstore_server.config import Settings
+    from trackstore_server.lake import EVENTS_TABLE, open_lake
+
+    conn = open_lake(Settings(data_dir=str(data_dir)))
+    try:
+        rows = conn.execute(
+            f'SELECT "TrackId" FROM {EVENTS_TABLE} WHERE "Scope" = ?', [scope]
+        ).fetchall()
+    finally:
+        conn.close()
+    return {row[0] for row in rows}
+
+
+def rows_in_data_files(data_dir: pathlib.Path, column: str, value: str) -> int:
+    """How many rows of the Parquet files on disk hold `value` in `column`, reading every file."""
+    total = 0
+    conn = duckdb.connect()
+    for path in parquet_files(data_dir):
+        if path.endswith("-delete.parquet"):
+            continue
+        names = [r[0] for r in conn.execute("DESCRIBE SELECT * FROM read_parquet(?)", [path]).fetchall()]
+        if column in names:
+            total += conn.execute(
+                f'SELECT count(*) FROM read_parquet(?) WHERE "{column}" = ?', [path, value]
+            ).fetchone()[0]
+    return total
+
+
+def event(i: int, **fields) -> dict:
+    document = {
+        "DeviceId": f"device-{i % 7}",
+        "EventType": "pageview" if i % 2 == 0 else "purchase",
+        "Value": f"event {i}",
+        "PageUri": f"https://example.com/p/{i}",
+        "User": {"Email": f"user{i}@example.com", "Name": f"User {i}"} if i % 3 == 0 else None,
+        "Payload": {"price": i * 1.5, "sku": f"sku-{i}", "nested": {"n": i}},
+        "CountryCode": "SE",
+        "EventTime": f"2020-01-{1 + i % 28:02d}T12:00:{i % 60:02d}Z",
+    }
+    document.update(fields)
+    return {k: v for k, v in document.items() if v is not None}

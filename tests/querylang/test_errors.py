@@ -1,0 +1,97 @@
+"""Errors people can act on: position, what was expected, did-you-mean, "not supported"."""
+from __future__ import annotations
+
+import pytest
+
+from querylang import QueryError, compile
+
+
+def error(query: str) -> QueryError:
+    with pytest.raises(QueryError) as e:
+        compile(query)
+    return e.value
+
+
+def test_error_shape():
+    e = error("Events\n| where EventTyp == 'x'")
+    assert (e.line, e.column) == (2, 9)
+    assert e.message == "unknown column 'EventTyp'; did you mean 'EventType'?"
+    assert str(e) == "line 2, column 9: unknown column 'EventTyp'; did you mean 'EventType'?"
+    assert e.render() == (
+        "line 2, column 9: unknown column 'EventTyp'; did you mean 'EventType'?\n"
+        "| where EventTyp == 'x'\n"
+        "        ^")
+
+
+def test_expected_an_expression_after_where():
+    e = error("Events\n| take 10 | where")
+    assert str(e) == "line 2, column 18: expected an expression after 'where'"
+    e = error("Events\n| where\n| take 2")
+    assert str(e) == "line 3, column 1: expected an expression after 'where', found '|'"
+    assert e.render().endswith("| take 2\n^")
+
+
+@pytest.mark.parametrize("query, line, column, message", [
+    ("Event | take 1", 1, 1, "unknown table 'Event'; did you mean 'Events'? (the only table is "
+                             "'Events')"),
+    ("Events | summarize percentiles(Payload.price, 50)", 1, 20,
+     "function 'percentiles' is not supported"),
+    ("Events | where Tolower(City) == 'x'", 1, 16,
+     "function 'Tolower' is not supported; did you mean 'tolower'?"),
+    ("Events | wher City == 'x'", 1, 10, "unknown query operator 'wher'; did you mean 'where'?"),
+    ("Events | join (Events) on TrackId", 1, 10, "operator 'join' is not supported"),
+    ("Events | mv-expand Payload.tags", 1, 10, "operator 'mv-expand' is not supported"),
+    ("Events | where City == ", 1, 23, "expected an expression after '=='"),
+    ("Events | where (City == 'x'", 1, 28, "expected"),
+    ("Events | where City == 'x", 1, 24, "unterminated string literal"),
+    ("Events | where City # 'x'", 1, 21, "unexpected character '#'"),
+    ("Events | take", 1, 14, "expected an expression after 'take'"),
+    ("Events | sort EventTime", 1, 15, "expected 'by' after 'sort', found 'EventTime'"),
+    ("Events | where City", 1, 16, "'where' needs a true/false condition, but this is a string"),
+    ("Events | where City + 1 > 2", 1, 16, "operator '+' cannot be applied to string and long"),
+    ("Events | where City + City == 'x'", 1, 16, "use strcat() to join strings"),
+    ("Events | where EventTime > '2020-01-01'", 1, 16,
+     "cannot compare a datetime with a string; write the datetime as datetime(...)"),
+    ("Events | where City.Name == 'x'", 1, 16, "'City' is a string, not dynamic"),
+    ("Events | take -1", 1, 15, "'take' needs a constant number of rows"),
+    ("Events | take City", 1, 15, "'take' needs a constant number of rows"),
+    ("Events | project count()", 1, 18, "aggregate function 'count' can only be used in "
+                                        "summarize"),
+    ("Events | summarize City", 1, 20, "each summarize result needs an aggregate function"),
+    ("Events | summarize count() by count()", 1, 31, "an aggregate function cannot be a 'by' "
+                                                     "key"),
+    ("Events | where strlen(City, 2) > 1", 1, 16, "strlen() takes 1 argument, but got 2"),
+    ("Events | where substring(City) == ''", 1, 16, "substring() takes 2 to 3 arguments"),
+    ("Events | where strlen(EventTime) > 1", 1, 23,
+     "argument 1 of strlen() must be a string, but this is a datetime"),
+    ("Events | extend d = datetime_add('fortnight', 1, EventTime)", 1, 34,
+     "unknown period 'fortnight'"),
+    ("Events | extend d = format_datetime(EventTime, 'yyyy QQ')", 1, 48,
+     "format specifier 'Q' is not supported"),
+    ("Events | extend x = extract(Value, 1, Value)", 1, 29,
+     "argument 1 of extract() must be a constant string"),
+    ("Events | where datetime(2019-13-45) < EventTime", 1, 16, "is not a datetime"),
+    ("Events | where EventTime > datetime(yesterday)", 1, 28, "is not a datetime"),
+    ("Events | where 'a\\q' == City", 1, 16, "unknown escape sequence"),
+    ("Events | project-away Nope", 1, 10, "unknown column 'Nope'"),
+    ("Events | project a = 1, a = 2", 1, 25, "the column name 'a' is used twice"),
+    ("Events | extend total = 1 | where totl == 1", 1, 35,
+     "unknown column 'totl'; did you mean 'total'?"),
+    ("let x = 1; let x = 2; Events", 1, 16, "'x' is already defined"),
+    ("Events | where PageTitle has City", 1, 30, "'has' needs a constant string on its right"),
+    ("Events | summarize arg_max(EventTime)", 1, 20, "arg_max() needs an expression and the "
+                                                     "columns to return"),
+    ("Events | extend x = bin(EventTime, 1)", 1, 36, "bin() of a datetime needs a timespan"),
+    ("   ", 1, 1, "the query is empty"),
+])
+def test_errors(query, line, column, message):
+    e = error(query)
+    assert message in e.message, e.message
+    assert (e.line, e.column) == (line, column), str(e)
+
+
+def test_errors_render_the_caret_under_the_column():
+    e = error("Events\n| where City == 'x'\n| summarize percentiles(Payload.price, 50)")
+    lines = e.render().split("\n")
+    assert lines[1] == "| summarize percentiles(Payload.price, 50)"
+    assert lines[2].index("^") == lines[1].index("percentiles")
