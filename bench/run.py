@@ -831,6 +831,8 @@ def parse_args(argv=None):
                         help="idle wait after ingest and after the load (inlined-row flush)")
     parser.add_argument("--profile", default=None,
                         help="directory for py-spy profiles of the ingest phases")
+    parser.add_argument("--render", metavar="RESULTS_JSON", default=None,
+                        help="only rewrite the results file from a results JSON (and NOTES.md)")
     parser.add_argument("--keep-data", action="store_true", help="keep the temp data dir")
     parser.add_argument("--data-dir", default=None, help="work dir (default: a temp dir)")
     parser.add_argument("--threads", type=int, default=0, help="server DuckDB threads (0: all)")
@@ -856,6 +858,10 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     out_path = pathlib.Path(args.out).resolve()
     json_path = out_path.with_suffix(".json")
+    if args.render:
+        results = json.loads(pathlib.Path(args.render).read_text())
+        out_path.write_text(render(results, _notes_for(out_path)))
+        return 0
     profile_dir = pathlib.Path(args.profile).resolve() if args.profile else None
     began = time.perf_counter()
     log_lines: list[str] = []
@@ -956,13 +962,19 @@ def main(argv=None) -> int:
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(_jsonable(results), indent=2) + "\n")
-    notes = BENCH_DIR / "NOTES.md"
-    out_path.write_text(render(results, notes.read_text() if notes.exists() and
-                               out_path == (BENCH_DIR / "RESULTS.md") else None))
+    out_path.write_text(render(results, _notes_for(out_path)))
     log(f"wrote {out_path} and {json_path}")
     if not args.keep_data and not args.data_dir:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if "fatal" in results else 0
+
+
+def _notes_for(out_path: pathlib.Path) -> str | None:
+    """The hand-written analysis (bench/NOTES.md) belongs to the checked-in results only."""
+    notes = BENCH_DIR / "NOTES.md"
+    if notes.exists() and out_path == (BENCH_DIR / "RESULTS.md").resolve():
+        return notes.read_text()
+    return None
 
 
 def settle(args, log) -> None:

@@ -370,7 +370,8 @@ class Resolver:
     def stringish(self, e, x):
         x = convert(x, "string")
         if x.type not in ("string", "null"):
-            raise at(x, f"'{e.op}' works on strings, but this is a {x.type}; use tostring()")
+            raise at(x, f"'{getattr(e, 'op', '')}' works on strings, but this is a {x.type}; "
+                        f"use tostring()")
         return x
 
     def comparable(self, e, left, right, ordering):
@@ -384,7 +385,7 @@ class Resolver:
         lt, rt = left.type, right.type
         if "null" in (lt, rt) or lt == rt or (lt in NUMERIC and rt in NUMERIC):
             if ordering and "bool" in (lt, rt):
-                raise at(e, f"'{e.op}' cannot order true/false values")
+                raise at(e, f"'{getattr(e, 'op', 'between')}' cannot order true/false values")
             return left, right
         raise at(e, f"cannot compare a {lt} with a {rt}"
                     + ("; write the datetime as datetime(...)" if "datetime" in (lt, rt) and

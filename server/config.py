@@ -64,7 +64,6 @@ class Settings:
     preview_max_rows: int = 1000
     max_concurrent_queries: int = 2
     max_queued_queries: int = 16
-    query_memory_limit: str = ""
     api_keys_file: str = ""
     tls_cert: str = ""
     tls_key: str = ""
@@ -98,7 +97,7 @@ _HELP = {
     "s3_region": "S3 region",
     "s3_url_style": "S3 URL style: path or vhost",
     "s3_use_ssl": "use TLS for S3",
-    "memory_limit": "DuckDB memory limit, e.g. 4GB",
+    "memory_limit": "DuckDB memory limit shared by all queries and ingest, e.g. 4GB",
     "threads": "DuckDB threads (0: one per core)",
     "inline_row_limit": "inserts up to this many rows are kept in the catalog until flushed",
     "commit_max_rows": "most rows one group commit takes",
@@ -109,7 +108,6 @@ _HELP = {
     "preview_max_rows": "most rows a Preview returns",
     "max_concurrent_queries": "queries that run at once",
     "max_queued_queries": "queries that may wait for a slot before RESOURCE_EXHAUSTED",
-    "query_memory_limit": "memory limit for query execution, e.g. 2GB",
     "api_keys_file": "TOML file of API keys and the scopes each may use",
     "tls_cert": "PEM certificate chain for TLS",
     "tls_key": "PEM private key for TLS",

@@ -37,7 +37,8 @@ class Engine:
         self._conn = open_lake(settings)
         self._commits_at_last_flush = 0
         self._writer = Writer(
-            self._conn, settings.commit_max_rows, on_idle=self._upkeep, idle_seconds=5.0
+            self._conn, settings.commit_max_rows, settings.inline_row_limit,
+            on_idle=self._upkeep, idle_seconds=5.0,
         )
         self._queries = QueryRunner(
             self._conn, settings.max_concurrent_queries, settings.max_queued_queries

@@ -171,7 +171,7 @@ def pipelines(draw):
     return " | ".join(parts)
 
 
-@settings(max_examples=6000, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(pipelines())
 def test_random_pipelines_compile_to_sql_that_runs(text):
     try:
