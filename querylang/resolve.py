@@ -523,7 +523,11 @@ class Resolver:
         raise at(x, f"argument {i + 1} of {e.name}() must be a {want}, but this is a {x.type}")
 
     def fold(self, f, e, args):
-        """Constant folding that keeps SQL simple: todatetime('...') becomes a datetime."""
+        """Folding that keeps SQL simple: todatetime('...') becomes a datetime literal, and a
+        conversion function applied to a dynamic value is the same as Kusto's conversion."""
+        target = _CONVERSIONS.get(e.name)
+        if target and args and args[0].type == "dynamic":
+            return ast.Convert(args[0], span=e.span, type=target)
         if e.name == "todatetime" and args and isinstance(args[0], ast.Literal) \
                 and args[0].type == "string":
             try:
@@ -532,6 +536,12 @@ class Resolver:
                 value = None
             return ast.Literal(value, span=e.span, type="datetime")
         return None
+
+
+_CONVERSIONS = {"tostring": "string", "toint": "int", "int": "int", "tolong": "long",
+                "long": "long", "todouble": "real", "toreal": "real", "real": "real",
+                "double": "real", "tobool": "bool", "toboolean": "bool", "bool": "bool",
+                "todatetime": "datetime"}
 
 
 def _target(t):

@@ -105,7 +105,7 @@ class SqlGen:
         self._aliases += 1
         order = []
         if inner.order_by:
-            ordinal = f"__ord{self._aliases}"
+            ordinal = f"__kql_order_{self._aliases}"
             inner.hidden.append(
                 (ordinal, f"row_number() OVER (ORDER BY {', '.join(inner.order_by)})"))
             order = [quote_ident(ordinal)]
@@ -323,6 +323,8 @@ def e_convert(g: SqlGen, e: ast.Convert, env):
         text = f"json_extract_string({g.expr(x, env)}, '$')"
     if e.type == "string":
         return text
+    if e.type in ("int", "long"):  # like toint(): numbers truncate toward zero
+        return f"TRY_CAST(trunc(TRY_CAST({text} AS DOUBLE)) AS {SQL_TYPES[e.type]})"
     return f"TRY_CAST({text} AS {SQL_TYPES[e.type]})"
 
 

@@ -2,7 +2,10 @@
 
 Layout: table `lake.main.events` with typed columns for the top-level fields (EventTime a plain
 TIMESTAMP holding UTC: time-zone-aware types run through ICU per row and were 30x slower to group
-by day), JSON for User and Payload, partitioned by Scope and month of EventTime. Table
+by day), JSON for User and Payload, partitioned by Scope and month of EventTime, in Parquet row
+groups of 16,384 rows. bench/LAYOUTS.md has the measurements behind that choice: a day's
+`EventType` filter with `take 1000` ran 4x faster than with month partitions and DuckDB's default
+row groups, as fast as day partitions, without 30 times the files. Table
 `lake.main.pending_deletions` records deletions that compaction has not yet applied to the files.
 """
 from __future__ import annotations
@@ -22,6 +25,8 @@ log = logging.getLogger(__name__)
 LAKE = "lake"
 EVENTS_TABLE = f"{LAKE}.main.events"
 PENDING_DELETIONS_TABLE = f"{LAKE}.main.pending_deletions"
+
+ROW_GROUP_SIZE = 16_384
 
 _SQL_TYPES = {DATETIME: "TIMESTAMP", DYNAMIC: "JSON"}
 
@@ -110,5 +115,6 @@ def _create_tables(conn: duckdb.DuckDBPyConnection) -> None:
         f"CREATE TABLE IF NOT EXISTS {PENDING_DELETIONS_TABLE} "
         f'("Scope" VARCHAR, "TrackId" VARCHAR, "DeletedAt" TIMESTAMP)'
     )
+    conn.execute(f"CALL {LAKE}.set_option('parquet_row_group_size', {ROW_GROUP_SIZE})")
     conn.execute("COMMIT")
     log.info("created the events table")
