@@ -261,6 +261,13 @@ class MemorySampler:
         self._stop.set()
         self._thread.join()
 
+    def finish(self) -> dict:
+        """Stops sampling; the peaks of this process (call while it still runs)."""
+        self.sample()
+        hwm = self.high_water_mark()
+        self.stop()
+        return {"peak": self.peak, "hwm": hwm, "phases": dict(self.phase_peaks)}
+
 
 class Profiler:
     """py-spy on the server for one phase (optional: --profile DIR)."""
@@ -891,6 +898,7 @@ def main(argv=None) -> int:
     server = Server(data_dir, *extra)
     sampler = None
     rpc = None
+    peaks: list[dict] = []
     try:
         server.start()
         log(f"server pid {server.pid} on {server.target}, data in {data_dir}")
@@ -920,37 +928,53 @@ def main(argv=None) -> int:
 
         sampler.phase = "preview"
         if parquet_path.exists():
-            results["preview"] = run_preview(rpc, parquet_path, cfg.scope, args.runs, log)
+            with Profiler(profile_dir, server.pid, "preview"):
+                results["preview"] = run_preview(rpc, parquet_path, cfg.scope, args.runs, log)
         sampler.phase = "list"
-        results["list"] = run_list(rpc, cfg.scope, args.runs, log)
+        with Profiler(profile_dir, server.pid, "list"):
+            results["list"] = run_list(rpc, cfg.scope, args.runs, log)
+
+        # The lake as the queries saw it (before deletes and compaction change its files): stop
+        # the server, which holds the catalog, measure SQL on the lake here, start it again.
+        peaks.append(sampler.finish())
+        rpc.close()
+        server.stop()
+        if parquet_path.exists() and "preview" in results:
+            try:
+                results["lake_sql"] = run_lake_sql(data_dir, cfg.scope, args.runs, log)
+            except Exception as error:  # noqa: BLE001
+                results["lake_sql"] = {"_error": _error_text(error)}
+        server = Server(data_dir, *extra)
+        server.start()
+        log(f"server restarted, pid {server.pid}")
+        sampler = MemorySampler(server.pid).start()
+        rpc = Rpc(server.target)
         sampler.phase = "delete"
         results["delete"] = run_deletes(rpc, cfg.scope, track_ids, args.deletes,
                                         args.compaction_deletes, args.delete_budget_seconds, log)
-        sampler.sample()
+        peaks.append(sampler.finish())
         results["memory"] = {
-            "peak_rss_bytes": sampler.peak,
-            "vm_hwm_bytes": sampler.high_water_mark(),
-            "phase_peak_rss_bytes": dict(sampler.phase_peaks),
+            "peak_rss_bytes": max(p["peak"] for p in peaks),
+            "vm_hwm_bytes": max((p["hwm"] or 0) for p in peaks) or None,
+            "phase_peak_rss_bytes": {k: v for p in peaks for k, v in p["phases"].items()},
         }
     except Exception as error:  # noqa: BLE001
         results["fatal"] = traceback.format_exc()
         log(f"FATAL: {error}")
     finally:
-        if sampler:
+        if sampler and sampler._thread.is_alive():
             sampler.stop()
         if rpc:
             rpc.close()
         server.stop()
-    if parquet_path.exists() and data_dir.exists() and "preview" in results:
-        try:
-            results["lake_sql"] = run_lake_sql(data_dir, cfg.scope, args.runs, log)
-        except Exception as error:  # noqa: BLE001
-            results["lake_sql"] = {"_error": _error_text(error)}
     if profile_dir:
         results["profiles"] = {}
-        for path in sorted(profile_dir.glob("ingest-*.txt")):
-            index = int(path.stem.split("-")[1])
-            name = results["ingest"][index]["name"] if index < len(results.get("ingest", [])) else path.stem
+        for path in sorted(profile_dir.glob("*.txt")):
+            name = path.stem
+            if name.startswith("ingest-"):
+                index = int(name.split("-")[1])
+                if index < len(results.get("ingest", [])):
+                    name = results["ingest"][index]["name"]
             try:
                 results["profiles"][name] = summarize_profile(path)
             except Exception as error:  # noqa: BLE001

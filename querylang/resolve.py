@@ -158,7 +158,10 @@ class Resolver:
             if f is not None and f.aggregate:
                 if e.name == "count":
                     return "count_"
-                arg = _path_name(e.args[0]) if e.args else None
+                first = e.args[0] if e.args else None
+                if isinstance(first, ast.Convert):  # the implicit conversion of a dynamic arg
+                    first = first.operand
+                arg = _path_name(first) if first is not None else None
                 if e.name == "percentile" and arg:
                     return f"percentile_{arg}_{_num_name(e.args[1])}"
                 return f"{e.name}_{arg}" if arg else f"{e.name}_"
@@ -554,8 +557,6 @@ def _target(t):
 
 
 def _path_name(e) -> str | None:
-    if isinstance(e, ast.Convert):
-        e = e.operand
     if isinstance(e, ast.ColumnRef):
         return e.name
     if isinstance(e, ast.DynPath):

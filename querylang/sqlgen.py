@@ -174,26 +174,15 @@ def _sort_sql(g, key: ast.SortKey, env):
     return f"{sql} {direction} NULLS {nulls}"
 
 
-def uses_columns(e) -> bool:
-    if isinstance(e, (ast.ColumnRef, ast.Call)) and not (
-            isinstance(e, ast.Call) and e.name in ("now", "ago") and not e.args):
-        return True
-    for value in vars(e).values():
-        if isinstance(value, ast.Expr) and uses_columns(value):
-            return True
-        if isinstance(value, tuple) and any(isinstance(v, ast.Expr) and uses_columns(v)
-                                            for v in value):
-            return True
-    return False
-
-
 def op_sort(g: SqlGen, op: ast.Sort, cols):
     s = g.sel
     if s.limit is not None or s.distinct or s.group_by is not None:
         g.wrap()
     env = g.sel.env()
-    # a key that reads no column cannot change the order (and DuckDB rejects a bare parameter)
-    g.sel.order_by = [_sort_sql(g, k, env) for k in op.keys if uses_columns(k.expr)]
+    # a key that reads no column cannot change the order (and DuckDB rejects a constant key);
+    # every column reference is a quoted identifier, so a key without one is a constant
+    keys = [_sort_sql(g, k, env) for k in op.keys]
+    g.sel.order_by = [k for k in keys if '"' in k]
 
 
 def op_top(g: SqlGen, op: ast.Top, cols):

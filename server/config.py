@@ -58,6 +58,10 @@ class Settings:
     # Group commit: one DuckLake commit takes at most this many rows ...
     commit_max_rows: int = 100_000
     compaction_interval_seconds: float = 86_400.0
+    # Compaction keeps Payload/User keys found in this share of events as typed columns.
+    promote_keys: bool = True
+    max_promoted_keys: int = 16
+    promote_min_share: float = 0.2
     max_pending_deletes: int = 1_000_000
     delete_retry_seconds: int = 3600
     preview_timeout_seconds: float = 120.0
@@ -102,6 +106,9 @@ _HELP = {
     "inline_row_limit": "inserts up to this many rows are kept in the catalog until flushed",
     "commit_max_rows": "most rows one group commit takes",
     "compaction_interval_seconds": "seconds between scheduled compactions (0 disables)",
+    "promote_keys": "keep frequent Payload/User keys as typed columns (found by compaction)",
+    "max_promoted_keys": "most keys kept as typed columns",
+    "promote_min_share": "share of sampled events a key must appear in to be promoted",
     "max_pending_deletes": "deletions that may wait for compaction before Delete is refused",
     "delete_retry_seconds": "retry delay suggested when Delete is refused",
     "preview_timeout_seconds": "a query running longer is interrupted",

@@ -12,7 +12,7 @@ import duckdb
 import querylang
 from querylang.schema import DYNAMIC, EVENTS_SCHEMA
 
-from . import compaction
+from . import compaction, promoted
 from .config import Settings
 from .errors import InvalidArgument, NotFound, ResourceExhausted, FieldViolation
 from .event_batch import EventBatch, build_batch, normalize_scope
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 SCOPED_SOURCE = f'(SELECT * FROM {EVENTS_TABLE} WHERE "Scope" = $srv_scope)'
 
 MAX_LIST_WINDOW = 10_000
+PROMOTION_SAMPLE_ROWS = 100_000
 DEFAULT_TOP = 100
 
 
@@ -40,6 +41,11 @@ class Engine:
             self._conn, settings.commit_max_rows, settings.inline_row_limit,
             on_idle=self._upkeep, idle_seconds=5.0,
         )
+        cursor = self._conn.cursor()
+        try:
+            self._set_promoted(promoted.load(cursor))
+        finally:
+            cursor.close()
         self._queries = QueryRunner(
             self._conn, settings.max_concurrent_queries, settings.max_queued_queries
         )
@@ -106,7 +112,28 @@ class Engine:
         self._writer.run(run).result()
 
     def compact(self) -> compaction.CompactionReport:
-        return self._writer.run(compaction.compact).result()
+        return self._writer.run(self._compact_and_promote).result()
+
+    def _compact_and_promote(self, cursor: duckdb.DuckDBPyConnection) -> compaction.CompactionReport:
+        # Promote first: it rewrites the stored rows, and compaction then drops the old files.
+        if self.settings.promote_keys:
+            known = promoted.load(cursor)
+            new_keys = promoted.discover(
+                cursor, known, sample_rows=PROMOTION_SAMPLE_ROWS,
+                min_share=self.settings.promote_min_share,
+                max_keys=self.settings.max_promoted_keys,
+            )
+            if new_keys:
+                # Move inlined rows to Parquet first, so the rewrite works on files only.
+                compaction.flush_inlined(cursor)
+                promoted.promote(cursor, new_keys, known, self.settings.inline_row_limit)
+            self._set_promoted(promoted.load(cursor))
+        return compaction.compact(cursor)
+
+    def _set_promoted(self, keys) -> None:
+        # Runs on the writer thread (or before it takes work), so inserts never miss a column.
+        self._writer.promoted = keys
+        self._schema = promoted.schema_with(keys)
 
     def stats(self) -> dict:
         cursor = self._conn.cursor()
@@ -123,6 +150,9 @@ class Engine:
             "pending_deletions": pending,
             "max_pending_deletions": self.settings.max_pending_deletes,
             "data_files": files,
+            "promoted_keys": [
+                f"{k.dynamic_column}.{'.'.join(k.path)}:{k.type}" for k in self._schema.promoted
+            ],
         }
 
     # -- reads --------------------------------------------------------------------------------
@@ -132,7 +162,7 @@ class Engine:
         scope = normalize_scope(scope)
         max_rows = self.settings.preview_max_rows
         compiled = querylang.compile(
-            query, source_sql=SCOPED_SOURCE, max_rows=max_rows + 1
+            query, schema=self._schema, source_sql=SCOPED_SOURCE, max_rows=max_rows + 1
         )
         result = self._run(compiled, scope, timeout_seconds, on_cancel)
         truncated = len(result.rows) > max_rows
@@ -158,7 +188,8 @@ class Engine:
                 "; ".join(f"{v.field} {v.description}" for v in violations), violations
             )
         compiled = querylang.compile_list(
-            filter or "", orderby or "", skip=skip, top=top, source_sql=SCOPED_SOURCE
+            filter or "", orderby or "", skip=skip, top=top, schema=self._schema,
+            source_sql=SCOPED_SOURCE,
         )
         result = self._run(compiled, scope, timeout_seconds, on_cancel)
         return rows_to_items(result.names, result.json_columns, result.rows)

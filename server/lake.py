@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 LAKE = "lake"
 EVENTS_TABLE = f"{LAKE}.main.events"
 PENDING_DELETIONS_TABLE = f"{LAKE}.main.pending_deletions"
+PROMOTED_KEYS_TABLE = f"{LAKE}.main.promoted_keys"
 
 ROW_GROUP_SIZE = 16_384
 
@@ -38,6 +39,16 @@ def quote_identifier(name: str) -> str:
 def quote_literal(text: str) -> str:
     """For the few statements that take no parameters (ATTACH, SECRET); never for user input."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def set_inline_row_limit(cursor: duckdb.DuckDBPyConnection, rows: int) -> None:
+    """Within a transaction: inserts of at most `rows` rows go to the catalog, not Parquet.
+
+    Set to 0 and back around an insert that must be written as Parquet: huge events (they would
+    bloat the catalog) and the row rewrite of key promotion (DuckLake 1.4 cannot delete by row id
+    next to inlined rows of the same transaction).
+    """
+    cursor.execute(f"CALL {LAKE}.set_option('data_inlining_row_limit', {int(rows)})")
 
 
 def events_table_ddl() -> str:
@@ -99,22 +110,25 @@ def open_lake(settings: Settings) -> duckdb.DuckDBPyConnection:
 
 
 def _create_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    exists = conn.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = 'events'",
-        [LAKE],
-    ).fetchone()[0]
-    if exists:
+    existing = {row[0] for row in conn.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [LAKE]).fetchall()}
+    if {"events", "pending_deletions", "promoted_keys"} <= existing:
         return
     conn.execute("BEGIN")
-    conn.execute(events_table_ddl())
-    conn.execute(
-        f'ALTER TABLE {EVENTS_TABLE} SET PARTITIONED BY ("Scope", year("EventTime"), '
-        f'month("EventTime"))'
-    )
+    if "events" not in existing:
+        conn.execute(events_table_ddl())
+        conn.execute(
+            f'ALTER TABLE {EVENTS_TABLE} SET PARTITIONED BY ("Scope", year("EventTime"), '
+            f'month("EventTime"))'
+        )
+        conn.execute(f"CALL {LAKE}.set_option('parquet_row_group_size', {ROW_GROUP_SIZE})")
     conn.execute(
         f"CREATE TABLE IF NOT EXISTS {PENDING_DELETIONS_TABLE} "
         f'("Scope" VARCHAR, "TrackId" VARCHAR, "DeletedAt" TIMESTAMP)'
     )
-    conn.execute(f"CALL {LAKE}.set_option('parquet_row_group_size', {ROW_GROUP_SIZE})")
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {PROMOTED_KEYS_TABLE} "
+        f'("DynamicColumn" VARCHAR, "Path" VARCHAR, "Column" VARCHAR, "Type" VARCHAR)'
+    )
     conn.execute("COMMIT")
-    log.info("created the events table")
+    log.info("created the tables")

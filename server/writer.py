@@ -20,7 +20,8 @@ import pyarrow as pa
 
 from .errors import Unavailable
 from .event_batch import EventBatch
-from .lake import EVENTS_TABLE, LAKE
+from . import promoted
+from .lake import EVENTS_TABLE, set_inline_row_limit
 
 INLINE_MAX_BYTES = 4 * 1024 * 1024
 
@@ -51,6 +52,8 @@ class Writer:
         self._queue: queue.Queue = queue.Queue()
         self._commit_max_rows = commit_max_rows
         self._inline_row_limit = inline_row_limit
+        # Typed columns computed on insert; changed only on this thread (see Engine.compact).
+        self.promoted: tuple = ()
         self._on_idle = on_idle
         self._idle_seconds = idle_seconds
         self._closed = False
@@ -129,7 +132,8 @@ class Writer:
 
     def _commit_inserts(self, group: list[_Insert]) -> None:
         try:
-            insert_group(self._cursor, [g.batch for g in group], self._inline_row_limit)
+            insert_group(self._cursor, [g.batch for g in group], self._inline_row_limit,
+                         self.promoted)
             self.commits += 1
         except BaseException as error:
             _rollback(self._cursor)
@@ -149,7 +153,7 @@ def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:
 
 
 def insert_group(cursor: duckdb.DuckDBPyConnection, batches: list[EventBatch],
-                 inline_row_limit: int = 0) -> None:
+                 inline_row_limit: int = 0, promoted_keys: tuple = ()) -> None:
     """Inserts the batches in one transaction, skipping TrackIds already stored in their scope.
 
     Server-assigned ids are fresh UUIDv7s; only client-supplied ids can repeat (a retry), so the
@@ -161,15 +165,16 @@ def insert_group(cursor: duckdb.DuckDBPyConnection, batches: list[EventBatch],
     too_big_to_inline = (
         0 < incoming.num_rows <= inline_row_limit and incoming.nbytes > INLINE_MAX_BYTES
     )
+    columns, values = promoted.insert_select(promoted_keys)
     cursor.register("incoming", incoming)
     try:
         cursor.execute("BEGIN")
         if too_big_to_inline:
-            cursor.execute(f"CALL {LAKE}.set_option('data_inlining_row_limit', 0)")
+            set_inline_row_limit(cursor, 0)
         if any(b.client_ids for b in batches):
             cursor.execute(
-                f"""INSERT INTO {EVENTS_TABLE}
-                SELECT * EXCLUDE (arrival, first_seen) FROM (
+                f"""INSERT INTO {EVENTS_TABLE} ({columns})
+                SELECT {values} FROM (
                     SELECT *, row_number() OVER (PARTITION BY "Scope", "TrackId" ORDER BY arrival)
                         AS first_seen
                     FROM (SELECT *, row_number() OVER () AS arrival FROM incoming) numbered
@@ -180,11 +185,9 @@ def insert_group(cursor: duckdb.DuckDBPyConnection, batches: list[EventBatch],
                       AND stored."TrackId" = candidates."TrackId")"""
             )
         else:
-            cursor.execute(f"INSERT INTO {EVENTS_TABLE} SELECT * FROM incoming")
+            cursor.execute(f"INSERT INTO {EVENTS_TABLE} ({columns}) SELECT {values} FROM incoming")
         if too_big_to_inline:
-            cursor.execute(
-                f"CALL {LAKE}.set_option('data_inlining_row_limit', {int(inline_row_limit)})"
-            )
+            set_inline_row_limit(cursor, inline_row_limit)
         cursor.execute("COMMIT")
     finally:
         cursor.unregister("incoming")

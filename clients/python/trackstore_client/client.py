@@ -195,7 +195,11 @@ class Client:
 
     def stats(self) -> dict:
         response = self._call(self.admin.GetStoreStats, admin_pb.GetStoreStatsRequest())
-        return {field.name: getattr(response, field.name) for field in response.DESCRIPTOR.fields}
+        return {
+            field.name: (list(value) if field.is_repeated else value)
+            for field in response.DESCRIPTOR.fields
+            for value in [getattr(response, field.name)]
+        }
 
 
 def _as_event(event) -> pb.TrackEvent:

@@ -1,5 +1,7 @@
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable
 from typing import ClassVar as _ClassVar, Optional as _Optional
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -21,13 +23,15 @@ class GetStoreStatsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStoreStatsResponse(_message.Message):
-    __slots__ = ("pending_deletions", "max_pending_deletions", "data_files", "events")
+    __slots__ = ("pending_deletions", "max_pending_deletions", "data_files", "events", "promoted_keys")
     PENDING_DELETIONS_FIELD_NUMBER: _ClassVar[int]
     MAX_PENDING_DELETIONS_FIELD_NUMBER: _ClassVar[int]
     DATA_FILES_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    PROMOTED_KEYS_FIELD_NUMBER: _ClassVar[int]
     pending_deletions: int
     max_pending_deletions: int
     data_files: int
     events: int
-    def __init__(self, pending_deletions: _Optional[int] = ..., max_pending_deletions: _Optional[int] = ..., data_files: _Optional[int] = ..., events: _Optional[int] = ...) -> None: ...
+    promoted_keys: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, pending_deletions: _Optional[int] = ..., max_pending_deletions: _Optional[int] = ..., data_files: _Optional[int] = ..., events: _Optional[int] = ..., promoted_keys: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -1,0 +1,156 @@
+"""Where a group commit's time goes, measured in-process without gRPC.
+
+    .venv/bin/python bench/profile_ingest.py [--rows 8000] [--groups 20]
+
+Times the steps of the ingest path for groups of generated events on fresh stores:
+  build_batch     server/event_batch.py, protobuf TrackEvents -> Arrow (the servicer's share)
+  insert_group    server/writer.py as the server runs it (DuckLake, partitioned, JSON columns)
+and the same INSERT with one thing changed at a time: VARCHAR instead of JSON columns, no
+partitioning, a plain DuckDB table, so the cost of each part of the layout shows. Then the cost
+of one-row commits as the number of snapshots grows (Track with batch 1).
+"""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import shutil
+import sys
+import tempfile
+import time
+
+BENCH_DIR = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+sys.path.insert(1, str(BENCH_DIR.parent))
+
+import duckdb  # noqa: E402
+
+import generate  # noqa: E402
+from trackstore.v1 import trackevents_pb2 as pb  # noqa: E402
+from trackstore_server import extensions  # noqa: E402
+from trackstore_server.config import Settings  # noqa: E402
+from trackstore_server.event_batch import build_batch  # noqa: E402
+from trackstore_server.lake import events_table_ddl, open_lake  # noqa: E402
+from trackstore_server.writer import insert_group  # noqa: E402
+
+
+def lake(tmp: pathlib.Path, name: str, json_columns: bool, partitioned: bool):
+    conn = duckdb.connect(config=dict(extensions.NO_DOWNLOADS))
+    extensions.load(conn, "ducklake")
+    (tmp / name / "data").mkdir(parents=True)
+    conn.execute(f"ATTACH 'ducklake:{tmp / name}/catalog.ducklake' AS lake "
+                 f"(DATA_PATH '{tmp / name}/data/', DATA_INLINING_ROW_LIMIT 1000)")
+    ddl = events_table_ddl()
+    if not json_columns:
+        ddl = ddl.replace(" JSON", " VARCHAR")
+    conn.execute(ddl)
+    if partitioned:
+        conn.execute('ALTER TABLE lake.main.events SET PARTITIONED BY ("Scope", '
+                     'year("EventTime"), month("EventTime"))')
+    return conn
+
+
+def timed(fn, repeat: int) -> float:
+    began = time.perf_counter()
+    for _ in range(repeat):
+        fn()
+    return (time.perf_counter() - began) / repeat
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=8000, help="rows per group commit")
+    parser.add_argument("--groups", type=int, default=20)
+    args = parser.parse_args()
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="trackstore-ingest-profile-"))
+    try:
+        cfg = generate.Config(events=args.rows, chunk_rows=args.rows, scope="bench")
+        table = next(generate.chunks(cfg))
+        requests = generate.encode_requests(table, 1000, "bench")
+        events = [list(pb.TrackStreamRequest.FromString(r).events) for r in requests]
+        batches = [build_batch("bench", e) for e in events]
+        per_row = lambda seconds: f"{seconds * 1000:8.1f} ms/group  {args.rows / seconds:10,.0f} rows/s"
+
+        print(f"groups of {args.rows} rows ({len(batches)} batches of 1000), {args.groups} groups")
+        seconds = timed(lambda: [build_batch("bench", e) for e in events], 5)
+        print(f"build_batch (protobuf -> Arrow)           {per_row(seconds)}")
+
+        settings = Settings(data_dir=str(tmp / "server"))
+        conn = open_lake(settings)
+        cursor = conn.cursor()
+        seconds = timed(lambda: insert_group(cursor, batches), args.groups)
+        print(f"insert_group, server layout               {per_row(seconds)}")
+        conn.close()
+
+        variants = (
+            ("JSON, partitioned (same as server)", True, True),
+            ("VARCHAR instead of JSON, partitioned", False, True),
+            ("JSON, not partitioned", True, False),
+            ("VARCHAR, not partitioned", False, False),
+        )
+        import pyarrow as pa
+
+        incoming = pa.concat_tables([b.table for b in batches])
+        for index, (label, json_columns, partitioned) in enumerate(variants):
+            conn = lake(tmp, f"v{index}", json_columns, partitioned)
+            conn.register("incoming", incoming)
+            seconds = timed(lambda: conn.execute(
+                "INSERT INTO lake.main.events SELECT * FROM incoming"), args.groups)
+            print(f"INSERT ducklake, {label:38s} {per_row(seconds)}")
+            conn.close()
+        conn = duckdb.connect()
+        conn.execute(events_table_ddl().replace("lake.main.", ""))
+        conn.register("incoming", incoming)
+        seconds = timed(lambda: conn.execute("INSERT INTO events SELECT * FROM incoming"),
+                        args.groups)
+        print(f"INSERT plain DuckDB table (in memory)     {per_row(seconds)}")
+        seconds = timed(lambda: conn.execute(
+            "SELECT count(*) FROM (SELECT \"Payload\"::JSON, \"User\"::JSON FROM incoming)").fetchall(),
+            args.groups)
+        print(f"VARCHAR -> JSON cast alone                {per_row(seconds)}")
+        out = tmp / "copy.parquet"
+        seconds = timed(lambda: conn.execute(
+            f"COPY (SELECT * FROM incoming) TO '{out}' (FORMAT parquet)"), args.groups)
+        print(f"COPY to one Parquet file                  {per_row(seconds)}")
+        conn.close()
+
+        print("\none-row commits (Track, batch 1) as snapshots accumulate")
+        conn = open_lake(Settings(data_dir=str(tmp / "single")))
+        cursor = conn.cursor()
+        single = [build_batch("bench", [e]) for e in events[0][:1000]]
+        done = 0
+        for block in (100, 400, 500):
+            began = time.perf_counter()
+            for batch in single[done:done + block]:
+                insert_group(cursor, [batch])
+            done += block
+            print(f"  commits {done - block:5d}..{done:5d}: "
+                  f"{(time.perf_counter() - began) / block * 1000:6.1f} ms/commit")
+        began = time.perf_counter()
+        insert_group(cursor, single[:8])
+        print(f"  one commit of 8 one-event batches: {(time.perf_counter() - began) * 1000:.1f} ms")
+        inlined = 0
+        for rounds in (10, 20):
+            began = time.perf_counter()
+            for _ in range(rounds):
+                insert_group(cursor, [batches[0]])  # 1000 rows: inlined (limit 1000)
+            inlined += rounds * 1000
+            lone = (time.perf_counter() - began) / rounds
+            began = time.perf_counter()
+            for batch in single[:50]:
+                insert_group(cursor, [batch])
+            print(f"  with {inlined:,} more rows inlined: a lone 1000-row batch {lone * 1000:.1f} ms, "
+                  f"a one-row commit {(time.perf_counter() - began) / 50 * 1000:.1f} ms")
+        cursor.execute("SELECT * FROM ducklake_flush_inlined_data('lake')").fetchall()
+        began = time.perf_counter()
+        for batch in single[:50]:
+            insert_group(cursor, [batch])
+        print(f"  after flushing the inlined rows: a one-row commit "
+              f"{(time.perf_counter() - began) / 50 * 1000:.1f} ms")
+        conn.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
