@@ -36,7 +36,14 @@ def compile(query: str, *, schema: Schema = EVENTS_SCHEMA, source_sql: str = '"e
         sql, params = generate(resolved, source_sql=source_sql, now=_now(now), max_rows=max_rows)
     except QueryError as e:
         raise e.with_source(query) from None
+    except RecursionError:
+        raise _too_deep(query) from None
     return CompiledQuery(sql, params, resolved.columns)
+
+
+def _too_deep(text) -> QueryError:
+    return QueryError("the query is nested too deeply; use 'in (...)' for long lists of values",
+                      1, 1, text if isinstance(text, str) else None)
 
 
 def compile_list(filter: str, orderby: str, *, skip: int, top: int,
@@ -45,14 +52,17 @@ def compile_list(filter: str, orderby: str, *, skip: int, top: int,
 
     With an empty $orderby the order is EventTime descending (newest first), then TrackId.
     """
-    query = parse_odata.parse(filter, orderby, skip=skip, top=top, table=schema.table)
-    *ops, sort, take = query.operators
-    keys = sort.keys or (ast.SortKey(ast.Name("EventTime"), True, False),)
-    if schema.column("TrackId") is not None:
-        keys = keys + (ast.SortKey(ast.Name("TrackId"), False, True),)
-    query = replace(query, operators=(*ops, replace(sort, keys=keys), take))
-    resolved = Resolver(schema, "odata").query(query)
-    sql, params = generate(resolved, source_sql=source_sql, now=_now(None))
+    try:
+        query = parse_odata.parse(filter, orderby, skip=skip, top=top, table=schema.table)
+        *ops, sort, take = query.operators
+        keys = sort.keys or (ast.SortKey(ast.Name("EventTime"), True, False),)
+        if schema.column("TrackId") is not None:
+            keys = keys + (ast.SortKey(ast.Name("TrackId"), False, True),)
+        query = replace(query, operators=(*ops, replace(sort, keys=keys), take))
+        resolved = Resolver(schema, "odata").query(query)
+        sql, params = generate(resolved, source_sql=source_sql, now=_now(None))
+    except RecursionError:
+        raise _too_deep(filter) from None
     return CompiledQuery(sql, params, resolved.columns)
 
 

@@ -61,36 +61,63 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
 
 
 # ---------------------------------------------------------------- Lark errors, converted here only
-_EXPR_START = {"NAME", "NUMBER", "STRING", "TIMESPAN", "DATETIME_LIT", "TIMESPAN_LIT", "DYNAMIC",
-               "LPAR", "MINUS", "PLUS", "DATETIME", "NOT"}
+# terminals that can start an operand: when one is expected, the parser wants an expression
+_ATOMS = {"NAME", "NUMBER", "STRING", "TIMESPAN", "DATETIME_LIT", "TIMESPAN_LIT", "DYNAMIC",
+          "DATETIME"}
+# terminals that continue an expression (binary operators of either language)
+_OPERATORS = {"AND", "OR", "HAS", "CONTAINS", "STARTSWITH", "ENDSWITH", "BETWEEN", "IN",
+              "MATCHES", "PLUS", "MINUS", "STAR", "SLASH", "PERCENT", "LESSTHAN", "MORETHAN",
+              "CMP", "DOT", "LSQB"}
+_OPERATOR_WORD = re.compile(r"(HAS|CONTAINS|STARTSWITH|ENDSWITH|IN|BETWEEN|MATCHES)")
 _TOKEN_TEXT = {"LPAR": "'('", "RPAR": "')'", "COMMA": "','", "SEMICOLON": "';'", "VBAR": "'|'",
-               "EQUAL": "'='", "LSQB": "'['", "RSQB": "']'", "DOT": "'.'", "STAR": "'*'",
-               "$END": "the end of the query", "NAME": "a name", "BY": "'by'",
-               "CMP": "a comparison (eq, ne, gt, ge, lt, le)", "DIR": "asc or desc"}
+               "EQUAL": "'='", "RSQB": "']'", "STAR": "'*'", "BY": "'by'",
+               "NAME": "a name", "DIR": "asc or desc", "ASC": "'asc'", "DESC": "'desc'",
+               "NULLS": "'nulls'", "FIRST": "'first'", "LAST": "'last'", "__ANON_DOTDOT": "'..'"}
 _PREV_TOKEN = re.compile(r"(\.\.|[A-Za-z_][A-Za-z0-9_\-]*~?|[0-9][0-9A-Za-z.]*|'[^']*'|\"[^\"]*\"|"
                          r"==|!=|<=|>=|=~|!~|!?[A-Za-z_]+|\S)\s*$")
+_KEYWORDS = {"and", "or", "not", "where", "take", "by", "in", "has", "contains", "between"}
 
 
-def _describe_expected(expected: set[str], tabular: Iterable[str]) -> str:
-    expected = {e for e in expected if not e.startswith("__")}
-    if expected & _EXPR_START:
+def _quoted(text: str) -> str:
+    text = str(text)
+    return text if text[:1] in "'\"" else f"'{text}'"
+
+
+def _describe_expected(expected: set[str], tabular: Iterable[str], dialect: str) -> str:
+    if expected & _ATOMS:
         return "an expression"
     tabular = set(tabular)
-    if expected and all(e.lower().replace("_", "-") in tabular or e.lower() in tabular
-                        for e in expected):
+    named = {e for e in expected if not e.startswith("__")}
+    if named and all(e.lower().replace("_", "-") in tabular for e in named):
         return "a query operator such as 'where', 'take', 'project' or 'summarize'"
     names = []
-    for e in sorted(expected):
+    if "VBAR" in expected:
+        names.append("'|'")
+    operators = (expected & _OPERATORS) | {e for e in named if _OPERATOR_WORD.match(e)}
+    if operators:
+        names.append("an operator such as " +
+                     ("'eq' or 'and'" if dialect == "odata" else "'==', 'and' or '+'"))
+    for e in sorted(named - operators - {"VBAR", "$END", "SEMICOLON"}):
         names.append(_TOKEN_TEXT.get(e, f"'{e.lower().replace('_', '-')}'"))
+    if "$END" in expected:
+        names.append("the end of the query" if dialect != "odata" else "the end")
     if not names:
         return "something else"
-    if len(names) > 6:
-        names = names[:6] + ["..."]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
+def _hint(found: str, text: str, pos: int) -> str:
+    if found.lower() in _KEYWORDS and found != found.lower():
+        return f"; keywords are lowercase: write '{found.lower()}'"
+    if found == "=":
+        return "; use '==' to compare"
+    if found == "|" and text[max(0, pos - 1):pos + 1] == "||":
+        return "; use 'or' to combine conditions"
+    return ""
+
+
 def from_lark(err: Exception, text: str, tabular_ops: Iterable[str] = (),
-              unsupported_ops: Iterable[str] = ()) -> QueryError:
+              unsupported_ops: Iterable[str] = (), dialect: str = "kql") -> QueryError:
     """Turn any Lark parse error into a QueryError saying what was expected, after what."""
     import lark.exceptions as lx  # lark is a dependency of the parsers; errors stays importable
 
@@ -105,16 +132,20 @@ def from_lark(err: Exception, text: str, tabular_ops: Iterable[str] = (),
     if pos is None:
         pos = _offset(text, line, column)
     m = _PREV_TOKEN.search(text[:pos])
-    after = f" after '{m.group(1)}'" if m else " at the start of the query"
+    after = f" after {_quoted(m.group(1))}" if m else " at the start"
     if isinstance(err, lx.UnexpectedCharacters):
         char = text[pos] if pos < len(text) else ""
         if char in "'\"":
             msg = "unterminated string literal"
+        elif char == "&":
+            msg = "unexpected character '&'; use 'and' to combine conditions"
         else:
             msg = f"unexpected character '{char}'"
         return QueryError(msg, line, column, text)
     if isinstance(err, lx.UnexpectedToken):
-        what = _describe_expected(set(err.expected), tabular_ops)
+        # `accepts` is exact (the parser tries each terminal); `expected` over-approximates
+        accepts = getattr(err, "accepts", None) or err.expected
+        what = _describe_expected(set(accepts), tabular_ops, dialect)
         tok = err.token
         if tok.type != "$END" and what.startswith("a query operator") and tok.type == "NAME":
             word = re.match(r"[A-Za-z_][A-Za-z0-9_\-]*", text[tok.start_pos:]).group(0)
@@ -124,7 +155,7 @@ def from_lark(err: Exception, text: str, tabular_ops: Iterable[str] = (),
             return QueryError(f"unknown query operator '{tok}'{hint}", line, column, text)
         msg = f"expected {what}{after}"
         if tok.type != "$END":
-            msg += f", found '{tok}'"
+            msg += f", found {_quoted(tok)}" + _hint(str(tok), text, pos)
         return QueryError(msg, line, column, text)
     if isinstance(err, lx.UnexpectedEOF):
         return QueryError(f"unexpected end of the query{after}", line, column, text)

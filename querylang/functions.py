@@ -472,10 +472,12 @@ INTERNAL: dict[str, Function] = {
                               True),
 }
 
-# KQL functions users may reach for that are deliberately not offered (docs list them)
+# what to use instead of a KQL function that is deliberately not offered
 NOT_SUPPORTED_HINTS = {
     "percentiles": "use percentile(x, p) once per percentage",
-    "dcount_hll": None, "hll": None, "tdigest": None,
+    "any": "use take_any(x)",
+    "dcount_hll": "use dcount(x)",
+    "countof": "use countif() or extract()",
 }
 
 

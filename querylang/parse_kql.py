@@ -286,6 +286,8 @@ def parse(text: str) -> ast.Query:
     except VisitError as e:
         if isinstance(e.orig_exc, QueryError):
             raise e.orig_exc.with_source(text) from None
+        if isinstance(e.orig_exc, RecursionError):
+            raise e.orig_exc from None
         raise
 
 

@@ -107,9 +107,11 @@ def _parse(text: str, start: str, what: str):
     except VisitError as e:
         if isinstance(e.orig_exc, QueryError):
             raise e.orig_exc.with_source(text) from None
+        if isinstance(e.orig_exc, RecursionError):
+            raise e.orig_exc from None
         raise
     except LarkError as e:
-        err = from_lark(e, text)
+        err = from_lark(e, text, dialect="odata")
         raise QueryError(f"{what}: {err.message}", err.line, err.column, text) from None
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from . import ast, functions, literals
 from .ast import OutputColumn
@@ -108,8 +107,9 @@ class Resolver:
         return value
 
     def op_Take(self, op: ast.Take, scope):
-        count = self.const_count(op.count, scope, "take")
-        skip = self.const_count(op.skip, scope, "skip") if op.skip is not None else None
+        odata = self.dialect == "odata"
+        count = self.const_count(op.count, scope, "$top" if odata else "take")
+        skip = self.const_count(op.skip, scope, "$skip") if op.skip is not None else None
         return dataclasses.replace(op, count=count, skip=skip), scope
 
     def sort_key(self, k: ast.SortKey, scope) -> ast.SortKey:
@@ -134,7 +134,10 @@ class Resolver:
         for item in items:
             e = self.expr(item.expr, inner if sequential else scope, agg=agg)
             if e.type in (None, "null"):
-                e = _t(e, "string") if isinstance(e, ast.Literal) else e
+                if not isinstance(e, ast.Literal):
+                    raise at(item.expr, "the type of this value is unknown; use a typed null "
+                                        "such as long(null)")
+                e = _t(e, "string")
             name = item.name or self.default_name(e, counter, agg)
             if name in names and item.name is not None:
                 raise at(item, f"the column name '{name}' is used twice")
@@ -188,7 +191,10 @@ class Resolver:
     def op_ProjectAway(self, op: ast.ProjectAway, scope):
         for n in op.names:
             self.need(n, scope, op)
-        return op, {n: t for n, t in scope.items() if n not in op.names}
+        rest = {n: t for n, t in scope.items() if n not in op.names}
+        if not rest:
+            raise at(op, "project-away would remove every column")
+        return op, rest
 
     def op_ProjectRename(self, op: ast.ProjectRename, scope):
         mapping = {}
@@ -435,7 +441,15 @@ class Resolver:
 
     def e_InList(self, e: ast.InList, scope, agg):
         x = self.expr(e.operand, scope, agg)
-        items = [self.expr(i, scope, agg) for i in e.items]
+        items = []
+        for i in e.items:
+            item = self.expr(i, scope, agg)
+            if isinstance(item, ast.Literal) and item.type == "dynamic" \
+                    and isinstance(item.value, list):
+                # x in (dynamic(['a', 'b'])) and a let-bound array: its elements
+                items.extend(_json_literal(v, item.span, i) for v in item.value)
+            else:
+                items.append(item)
         if not items:
             raise at(e, f"'{e.op}' needs at least one value")
         if e.op.endswith("~"):
@@ -461,6 +475,8 @@ class Resolver:
         if f is None:
             lower = functions.REGISTRY.get(e.name.lower())
             hint = f"; did you mean '{e.name.lower()}'?" if lower else ""
+            if functions.NOT_SUPPORTED_HINTS.get(e.name):
+                hint = "; " + functions.NOT_SUPPORTED_HINTS[e.name]
             raise at(e, f"function '{e.name}' is not supported{hint}")
         if f.aggregate:
             if not agg:
@@ -541,6 +557,20 @@ class Resolver:
         return None
 
 
+def _json_literal(value, span, node) -> ast.Literal:
+    if isinstance(value, bool):
+        return ast.Literal(value, span=span, type="bool")
+    if isinstance(value, int):
+        return ast.Literal(value, span=span, type="long")
+    if isinstance(value, float):
+        return ast.Literal(value, span=span, type="real")
+    if isinstance(value, str):
+        return ast.Literal(value, span=span, type="string")
+    if value is None:
+        return ast.Literal(None, span=span, type="null")
+    raise at(node, "an 'in' list can hold strings, numbers and bools, not arrays or objects")
+
+
 _CONVERSIONS = {"tostring": "string", "toint": "int", "int": "int", "tolong": "long",
                 "long": "long", "todouble": "real", "toreal": "real", "real": "real",
                 "double": "real", "tobool": "bool", "toboolean": "bool", "bool": "bool",
@@ -591,5 +621,3 @@ def _has_aggregate(e) -> bool:
 def resolve(query: ast.Query, schema: Schema = EVENTS_SCHEMA) -> ResolvedQuery:
     return Resolver(schema, query.dialect).query(query)
 
-
-_ = (datetime, timedelta)

@@ -20,7 +20,6 @@ from .resolve import ResolvedQuery
 from .schema import Schema
 
 SQL_TYPES = functions.SQL_TYPES
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 
 
 def quote_ident(name: str) -> str:

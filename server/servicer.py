@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import threading
 import time
 from collections import deque
 
+import duckdb
 import grpc
 import orjson
 from google.protobuf import struct_pb2
@@ -25,7 +28,7 @@ access_log = logging.getLogger("trackstore.access")
 
 # A stream keeps at most this many batches waiting for their commit, so a fast client cannot
 # fill the server's memory; the next batch is read once the oldest is durable.
-STREAM_BATCHES_IN_FLIGHT = 8
+STREAM_BATCHES_IN_FLIGHT = 64
 
 
 def _to_struct(item: dict) -> struct_pb2.Struct:
@@ -49,6 +52,8 @@ def rpc(query_field: str = "query"):
             try:
                 return method(self, request, context, call)
             except Exception as error:  # noqa: BLE001 - every error is mapped, none leaks
+                if isinstance(error, duckdb.FatalException):
+                    error = _storage_failed(error)
                 status = to_status(error, query_field)
                 code = grpc_code(status)
                 context.abort_with_status(rpc_status.to_status(status))
@@ -60,6 +65,14 @@ def rpc(query_field: str = "query"):
         return wrapper
 
     return decorate
+
+
+def _storage_failed(error: Exception) -> Unavailable:
+    """DuckDB invalidates the database after a fatal error: every later call would fail. Exit
+    so the supervisor restarts the server; acknowledged events are committed and survive."""
+    logging.getLogger("trackstore.server").critical("storage engine failed: %s; exiting", error)
+    threading.Timer(0.5, os._exit, (70,)).start()
+    return Unavailable("the storage engine failed and the server is restarting; retry shortly")
 
 
 class TrackEventsServicer(pb_grpc.TrackEventsServiceServicer):

@@ -57,8 +57,8 @@ def make_connection() -> duckdb.DuckDBPyConnection:
         con.execute(f"INSERT INTO events VALUES ({', '.join('?' * len(COLUMNS))})",
                     [row[c] for c in COLUMNS])
     # one event of another scope, visible only when the server's source fragment is not used
-    con.execute(f"INSERT INTO events (\"TrackId\", \"EventType\", \"Scope\", \"EventTime\") "
-                f"VALUES ('z99', 'pageview', 'other', TIMESTAMP '2023-01-01')")
+    con.execute("INSERT INTO events (\"TrackId\", \"EventType\", \"Scope\", \"EventTime\") "
+                "VALUES ('z99', 'pageview', 'other', TIMESTAMP '2023-01-01')")
     return con
 
 

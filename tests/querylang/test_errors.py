@@ -74,6 +74,8 @@ def test_expected_an_expression_after_where():
     ("Events | where EventTime > datetime(yesterday)", 1, 28, "is not a datetime"),
     ("Events | where 'a\\q' == City", 1, 16, "unknown escape sequence"),
     ("Events | project-away Nope", 1, 10, "unknown column 'Nope'"),
+    ("Events | project City | project-away City", 1, 25,
+     "project-away would remove every column"),
     ("Events | project a = 1, a = 2", 1, 25, "the column name 'a' is used twice"),
     ("Events | extend total = 1 | where totl == 1", 1, 35,
      "unknown column 'totl'; did you mean 'total'?"),
@@ -83,6 +85,15 @@ def test_expected_an_expression_after_where():
                                                      "columns to return"),
     ("Events | extend x = bin(EventTime, 1)", 1, 36, "bin() of a datetime needs a timespan"),
     ("   ", 1, 1, "the query is empty"),
+    ("Events | where City = 'x'", 1, 21, "found '='; use '==' to compare"),
+    ("Events | where City == 'x' AND true", 1, 28,
+     "expected '|', an operator such as '==', 'and' or '+' or the end of the query after 'x', "
+     "found 'AND'; keywords are lowercase: write 'and'"),
+    ("Events | where City == 'x' && true", 1, 28, "use 'and' to combine conditions"),
+    ("Events | where City == 'x' || true", 1, 29, "use 'or' to combine conditions"),
+    ("Events | where City in ('a' 'b')", 1, 29, "expected an operator such as '==', 'and' or "
+                                                "'+', ',' or ')' after 'a', found 'b'"),
+    ("Events | summarize m = min(null)", 1, 24, "the type of this value is unknown"),
 ])
 def test_errors(query, line, column, message):
     e = error(query)
@@ -95,3 +106,16 @@ def test_errors_render_the_caret_under_the_column():
     lines = e.render().split("\n")
     assert lines[1] == "| summarize percentiles(Payload.price, 50)"
     assert lines[2].index("^") == lines[1].index("percentiles")
+
+
+def test_very_deep_queries_are_query_errors_not_crashes():
+    from querylang import compile_list
+
+    for query in ("Events | where " + " and ".join(["true"] * 5000),
+                  "Events | where " + "not(" * 3000 + "true" + ")" * 3000):
+        with pytest.raises(QueryError, match="nested too deeply"):
+            compile(query)
+    with pytest.raises(QueryError, match="nested too deeply"):
+        compile_list(" or ".join(["City eq 'x'"] * 5000), "", skip=0, top=1)
+    # but long flat lists are fine
+    compile("Events | where City in (" + ", ".join(f"'c{i}'" for i in range(5000)) + ")")

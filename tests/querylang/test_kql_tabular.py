@@ -255,6 +255,8 @@ def test_let_statements(db):
         ["t07", "t08"]
     assert len(db.rows("let n = 2; let t = 'pageview';\nEvents\n| where EventType == t\n"
                        "| take n")) == 2
+    assert sorted(db.ids("let cities = dynamic(['Oslo', 'Paris']);\nEvents | where City !in "
+                         "(cities)")) == ["t01", "t03", "t04", "t06", "t07"]
     assert db.ids("let a = 1d; let b = a * 2; Events | where EventTime > now() - b "
                   "| sort by EventTime asc;") == ["t07", "t08"]
 

@@ -69,6 +69,8 @@ CASES = [
     ("City in~ ('BERLIN', 'oslo')", ["t01", "t02", "t04", "t07", "t08"]),
     ("City !in~ ('BERLIN', 'oslo')", ["t03", "t05", "t06"]),
     ("toint(Value) in (5, 12)", ["t01", "t02"]),
+    ("City in (dynamic(['Oslo', 'Paris']))", ["t02", "t05", "t08"]),
+    ("toint(Value) in (dynamic([5]), 12)", ["t01", "t02"]),
     ("toint(Value) !in (5, 12)", ["t05", "t06", "t07", "t08"]),
     # ---- string operators
     ("PageTitle has 'shoes'", ["t01", "t06"]),

@@ -268,7 +268,7 @@ def typed_pipelines(draw):
     return shape
 
 
-@settings(max_examples=5000, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(typed_pipelines())
 def test_random_typed_queries_compile_to_sql_that_runs_with_the_declared_types(text):
     try:

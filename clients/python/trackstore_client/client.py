@@ -30,6 +30,10 @@ STRING_FIELDS = {
     "City": "city",
 }
 KNOWN_FIELDS = set(STRING_FIELDS) | {"User", "Payload", "EventTime"}
+EVENT_FIELD_ORDER = [
+    "TrackId", "DeviceId", "EventType", "Value", "Scope", "PageUri", "PageTitle", "RemoteAddress",
+    "SessionId", "User", "Payload", "CountryCode", "City", "EventTime",
+]
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 
@@ -119,8 +123,14 @@ def _plain_numbers(value):
     return value
 
 
-def _struct_items(items) -> list[dict]:
-    return [_plain_numbers(json_format.MessageToDict(item)) for item in items]
+def _struct_items(items, order: list[str]) -> list[dict]:
+    """Items as dicts, keys in column order (a Struct is a map and keeps none)."""
+    out = []
+    for item in items:
+        values = _plain_numbers(json_format.MessageToDict(item))
+        out.append({name: values[name] for name in order if name in values}
+                   | {k: v for k, v in values.items() if k not in order})
+    return out
 
 
 class Client:
@@ -169,7 +179,7 @@ class Client:
         response = self._call(self.stub.Preview, pb.PreviewRequest(scope=scope, query=query))
         return {
             "columns": [{"name": c.name, "type": c.type} for c in response.columns],
-            "items": _struct_items(response.items),
+            "items": _struct_items(response.items, [c.name for c in response.columns]),
             "count": response.count,
             "truncated": response.truncated,
         }
@@ -182,7 +192,7 @@ class Client:
         if top is not None:
             request.top = top
         response = self._call(self.stub.List, request)
-        return {"items": _struct_items(response.items), "count": response.count}
+        return {"items": _struct_items(response.items, EVENT_FIELD_ORDER), "count": response.count}
 
     def delete(self, scope: str, track_id: str) -> str:
         response = self._call(self.stub.Delete, pb.DeleteRequest(scope=scope, track_id=track_id))
