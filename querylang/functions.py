@@ -212,7 +212,8 @@ for _name in ("bin", "floor"):
     fn(_name, ["number|datetime|timespan", "number|timespan"], _bin_type, _bin,
        example=f"{_name}(EventTime, 1h)")
 
-fn("now", [], "datetime", lambda g, a, args: g.now(), example="now()")
+fn("now", ["timespan?"], "datetime",
+   lambda g, a, args: f"({g.now()} + {a[0]})" if a else g.now(), example="now()")
 fn("ago", ["timespan"], "datetime", lambda g, a, args: f"({g.now()} - {a[0]})", example="ago(7d)")
 fn("datetime_add", ["const_string", "long", "datetime"], "datetime", _datetime_add,
    example="datetime_add('day', 7, EventTime)")

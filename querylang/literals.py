@@ -104,6 +104,8 @@ _DATETIME_RE = re.compile(
 def datetime_text(text: str) -> datetime | None:
     """ISO 8601 text (date, optional time, optional Z or offset) as a naive UTC datetime."""
     text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1].strip()  # datetime("2019-01-01") is allowed too
     if text == "null":
         return None
     m = _DATETIME_RE.fullmatch(text)

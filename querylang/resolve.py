@@ -452,7 +452,12 @@ class Resolver:
                 items.append(item)
         if not items:
             raise at(e, f"'{e.op}' needs at least one value")
-        if e.op.endswith("~"):
+        if e.op in ("has_any", "has_all"):
+            x = self.stringish(ast.Binary(e.op, x, x, span=e.span), x)
+            for i in items:
+                if not (isinstance(i, ast.Literal) and isinstance(i.value, str)):
+                    raise at(i, f"'{e.op}' needs constant strings")
+        elif e.op.endswith("~"):
             x = self.stringish(ast.Binary(e.op, x, x, span=e.span), x)
             items = [self.stringish(ast.Binary(e.op, i, i, span=e.span), i) for i in items]
         else:

@@ -422,6 +422,14 @@ def e_between(g: SqlGen, e: ast.Between, env):
 
 def e_inlist(g: SqlGen, e: ast.InList, env):
     x = g.expr(e.operand, env)
+    if e.op in ("has_any", "has_all"):
+        terms = [re.escape(i.value) for i in e.items]
+        before, after = f"(?i)(^|{_TERM_EDGE})", f"($|{_TERM_EDGE})"
+        if e.op == "has_any":
+            pattern = before + "(" + "|".join(terms) + ")" + after
+            return f"regexp_matches({x}, {g.param(pattern, 'string')})"
+        tests = [f"regexp_matches({x}, {g.param(before + t + after, 'string')})" for t in terms]
+        return "(" + " AND ".join(tests) + ")"
     items = [g.expr(i, env) for i in e.items]
     if e.op.endswith("~"):
         x = f"lower(COALESCE({x}, ''))"

@@ -55,8 +55,10 @@ class Settings:
     threads: int = 0
     # Inserts of at most this many rows stay in the catalog until flushed to Parquet.
     inline_row_limit: int = 1000
-    # Group commit: one DuckLake commit takes at most this many rows ...
+    # Acknowledged events wait in the write-ahead log and memory at most this long (or until
+    # commit_max_rows of them) before one DuckLake commit moves them into the lake.
     commit_max_rows: int = 100_000
+    flush_seconds: float = 1.0
     compaction_interval_seconds: float = 86_400.0
     # Compaction keeps Payload/User keys found in this share of events as typed columns.
     promote_keys: bool = True
@@ -104,7 +106,8 @@ _HELP = {
     "memory_limit": "DuckDB memory limit shared by all queries and ingest, e.g. 4GB",
     "threads": "DuckDB threads (0: one per core)",
     "inline_row_limit": "inserts up to this many rows are kept in the catalog until flushed",
-    "commit_max_rows": "most rows one group commit takes",
+    "commit_max_rows": "most events held in the write-ahead log before a flush to the lake",
+    "flush_seconds": "seconds acknowledged events wait before a flush to the lake",
     "compaction_interval_seconds": "seconds between scheduled compactions (0 disables)",
     "promote_keys": "keep frequent Payload/User keys as typed columns (found by compaction)",
     "max_promoted_keys": "most keys kept as typed columns",

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import pathlib
 import threading
+import uuid
 from concurrent.futures import Future
 from typing import Callable
 
@@ -19,13 +21,11 @@ from .event_batch import EventBatch, build_batch, normalize_scope
 from .lake import LAKE, EVENTS_TABLE, PENDING_DELETIONS_TABLE, open_lake
 from .queries import QueryRunner
 from .rows import rows_to_items
+from .wal import WriteAheadLog
 from .writer import Writer
 
 log = logging.getLogger(__name__)
 
-# The compiled query reads this instead of the table: the scope is bound by the server, so no
-# text a user wrote can widen what a query sees.
-SCOPED_SOURCE = f'(SELECT * FROM {EVENTS_TABLE} WHERE "Scope" = $srv_scope)'
 
 MAX_LIST_WINDOW = 10_000
 PROMOTION_SAMPLE_ROWS = 100_000
@@ -36,16 +36,21 @@ class Engine:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._conn = open_lake(settings)
-        self._commits_at_last_flush = 0
-        self._writer = Writer(
-            self._conn, settings.commit_max_rows, settings.inline_row_limit,
-            on_idle=self._upkeep, idle_seconds=5.0,
-        )
+        self._flushes_at_last_upkeep = 0
         cursor = self._conn.cursor()
         try:
-            self._set_promoted(promoted.load(cursor))
+            keys = promoted.load(cursor)
         finally:
             cursor.close()
+        data_dir = pathlib.Path(settings.data_dir)
+        self._writer = Writer(
+            self._conn, WriteAheadLog(data_dir / "wal"), _server_id(data_dir),
+            commit_max_rows=settings.commit_max_rows,
+            inline_row_limit=settings.inline_row_limit,
+            flush_seconds=settings.flush_seconds,
+            promoted_keys=keys, on_idle=self._upkeep, idle_seconds=5.0,
+        )
+        self._set_promoted(keys)
         self._queries = QueryRunner(
             self._conn, settings.max_concurrent_queries, settings.max_queued_queries
         )
@@ -134,11 +139,27 @@ class Engine:
         # Runs on the writer thread (or before it takes work), so inserts never miss a column.
         self._writer.promoted = keys
         self._schema = promoted.schema_with(keys)
+        self._source = self._scoped_source(keys)
+
+    def _scoped_source(self, keys) -> str:
+        """What a compiled query reads instead of the table: the lake and the recent events not
+        yet flushed, both confined to the scope the server binds, so no text a user wrote can
+        widen what a query sees."""
+        columns, values = promoted.insert_select(keys)
+        return (
+            f'(SELECT {columns} FROM {EVENTS_TABLE} WHERE "Scope" = $srv_scope '
+            f"UNION ALL {self._writer.recent_source_sql(values)})"
+        )
 
     def stats(self) -> dict:
         cursor = self._conn.cursor()
         try:
-            events = cursor.execute(f"SELECT count(*) FROM {EVENTS_TABLE}").fetchone()[0]
+            self._writer.register_recent(cursor)
+            events = cursor.execute(
+                f"SELECT (SELECT count(*) FROM {EVENTS_TABLE}) + "
+                f"(SELECT count(*) FROM ({self._writer.recent_source_sql('1')}))",
+                {"srv_scope": None, "srv_server": self._writer.server_id},
+            ).fetchone()[0]
             pending = cursor.execute(f"SELECT count(*) FROM {PENDING_DELETIONS_TABLE}").fetchone()[0]
             files = cursor.execute(
                 "SELECT count(*) FROM ducklake_list_files(?, 'events')", [LAKE]
@@ -162,7 +183,7 @@ class Engine:
         scope = normalize_scope(scope)
         max_rows = self.settings.preview_max_rows
         compiled = querylang.compile(
-            query, schema=self._schema, source_sql=SCOPED_SOURCE, max_rows=max_rows + 1
+            query, schema=self._schema, source_sql=self._source, max_rows=max_rows + 1
         )
         result = self._run(compiled, scope, timeout_seconds, on_cancel)
         truncated = len(result.rows) > max_rows
@@ -189,7 +210,7 @@ class Engine:
             )
         compiled = querylang.compile_list(
             filter or "", orderby or "", skip=skip, top=top, schema=self._schema,
-            source_sql=SCOPED_SOURCE,
+            source_sql=self._source,
         )
         result = self._run(compiled, scope, timeout_seconds, on_cancel)
         return rows_to_items(result.names, result.json_columns, result.rows)
@@ -199,15 +220,18 @@ class Engine:
         timeout = limit if timeout_seconds is None else min(limit, timeout_seconds)
         params = dict(compiled.params)
         params["srv_scope"] = scope
-        return self._queries.run(compiled.sql, params, timeout, on_cancel)
+        params["srv_server"] = self._writer.server_id
+        return self._queries.run(
+            compiled.sql, params, timeout, on_cancel, prepare=self._writer.register_recent
+        )
 
     # -- upkeep -------------------------------------------------------------------------------
 
     def _upkeep(self, cursor: duckdb.DuckDBPyConnection) -> None:
-        # Small commits are inlined into the catalog; once writes pause, move them to Parquet.
-        if self._writer.commits != self._commits_at_last_flush:
+        # Small flushes are inlined into the catalog; once writes pause, move them to Parquet.
+        if self._writer.flushes != self._flushes_at_last_upkeep:
             compaction.flush_inlined(cursor)
-            self._commits_at_last_flush = self._writer.commits
+            self._flushes_at_last_upkeep = self._writer.flushes
 
     def _compact_on_schedule(self) -> None:
         while not self._stop.wait(self.settings.compaction_interval_seconds):
@@ -220,6 +244,15 @@ class Engine:
         self._stop.set()
         self._writer.close()
         self._conn.close()
+
+
+def _server_id(data_dir: pathlib.Path) -> str:
+    """This server's identity for its write-ahead log watermark, kept in its data dir."""
+    path = data_dir / "server-id"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(str(uuid.uuid4()) + "\n")
+    return path.read_text().strip()
 
 
 def _utcnow() -> dt.datetime:

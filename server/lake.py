@@ -26,6 +26,8 @@ LAKE = "lake"
 EVENTS_TABLE = f"{LAKE}.main.events"
 PENDING_DELETIONS_TABLE = f"{LAKE}.main.pending_deletions"
 PROMOTED_KEYS_TABLE = f"{LAKE}.main.promoted_keys"
+# Per server: the last write-ahead log sequence number whose events are in the lake.
+WAL_STATE_TABLE = f"{LAKE}.main.wal_state"
 
 ROW_GROUP_SIZE = 16_384
 
@@ -112,7 +114,7 @@ def open_lake(settings: Settings) -> duckdb.DuckDBPyConnection:
 def _create_tables(conn: duckdb.DuckDBPyConnection) -> None:
     existing = {row[0] for row in conn.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [LAKE]).fetchall()}
-    if {"events", "pending_deletions", "promoted_keys"} <= existing:
+    if {"events", "pending_deletions", "promoted_keys", "wal_state"} <= existing:
         return
     conn.execute("BEGIN")
     if "events" not in existing:
@@ -125,6 +127,9 @@ def _create_tables(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(
         f"CREATE TABLE IF NOT EXISTS {PENDING_DELETIONS_TABLE} "
         f'("Scope" VARCHAR, "TrackId" VARCHAR, "DeletedAt" TIMESTAMP)'
+    )
+    conn.execute(
+        f'CREATE TABLE IF NOT EXISTS {WAL_STATE_TABLE} ("ServerId" VARCHAR, "FlushedSeq" BIGINT)'
     )
     conn.execute(
         f"CREATE TABLE IF NOT EXISTS {PROMOTED_KEYS_TABLE} "

@@ -64,6 +64,10 @@ def value_sql(key: PromotedKey) -> str:
     return f"TRY_CAST({extracted} AS {_SQL_TYPE[key.type]})"
 
 
+def sql_type(key: PromotedKey) -> str:
+    return _SQL_TYPE[key.type]
+
+
 def column_name(dynamic_column: str, path: tuple[str, ...], kind: str) -> str:
     return f"__{dynamic_column}__{'__'.join(path)}__{kind}"
 

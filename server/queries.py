@@ -36,8 +36,10 @@ class QueryRunner:
         params: dict,
         timeout_seconds: float,
         on_cancel: Callable[[Callable[[], None]], None] | None = None,
+        prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     ) -> QueryResult:
-        """`on_cancel(fn)` registers fn to be called if the client goes away."""
+        """`on_cancel(fn)` registers fn to be called if the client goes away; `prepare(cursor)`
+        runs on the query's connection first (e.g. to register relations)."""
         deadline = time.monotonic() + timeout_seconds
         with self._lock:
             if self._admitted >= self._max_waiting:
@@ -51,15 +53,17 @@ class QueryRunner:
             if not self._slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
                 raise DeadlineExceeded(_timeout_message(timeout_seconds))
             try:
-                return self._execute(sql, params, deadline, timeout_seconds, on_cancel)
+                return self._execute(sql, params, deadline, timeout_seconds, on_cancel, prepare)
             finally:
                 self._slots.release()
         finally:
             with self._lock:
                 self._admitted -= 1
 
-    def _execute(self, sql, params, deadline, timeout_seconds, on_cancel) -> QueryResult:
+    def _execute(self, sql, params, deadline, timeout_seconds, on_cancel, prepare) -> QueryResult:
         cursor = self._conn.cursor()
+        if prepare is not None:
+            prepare(cursor)
         why: list[str] = []
         lock = threading.Lock()
         finished = False

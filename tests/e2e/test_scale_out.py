@@ -92,8 +92,14 @@ def test_two_servers_share_one_store(start_server, postgres, s3, tmp_path):
     first = start_server(*shared, data_dir=tmp_path / "one")
     second = start_server(*shared, data_dir=tmp_path / "two")
     with first.client() as a, second.client() as b:
-        small = a.track("shop", [event(i) for i in range(10)])          # inlined in the catalog
-        large = a.track("shop", [event(i) for i in range(10, 2010)])    # written to S3 as Parquet
+        small = a.track("shop", [event(i) for i in range(10)])
+        large = a.track("shop", [event(i) for i in range(10, 2010)])
+        # The first server sees its events at once; the other once they are flushed from the
+        # first one's write-ahead log into the shared lake (--flush-seconds, default 1 s).
+        assert a.stats()["events"] == 2010
+        deadline = time.monotonic() + 15
+        while b.stats()["events"] < 2010 and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert b.stats()["events"] == 2010
         b.delete("shop", small[0])
         with pytest.raises(TrackstoreError) as gone:

@@ -1,0 +1,119 @@
+"""The write-ahead log: an acknowledged batch is on disk before Track returns.
+
+A DuckLake commit costs about 10 ms whatever its size (measured: 4 ms insert + 6 ms commit for
+one row), which caps acknowledged commits near 100/s. An append to this log and one fdatasync
+cost about 0.1 ms, so a group of Track calls is acknowledged in well under a millisecond and the
+lake receives the events later in large commits (writer.Writer.flush).
+
+Each record is `length, crc32, seq` (little-endian u32, u32, u64) and an Arrow IPC stream of the
+batch. Records are appended to numbered segment files; after a flush has put every logged batch
+into the lake, the writer starts a new segment and deletes the old ones. A torn record at the end
+of a segment (a kill during the write, before the fsync, so never acknowledged) ends the replay
+of that segment.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import pathlib
+import struct
+import zlib
+from typing import Iterator
+
+import pyarrow as pa
+
+log = logging.getLogger(__name__)
+
+_HEADER = struct.Struct("<IIQ")
+_SUFFIX = ".wal"
+
+
+class WalCorrupt(RuntimeError):
+    pass
+
+
+def _segments(directory: pathlib.Path) -> list[tuple[int, pathlib.Path]]:
+    found = []
+    for path in directory.glob(f"*{_SUFFIX}"):
+        try:
+            found.append((int(path.stem), path))
+        except ValueError:
+            continue
+    return sorted(found)
+
+
+def _encode(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _decode(payload: bytes) -> pa.Table:
+    return pa.ipc.open_stream(payload).read_all()
+
+
+class WriteAheadLog:
+    def __init__(self, directory: str | pathlib.Path):
+        self.directory = pathlib.Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        existing = _segments(self.directory)
+        self._number = existing[-1][0] + 1 if existing else 1
+        self._file = self._open_segment()
+
+    def _open_segment(self):
+        path = self.directory / f"{self._number:012d}{_SUFFIX}"
+        handle = open(path, "ab")
+        _fsync_directory(self.directory)
+        return handle
+
+    def append(self, seq: int, table: pa.Table) -> None:
+        payload = _encode(table)
+        self._file.write(_HEADER.pack(len(payload), zlib.crc32(payload), seq))
+        self._file.write(payload)
+
+    def sync(self) -> None:
+        self._file.flush()
+        os.fdatasync(self._file.fileno())
+
+    def rotate_and_drop_old(self) -> None:
+        """Starts a new segment and deletes every older one (all of it is in the lake)."""
+        self._file.close()
+        old = _segments(self.directory)
+        self._number += 1
+        self._file = self._open_segment()
+        for _, path in old:
+            path.unlink(missing_ok=True)
+        _fsync_directory(self.directory)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def replay(self) -> Iterator[tuple[int, pa.Table]]:
+        """Every complete record of every segment, oldest first."""
+        for _, path in _segments(self.directory):
+            with open(path, "rb") as handle:
+                data = handle.read()
+            offset = 0
+            while offset + _HEADER.size <= len(data):
+                length, checksum, seq = _HEADER.unpack_from(data, offset)
+                start = offset + _HEADER.size
+                payload = data[start:start + length]
+                torn = len(payload) < length
+                if not torn and zlib.crc32(payload) != checksum:
+                    if start + length < len(data):
+                        raise WalCorrupt(f"{path} is damaged at byte {offset}")
+                    torn = True
+                if torn:
+                    log.warning("ignoring a torn record at the end of %s (never acknowledged)", path)
+                    break
+                yield seq, _decode(payload)
+                offset = start + length
+
+
+def _fsync_directory(directory: pathlib.Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
