@@ -69,7 +69,10 @@ def cmd_serve(args) -> int:
         settings = config.load(flags=vars(args))
     except config.ConfigError as error:
         return _fail(str(error), 2)
-    serve(settings)
+    try:
+        serve(settings)
+    except RuntimeError as error:  # e.g. a damaged write-ahead log: say so, no traceback
+        return _fail(f"cannot start: {error}", 1)
     return 0
 
 
