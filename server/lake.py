@@ -68,6 +68,11 @@ def _configure(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         conn.execute("SET threads = ?", [settings.threads])
     # Nothing may be fetched from the internet at run time.
     conn.execute("SET allow_community_extensions = false")
+    # The database itself is in memory: without a temp directory a large sort or aggregation
+    # could not spill and would fail at the memory limit instead of slowing down.
+    temp = pathlib.Path(settings.data_dir) / "tmp"
+    temp.mkdir(parents=True, exist_ok=True)
+    conn.execute("SET temp_directory = ?", [str(temp)])
 
 
 def _create_s3_secret(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
