@@ -138,8 +138,8 @@ class Engine:
     def _set_promoted(self, keys) -> None:
         # Runs on the writer thread (or before it takes work), so inserts never miss a column.
         self._writer.promoted = keys
-        self._schema = promoted.schema_with(keys)
-        self._source = self._scoped_source(keys)
+        # One assignment, so a concurrent read never pairs a schema with another's source.
+        self._read_view = (promoted.schema_with(keys), self._scoped_source(keys))
 
     def _scoped_source(self, keys) -> str:
         """What a compiled query reads instead of the table: the lake and the recent events not
@@ -172,7 +172,7 @@ class Engine:
             "max_pending_deletions": self.settings.max_pending_deletes,
             "data_files": files,
             "promoted_keys": [
-                f"{k.dynamic_column}.{'.'.join(k.path)}:{k.type}" for k in self._schema.promoted
+                f"{k.dynamic_column}.{'.'.join(k.path)}:{k.type}" for k in self._read_view[0].promoted
             ],
         }
 
@@ -182,8 +182,9 @@ class Engine:
                 on_cancel: Callable | None = None):
         scope = normalize_scope(scope)
         max_rows = self.settings.preview_max_rows
+        schema, source = self._read_view
         compiled = querylang.compile(
-            query, schema=self._schema, source_sql=self._source, max_rows=max_rows + 1
+            query, schema=schema, source_sql=source, max_rows=max_rows + 1
         )
         result = self._run(compiled, scope, timeout_seconds, on_cancel)
         truncated = len(result.rows) > max_rows
@@ -208,9 +209,9 @@ class Engine:
             raise InvalidArgument(
                 "; ".join(f"{v.field} {v.description}" for v in violations), violations
             )
+        schema, source = self._read_view
         compiled = querylang.compile_list(
-            filter or "", orderby or "", skip=skip, top=top, schema=self._schema,
-            source_sql=self._source,
+            filter or "", orderby or "", skip=skip, top=top, schema=schema, source_sql=source,
         )
         result = self._run(compiled, scope, timeout_seconds, on_cancel)
         return rows_to_items(result.names, result.json_columns, result.rows)
