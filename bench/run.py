@@ -208,9 +208,11 @@ class Rpc:
 
     def stats(self) -> dict:
         response = self.stats_call(admin_pb.GetStoreStatsRequest(), timeout=60)
-        return {f.name: v for f, v in response.ListFields()} | {
-            "events": response.events, "data_files": response.data_files,
-            "pending_deletions": response.pending_deletions}
+        out = {}
+        for field, value in response.ListFields():
+            out[field.name] = value if isinstance(value, (str, int, float, bool)) else list(value)
+        return out | {"events": response.events, "data_files": response.data_files,
+                      "pending_deletions": response.pending_deletions}
 
     def close(self) -> None:
         self.channel.close()
@@ -601,7 +603,8 @@ def run_lake_sql(data_dir: pathlib.Path, scope: str, runs: int, log) -> dict:
     out: dict = {"_explain": {}}
     try:
         import querylang
-        from trackstore_server.engine import SCOPED_SOURCE
+        schema, source = _read_view(conn)
+        compile_options = {"source_sql": source} | ({"schema": schema} if schema else {})
     except Exception as error:  # noqa: BLE001
         querylang = None
         out["_compile_error"] = _error_text(error)
@@ -616,7 +619,7 @@ def run_lake_sql(data_dir: pathlib.Path, scope: str, runs: int, log) -> dict:
             if querylang is None:
                 continue
             try:
-                compiled = querylang.compile(kql, source_sql=SCOPED_SOURCE, max_rows=1001)
+                compiled = querylang.compile(kql, max_rows=1001, **compile_options)
                 params = dict(compiled.params) | {"srv_scope": scope}
                 entry["compiled_sql"] = compiled.sql
                 entry["compiled_params"] = _jsonable(params)
@@ -628,7 +631,7 @@ def run_lake_sql(data_dir: pathlib.Path, scope: str, runs: int, log) -> dict:
                 entry["compiled_error"] = _error_text(error)
         try:
             compiled = querylang.compile_list(LIST_FILTER, LIST_ORDERBY, skip=9900, top=LIST_TOP,
-                                              source_sql=SCOPED_SOURCE)
+                                              **compile_options)
             params = dict(compiled.params) | {"srv_scope": scope}
             out["_list_compiled"] = {"sql": compiled.sql, "p50_ms": 1000 * percentile(
                 time_params(conn, compiled.sql, params, runs), 0.5)}
@@ -643,6 +646,26 @@ def run_lake_sql(data_dir: pathlib.Path, scope: str, runs: int, log) -> dict:
         conn.close()
     log("lake: hand-written and compiled SQL on the DuckLake table measured")
     return out
+
+
+def _read_view(conn) -> tuple:
+    """The schema and scoped source the server compiles against, rebuilt from the lake (its
+    promoted keys); the server's not-yet-flushed recent events are empty once it stopped."""
+    from trackstore_server.lake import EVENTS_TABLE
+
+    try:
+        from trackstore_server import promoted
+    except ImportError:  # a server without promoted keys
+        from trackstore_server.engine import SCOPED_SOURCE
+        return None, SCOPED_SOURCE
+    cursor = conn.cursor()
+    try:
+        keys = promoted.load(cursor)
+    finally:
+        cursor.close()
+    columns, _values = promoted.insert_select(keys)
+    return (promoted.schema_with(keys),
+            f'(SELECT {columns} FROM {EVENTS_TABLE} WHERE "Scope" = $srv_scope)')
 
 
 def time_params(conn: duckdb.DuckDBPyConnection, sql: str, params: dict, runs: int) -> list:
@@ -834,6 +857,9 @@ def parse_args(argv=None):
                         help="deletes before compaction (default 100,000 x N / 10M, at least 50)")
     parser.add_argument("--delete-budget-seconds", type=float, default=120.0,
                         help="each delete stage stops after this long")
+    parser.add_argument("--no-compact-after-load", dest="compact_after_load",
+                        action="store_false",
+                        help="query the store as loaded, before any compaction")
     parser.add_argument("--settle-seconds", type=float, default=6.0,
                         help="idle wait after ingest and after the load (inlined-row flush)")
     parser.add_argument("--profile", default=None,
@@ -925,6 +951,21 @@ def main(argv=None) -> int:
             results["store_after_load"] = rpc.stats()
         except Exception as error:  # noqa: BLE001
             results["store_after_load"] = {"error": _error_text(error)}
+        if args.compact_after_load:
+            # The steady state queries meet: compaction (daily by default) has merged the
+            # small files and promoted the hot Payload/User keys to typed columns.
+            sampler.phase = "compact after load"
+            log("compaction after load ...")
+            try:
+                compact_began = time.perf_counter()
+                response = rpc.compact(admin_pb.CompactRequest(), timeout=3600)
+                results["compaction_after_load"] = {
+                    "seconds": time.perf_counter() - compact_began, "server_seconds": response.seconds,
+                    "stats": rpc.stats()}
+                log(f"compaction after load: {results['compaction_after_load']['seconds']:.1f} s")
+            except Exception as error:  # noqa: BLE001
+                results["compaction_after_load"] = {"error": _error_text(error)}
+                log(f"compaction after load: ERROR {_error_text(error)[:200]}")
 
         sampler.phase = "preview"
         if parquet_path.exists():
@@ -1163,6 +1204,17 @@ def render(results: dict, notes: str | None) -> str:
             f"Store after load: {_fmt(store.get('events'))} events in "
             f"{_fmt(store.get('data_files'))} data files. Plain Parquet file: "
             f"{_mb(load.get('parquet_bytes'))}.")
+    cal = results.get("compaction_after_load")
+    if cal:
+        if "error" in cal:
+            out += ["", f"Compaction after the load (before the queries): failed: {cal['error'][:300]}"]
+        else:
+            st = cal.get("stats", {})
+            keys = st.get("promoted_keys") or []
+            out += ["", f"Compaction after the load (before the queries, so they meet the steady "
+                    f"state): {_fmt(cal['seconds'], 1)} s; then {_fmt(st.get('data_files'))} data "
+                    f"files; {len(keys)} promoted keys: " + (", ".join(f"`{k}`" for k in keys) or "none")
+                    + "."]
     out.append("")
 
     lake = results.get("lake_sql", {})

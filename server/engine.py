@@ -138,18 +138,30 @@ class Engine:
     def _set_promoted(self, keys) -> None:
         # Runs on the writer thread (or before it takes work), so inserts never miss a column.
         self._writer.promoted = keys
-        # One assignment, so a concurrent read never pairs a schema with another's source.
-        self._read_view = (promoted.schema_with(keys), self._scoped_source(keys))
+        # One assignment, so a concurrent read never pairs a schema with another's sources.
+        self._read_view = (promoted.schema_with(keys), *self._scoped_sources(keys))
 
-    def _scoped_source(self, keys) -> str:
-        """What a compiled query reads instead of the table: the lake and the recent events not
-        yet flushed, both confined to the scope the server binds, so no text a user wrote can
-        widen what a query sees."""
+    def _scoped_sources(self, keys) -> tuple[str, str]:
+        """What a compiled query reads instead of the table, confined to the scope the server
+        binds, so no text a user wrote can widen what a query sees: the lake alone, and the lake
+        with the acknowledged events not yet flushed. The second costs twice as much (measured:
+        10 ms instead of 5 for a query matching nothing, 46 instead of 17 for a top 10), so it
+        is used only while there are such events."""
         columns, values = promoted.insert_select(keys)
-        return (
+        lake_only = f'(SELECT {columns} FROM {EVENTS_TABLE} WHERE "Scope" = $srv_scope)'
+        with_recent = (
             f'(SELECT {columns} FROM {EVENTS_TABLE} WHERE "Scope" = $srv_scope '
             f"UNION ALL {self._writer.recent_source_sql(values)})"
         )
+        return lake_only, with_recent
+
+    def _read_plan(self):
+        """(schema, source, prepare) for a read starting now. An event acknowledged before this
+        moment is in the lake or in recent; if recent is empty, it is in the lake."""
+        schema, lake_only, with_recent = self._read_view
+        if self._writer.has_recent():
+            return schema, with_recent, self._writer.register_recent
+        return schema, lake_only, None
 
     def stats(self) -> dict:
         cursor = self._conn.cursor()
@@ -182,11 +194,11 @@ class Engine:
                 on_cancel: Callable | None = None):
         scope = normalize_scope(scope)
         max_rows = self.settings.preview_max_rows
-        schema, source = self._read_view
+        schema, source, prepare = self._read_plan()
         compiled = querylang.compile(
             query, schema=schema, source_sql=source, max_rows=max_rows + 1
         )
-        result = self._run(compiled, scope, timeout_seconds, on_cancel)
+        result = self._run(compiled, scope, timeout_seconds, on_cancel, prepare)
         truncated = len(result.rows) > max_rows
         rows = result.rows[:max_rows]
         columns = [(c.name, c.type) for c in compiled.columns]
@@ -209,22 +221,21 @@ class Engine:
             raise InvalidArgument(
                 "; ".join(f"{v.field} {v.description}" for v in violations), violations
             )
-        schema, source = self._read_view
+        schema, source, prepare = self._read_plan()
         compiled = querylang.compile_list(
             filter or "", orderby or "", skip=skip, top=top, schema=schema, source_sql=source,
         )
-        result = self._run(compiled, scope, timeout_seconds, on_cancel)
+        result = self._run(compiled, scope, timeout_seconds, on_cancel, prepare)
         return rows_to_items(result.names, result.json_columns, result.rows)
 
-    def _run(self, compiled, scope, timeout_seconds, on_cancel):
+    def _run(self, compiled, scope, timeout_seconds, on_cancel, prepare):
         limit = self.settings.preview_timeout_seconds
         timeout = limit if timeout_seconds is None else min(limit, timeout_seconds)
         params = dict(compiled.params)
         params["srv_scope"] = scope
-        params["srv_server"] = self._writer.server_id
-        return self._queries.run(
-            compiled.sql, params, timeout, on_cancel, prepare=self._writer.register_recent
-        )
+        if prepare is not None:  # the source reads recent events and this server's watermark
+            params["srv_server"] = self._writer.server_id
+        return self._queries.run(compiled.sql, params, timeout, on_cancel, prepare=prepare)
 
     # -- upkeep -------------------------------------------------------------------------------
 

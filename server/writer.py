@@ -110,6 +110,9 @@ class Writer:
             return RECENT_SCHEMA.empty_table()
         return pa.concat_tables(tables)
 
+    def has_recent(self) -> bool:
+        return bool(self._recent)
+
     def register_recent(self, cursor: duckdb.DuckDBPyConnection) -> None:
         """Makes `recent_events` readable by the next statements on `cursor`."""
         cursor.register(RECENT_RELATION, self.recent_snapshot())
