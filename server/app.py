@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from concurrent import futures
 from dataclasses import dataclass
 
@@ -36,9 +37,12 @@ class RunningServer:
     engine: Engine
     health: health.HealthServicer
 
-    def stop(self, grace: float | None = 5.0) -> None:
-        """Drains: health says NOT_SERVING, calls in flight finish, then the store closes."""
+    def stop(self, grace: float | None = 5.0, drain_seconds: float = 0.0) -> None:
+        """Drains: health says NOT_SERVING for `drain_seconds` while calls are still served (so
+        load balancers move away), then new calls are refused, calls in flight get `grace`
+        seconds, and the store closes (flushing the write-ahead log into the lake)."""
         self.health.enter_graceful_shutdown()
+        time.sleep(drain_seconds)
         self.server.stop(grace).wait()
         self.engine.close()
 
@@ -114,5 +118,5 @@ def serve(settings: Settings) -> None:
     # Print the bound port (useful with --port 0) in a line scripts can read.
     print(f"trackstore listening on {settings.host}:{running.port}", flush=True)
     stopping.wait()
-    running.stop()
+    running.stop(drain_seconds=settings.drain_seconds)
     log.info("stopped")

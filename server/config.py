@@ -70,6 +70,7 @@ class Settings:
     preview_max_rows: int = 1000
     max_concurrent_queries: int = 2
     max_queued_queries: int = 16
+    drain_seconds: float = 1.0
     api_keys_file: str = ""
     tls_cert: str = ""
     tls_key: str = ""
@@ -118,6 +119,7 @@ _HELP = {
     "preview_max_rows": "most rows a Preview returns",
     "max_concurrent_queries": "queries that run at once",
     "max_queued_queries": "queries that may wait for a slot before RESOURCE_EXHAUSTED",
+    "drain_seconds": "on SIGTERM, seconds health says NOT_SERVING before calls are refused",
     "api_keys_file": "TOML file of API keys and the scopes each may use",
     "tls_cert": "PEM certificate chain for TLS",
     "tls_key": "PEM private key for TLS",

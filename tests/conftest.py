@@ -32,7 +32,8 @@ class ServerProcess:
     def start(self, timeout: float = 60.0) -> "ServerProcess":
         command = [
             sys.executable, "-m", "trackstore_client.cli", "serve",
-            "--data-dir", str(self.data_dir), "--port", "0", *self.extra,
+            # No drain pause when tests stop servers (a test that needs it passes its own).
+            "--data-dir", str(self.data_dir), "--port", "0", "--drain-seconds", "0", *self.extra,
         ]
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(

@@ -138,3 +138,63 @@ def test_access_log_has_one_structured_line_per_call_without_contents_or_keys(ke
     assert [(c["method"], c["scope"], c["status"], c["rows"]) for c in calls] == [
         ("Track", "shop", "OK", 1), ("Delete", "shop", "NOT_FOUND", 0)]
     assert all(c["ms"] >= 0 for c in calls)
+
+
+def _health(target: str) -> str:
+    with grpc.insecure_channel(target) as channel:
+        try:
+            response = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service="trackstore.v1.TrackEventsService"), timeout=2)
+        except grpc.RpcError as error:
+            return error.code().name
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+
+
+def test_health_is_not_serving_while_draining(start_server):
+    import signal
+    import time
+
+    server = start_server("--drain-seconds", "3")
+    assert _health(server.target) == "SERVING"
+    server.process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert _health(server.target) == "NOT_SERVING"
+    assert server.process.wait(30) == 0
+
+
+def test_health_is_not_serving_while_starting(tmp_path):
+    """A restart with a long write-ahead log to replay listens first and says NOT_SERVING."""
+    import socket
+    import sys
+    import time
+
+    from conftest import ServerProcess
+    from trackstore.v1 import trackevents_pb2 as pb
+
+    data_dir = tmp_path / "data"
+    first = ServerProcess(data_dir, "--flush-seconds", "3600", "--commit-max-rows", "10000000").start()
+    with first.client() as client:
+        client.track_stream("default", (
+            [pb.TrackEvent(event_type="e", payload_json='{"n": %d, "text": "%s"}' % (i, "x" * 200))
+             for i in range(1000)]
+            for _ in range(300)
+        ))
+    first.kill()  # everything is in the log only
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "trackstore_client.cli", "serve", "--data-dir", str(data_dir),
+         "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        seen = set()
+        deadline = time.monotonic() + 60
+        while "SERVING" not in seen and time.monotonic() < deadline:
+            seen.add(_health(f"127.0.0.1:{port}"))
+            time.sleep(0.02)
+        assert "NOT_SERVING" in seen and "SERVING" in seen
+        with Client(f"127.0.0.1:{port}") as client:
+            assert client.stats()["events"] == 300_000
+    finally:
+        process.terminate()
+        process.wait(30)
