@@ -18,7 +18,7 @@ from google.rpc import error_details_pb2
 from trackstore.v1 import trackevents_pb2 as pb
 from trackstore_client import TrackstoreError
 from helpers import detail, error_reason, event
-from conftest import ServerProcess
+from trackstore_client.local import LocalServer
 
 HEAVY = "Events | where Payload.blob has 'needle' | count"
 QUICK = "Events | where EventType == 'light' | count"
@@ -28,7 +28,7 @@ ONE_AT_A_TIME = ("--max-concurrent-queries", "1", "--max-queued-queries", "0")
 @pytest.fixture(scope="module")
 def heavy_data_dir(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("heavy") / "data"
-    server = ServerProcess(data_dir).start()
+    server = LocalServer(data_dir).start()
     blob = ("lorem ipsum dolor sit amet " * 300)[:8_000]
     with server.client() as client:
         client.track_stream("heavy", (
@@ -46,7 +46,7 @@ def heavy_server(heavy_data_dir):
     started = []
 
     def start(*flags):
-        server = ServerProcess(heavy_data_dir, *ONE_AT_A_TIME, *flags).start()
+        server = LocalServer(heavy_data_dir, *ONE_AT_A_TIME, *flags).start()
         started.append(server)
         return server
 

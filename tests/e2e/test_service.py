@@ -168,11 +168,11 @@ def test_health_is_not_serving_while_starting(tmp_path):
     import sys
     import time
 
-    from conftest import ServerProcess
+    from trackstore_client.local import LocalServer
     from trackstore.v1 import trackevents_pb2 as pb
 
     data_dir = tmp_path / "data"
-    first = ServerProcess(data_dir, "--flush-seconds", "3600", "--commit-max-rows", "10000000").start()
+    first = LocalServer(data_dir, "--flush-seconds", "3600", "--commit-max-rows", "10000000").start()
     with first.client() as client:
         client.track_stream("default", (
             [pb.TrackEvent(event_type="e", payload_json='{"n": %d, "text": "%s"}' % (i, "x" * 200))
