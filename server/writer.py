@@ -117,16 +117,17 @@ class Writer:
         """Makes `recent_events` readable by the next statements on `cursor`."""
         cursor.register(RECENT_RELATION, self.recent_snapshot())
 
-    def recent_source_sql(self, values: str) -> str:
+    def recent_source_sql(self, keys: tuple) -> str:
         """Recent events of scope $srv_scope (every scope when it is NULL) that are not yet in
-        the lake snapshot the same query reads. `values` computes the table's columns (promoted
-        ones from the JSON) over the base columns. Needs `register_recent` on the cursor."""
-        return (
-            f"SELECT {values} FROM {RECENT_RELATION} "
+        the lake snapshot the same query reads, with the table's columns (promoted ones
+        computed from the JSON). Needs `register_recent` on the cursor."""
+        _, select = promoted.select_sql(
+            keys, RECENT_RELATION,
             f"WHERE (\"Scope\" = $srv_scope OR $srv_scope IS NULL) AND {SEQ_COLUMN} > "
             f"(SELECT coalesce(max(\"FlushedSeq\"), -1) FROM {WAL_STATE_TABLE} "
-            f"WHERE \"ServerId\" = $srv_server)"
+            f"WHERE \"ServerId\" = $srv_server)",
         )
+        return select
 
     # -- start-up: recover what the log holds beyond the lake's watermark ---------------------
 
@@ -295,7 +296,9 @@ class Writer:
             return
         cursor = self._cursor
         recent = self.recent_snapshot()
-        columns, values = promoted.insert_select(self.promoted)
+        columns, select = promoted.select_sql(
+            self.promoted, RECENT_RELATION, f"WHERE {SEQ_COLUMN} <= $flushed"
+        )
         json_bytes = sum(recent.column(name).nbytes for name in ("User", "Payload"))
         too_big_to_inline = (
             0 < recent.num_rows <= self._inline_row_limit and json_bytes > INLINE_MAX_BYTES
@@ -307,8 +310,7 @@ class Writer:
             if too_big_to_inline:
                 set_inline_row_limit(cursor, 0)
             cursor.execute(
-                f"INSERT INTO {EVENTS_TABLE} ({columns}) SELECT {values} FROM {RECENT_RELATION} "
-                f"WHERE {SEQ_COLUMN} <= ?", [flushed_seq]
+                f"INSERT INTO {EVENTS_TABLE} ({columns}) {select}", {"flushed": flushed_seq}
             )
             cursor.execute(f'DELETE FROM {WAL_STATE_TABLE} WHERE "ServerId" = ?', [self.server_id])
             cursor.execute(f"INSERT INTO {WAL_STATE_TABLE} VALUES (?, ?)",
