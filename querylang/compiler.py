@@ -1,7 +1,7 @@
 """compile() and compile_list(): the stages in order, nothing else."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import datetime, timezone
 
 from . import ast, parse_kql, parse_odata
@@ -17,6 +17,27 @@ class CompiledQuery:
     sql: str
     params: dict[str, object]
     columns: tuple[OutputColumn, ...]
+    # Properties of the table's dynamic columns the query reads, e.g. ("Payload", ("price",)):
+    # the server keeps frequently queried ones as typed columns.
+    dynamic_paths: tuple[tuple[str, tuple], ...] = ()
+
+
+def _dynamic_paths(node) -> tuple[tuple[str, tuple], ...]:
+    found: dict[tuple[str, tuple], None] = {}
+
+    def walk(value):
+        if isinstance(value, ast.DynPath):
+            if isinstance(value.base, ast.ColumnRef):
+                found[(value.base.name, tuple(value.path))] = None
+        if is_dataclass(value) and not isinstance(value, type):
+            for item in fields(value):
+                walk(getattr(value, item.name))
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                walk(item)
+
+    walk(node)
+    return tuple(found)
 
 
 def _now(now: datetime | None) -> datetime:
@@ -38,7 +59,7 @@ def compile(query: str, *, schema: Schema = EVENTS_SCHEMA, source_sql: str = '"e
         raise e.with_source(query) from None
     except RecursionError:
         raise _too_deep(query) from None
-    return CompiledQuery(sql, params, resolved.columns)
+    return CompiledQuery(sql, params, resolved.columns, _dynamic_paths(resolved))
 
 
 def _too_deep(text) -> QueryError:
@@ -63,7 +84,7 @@ def compile_list(filter: str, orderby: str, *, skip: int, top: int,
         sql, params = generate(resolved, source_sql=source_sql, now=_now(None))
     except RecursionError:
         raise _too_deep(filter) from None
-    return CompiledQuery(sql, params, resolved.columns)
+    return CompiledQuery(sql, params, resolved.columns, _dynamic_paths(resolved))
 
 
 __all__ = ["CompiledQuery", "OutputColumn", "QueryError", "compile", "compile_list",

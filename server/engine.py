@@ -1,6 +1,7 @@
 """The storage engine: the one object the gRPC servicer talks to."""
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import logging
 import pathlib
@@ -37,6 +38,9 @@ class Engine:
         self.settings = settings
         self._conn = open_lake(settings)
         self._flushes_at_last_upkeep = 0
+        # How often queries read each Payload/User property: compaction promotes those first.
+        self._path_usage: collections.Counter = collections.Counter()
+        self._usage_lock = threading.Lock()
         cursor = self._conn.cursor()
         try:
             keys = promoted.load(cursor)
@@ -123,10 +127,12 @@ class Engine:
         # Promote first: it rewrites the stored rows, and compaction then drops the old files.
         if self.settings.promote_keys:
             known = promoted.load(cursor)
+            with self._usage_lock:
+                queried = dict(self._path_usage)
             new_keys = promoted.discover(
                 cursor, known, sample_rows=PROMOTION_SAMPLE_ROWS,
                 min_share=self.settings.promote_min_share,
-                max_keys=self.settings.max_promoted_keys,
+                max_keys=self.settings.max_promoted_keys, queried=queried,
             )
             if new_keys:
                 # Move inlined rows to Parquet first, so the rewrite works on files only.
@@ -228,7 +234,14 @@ class Engine:
         result = self._run(compiled, scope, timeout_seconds, on_cancel, prepare)
         return rows_to_items(result.names, result.json_columns, result.rows)
 
+    def _count_paths(self, compiled) -> None:
+        used = [(d, p) for d, p in compiled.dynamic_paths if d in promoted.DYNAMIC_COLUMNS]
+        if used:
+            with self._usage_lock:
+                self._path_usage.update(used)
+
     def _run(self, compiled, scope, timeout_seconds, on_cancel, prepare):
+        self._count_paths(compiled)
         limit = self.settings.preview_timeout_seconds
         timeout = limit if timeout_seconds is None else min(limit, timeout_seconds)
         params = dict(compiled.params)

@@ -64,3 +64,18 @@ def test_promotion_can_be_switched_off(start_server):
         client.track("p", [event(i) for i in range(50)])
         client.compact()
         assert client.stats()["promoted_keys"] == []
+
+
+def test_queried_keys_are_promoted_first(start_server):
+    # One slot, and 'rare' is in 5% of events only (below the 20% share for unqueried keys),
+    # yet a query reads it, so it takes the slot before the common keys.
+    server = start_server("--max-promoted-keys", "1")
+    with server.client() as client:
+        client.track("p", [event(i, Payload={"common": i, **({"rare": i} if i % 20 == 0 else {})})
+                           for i in range(400)])
+        assert client.preview("p", "Events | where Payload.rare > 100 | count")["items"] == [
+            {"Count": 14}]
+        client.compact()
+        assert client.stats()["promoted_keys"] == ["Payload.rare:real"]
+        assert client.preview("p", "Events | where Payload.rare > 100 | count")["items"] == [
+            {"Count": 14}]
