@@ -69,7 +69,7 @@ def rpc(query_field: str = "query"):
 
 def _storage_failed(error: Exception) -> Unavailable:
     """DuckDB invalidates the database after a fatal error: every later call would fail. Exit
-    so the supervisor restarts the server; acknowledged events are committed and survive."""
+    so the supervisor restarts the server; acknowledged events are in the log or the lake."""
     logging.getLogger("trackstore.server").critical("storage engine failed: %s; exiting", error)
     threading.Timer(0.5, os._exit, (70,)).start()
     return Unavailable("the storage engine failed and the server is restarting; retry shortly")
