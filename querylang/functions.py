@@ -14,8 +14,10 @@ converted the way Kusto converts it (the resolver inserts a Convert node).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Callable, Union
 
+from . import ast
 from .errors import at
 
 NUMERIC = ("int", "long", "real")
@@ -183,11 +185,35 @@ def _format_datetime(g, a, args):
 _EPOCH_OFFSET_US = 62135596800000000  # 0001-01-01 .. 1970-01-01: Kusto bins count from year 1
 
 
+# Bin sizes whose bins, counted from 0001-01-01 as Kusto does, start exactly where date_trunc's
+# do. date_trunc is DuckDB's fastest path: grouping 2M events by day took 10 ms with it and 27
+# ms with the general arithmetic below, or with a TIMESTAMP cast before grouping.
+_TRUNCATABLE = {
+    timedelta(days=1): "day", timedelta(hours=1): "hour", timedelta(minutes=1): "minute",
+    timedelta(seconds=1): "second", timedelta(milliseconds=1): "millisecond",
+}
+
+
+class GroupedBy(str):
+    """SQL text of a value, which a GROUP BY should group by `group` (the cheaper key it is
+    computed from) rather than by the value itself."""
+
+    def __new__(cls, sql: str, group: str):
+        text = super().__new__(cls, sql)
+        text.group = group
+        return text
+
+
 def _bin(g, a, args):
     kind, size = args[0].type, args[1]
     if kind == "datetime":
         if size.type != "timespan":
             raise at(size, "bin() of a datetime needs a timespan size, e.g. bin(EventTime, 1h)")
+        unit = _TRUNCATABLE.get(size.value) if isinstance(size, ast.Literal) else None
+        if unit is not None:
+            # date_trunc('day', ...) is a DATE: group by it, and cast only the groups.
+            truncated = f"date_trunc('{unit}', {a[0]})"
+            return GroupedBy(f"CAST({truncated} AS TIMESTAMP)", truncated)
         us = g.constant_micros(size)
         return (f"make_timestamp(((epoch_us({a[0]}) + {_EPOCH_OFFSET_US}) // {us}) * {us}"
                 f" - {_EPOCH_OFFSET_US})")

@@ -232,7 +232,10 @@ def op_summarize(g: SqlGen, op: ast.Summarize, cols):
     by = [(a.name, _group_key(g.expr(a.expr, env), a.expr.type), a.expr.type) for a in op.by]
     aggs = [(a.name, g.expr(a.expr, env), a.expr.type) for a in op.aggregates]
     g.sel.cols = by + aggs
-    g.sel.group_by = [str(i + 1) for i in range(len(by))]
+    g.sel.group_by = [
+        sql.group if isinstance(sql, functions.GroupedBy) else str(i + 1)
+        for i, (_, sql, _) in enumerate(by)
+    ]
     g.sel.order_by = []
 
 
