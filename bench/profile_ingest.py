@@ -4,8 +4,8 @@
 
 Times the steps of the ingest path for groups of generated events on fresh stores:
   build_batch     server/event_batch.py, protobuf TrackEvents -> Arrow (the servicer's share)
-  insert_group    server/writer.py as the server runs it (DuckLake, partitioned, JSON columns)
-and the same INSERT with one thing changed at a time: VARCHAR instead of JSON columns, no
+and one DuckLake INSERT of the group into the server's table (`open_lake`: partitioned, JSON
+columns), then the same INSERT with one thing changed at a time: VARCHAR instead of JSON columns, no
 partitioning, a plain DuckDB table, so the cost of each part of the layout shows. Then the cost
 of one-row commits as the number of snapshots grows (Track with batch 1).
 """
@@ -30,7 +30,19 @@ from trackstore_server import extensions  # noqa: E402
 from trackstore_server.config import Settings  # noqa: E402
 from trackstore_server.event_batch import build_batch  # noqa: E402
 from trackstore_server.lake import events_table_ddl, open_lake  # noqa: E402
-from trackstore_server.writer import insert_group  # noqa: E402
+
+
+def insert_group(cursor, batches) -> None:
+    """One transaction inserting the batches, as the server's flush does (no dedupe)."""
+    import pyarrow as pa
+
+    cursor.register("incoming", pa.concat_tables([b.table for b in batches]))
+    try:
+        cursor.execute("BEGIN")
+        cursor.execute("INSERT INTO lake.main.events SELECT * FROM incoming")
+        cursor.execute("COMMIT")
+    finally:
+        cursor.unregister("incoming")
 
 
 def lake(tmp: pathlib.Path, name: str, json_columns: bool, partitioned: bool):
@@ -78,7 +90,7 @@ def main() -> int:
         conn = open_lake(settings)
         cursor = conn.cursor()
         seconds = timed(lambda: insert_group(cursor, batches), args.groups)
-        print(f"insert_group, server layout               {per_row(seconds)}")
+        print(f"INSERT, the server's table (open_lake)    {per_row(seconds)}")
         conn.close()
 
         variants = (

@@ -649,23 +649,22 @@ def run_lake_sql(data_dir: pathlib.Path, scope: str, runs: int, log) -> dict:
 
 
 def _read_view(conn) -> tuple:
-    """The schema and scoped source the server compiles against, rebuilt from the lake (its
-    promoted keys); the server's not-yet-flushed recent events are empty once it stopped."""
+    """The schema (with the promoted keys) and scoped source the server compiles against,
+    rebuilt from the lake; the server's not-yet-flushed recent events are empty once it stopped.
+    The source selects every column of the table, promoted ones included."""
     from trackstore_server.lake import EVENTS_TABLE
 
+    source = f'(SELECT * FROM {EVENTS_TABLE} WHERE "Scope" = $srv_scope)'
     try:
         from trackstore_server import promoted
     except ImportError:  # a server without promoted keys
-        from trackstore_server.engine import SCOPED_SOURCE
-        return None, SCOPED_SOURCE
+        return None, source
     cursor = conn.cursor()
     try:
         keys = promoted.load(cursor)
     finally:
         cursor.close()
-    columns, _values = promoted.insert_select(keys)
-    return (promoted.schema_with(keys),
-            f'(SELECT {columns} FROM {EVENTS_TABLE} WHERE "Scope" = $srv_scope)')
+    return promoted.schema_with(keys), source
 
 
 def time_params(conn: duckdb.DuckDBPyConnection, sql: str, params: dict, runs: int) -> list:

@@ -35,16 +35,38 @@ def flush_inlined(cursor: duckdb.DuckDBPyConnection) -> None:
 
 def compact(cursor: duckdb.DuckDBPyConnection) -> CompactionReport:
     started = time.monotonic()
+    started_at = cursor.execute("SELECT now()::TIMESTAMP").fetchone()[0]
     pending = cursor.execute(f"SELECT count(*) FROM {PENDING_DELETIONS_TABLE}").fetchone()[0]
     flush_inlined(cursor)
     # delete_threshold 0: any file with a deleted row is rewritten without it.
     _call(cursor, "ducklake_rewrite_data_files(?, delete_threshold => 0.0)")
-    _call(cursor, "ducklake_merge_adjacent_files(?)")
-    cursor.execute(f"DELETE FROM {PENDING_DELETIONS_TABLE}")
+    # Only deletions made before this rewrite are applied; another server's later ones wait.
+    cursor.execute(f'DELETE FROM {PENDING_DELETIONS_TABLE} WHERE "DeletedAt" <= ?', [started_at])
     _call(cursor, "ducklake_rewrite_data_files(?, delete_threshold => 0.0)")
-    # Old snapshots still reference the rewritten files; expire them, then delete the files.
-    _call(cursor, "ducklake_expire_snapshots(?, older_than => now())", "snapshot_id")
-    _call(cursor, "ducklake_cleanup_old_files(?, cleanup_all => true)")
+    merge_small_files(cursor)
     report = CompactionReport(pending, time.monotonic() - started)
     log.info("compaction applied %d deletions in %.2f s", pending, report.seconds)
     return report
+
+
+def merge_small_files(cursor: duckdb.DuckDBPyConnection) -> None:
+    """Merges small files, then removes every file no current snapshot needs."""
+    try:
+        _call(cursor, "ducklake_merge_adjacent_files(?)")
+    except duckdb.Error as error:
+        # Seen in DuckLake 1.4 ("Files have different hive partition path"): the merge is an
+        # optimisation, so the snapshot expiry and file cleanup below still run.
+        if isinstance(error, duckdb.FatalException):
+            raise
+        log.warning("merging small files failed: %s", error)
+        _rollback(cursor)
+    # Old snapshots still reference rewritten and merged files; expire them, then delete.
+    _call(cursor, "ducklake_expire_snapshots(?, older_than => now())", "snapshot_id")
+    _call(cursor, "ducklake_cleanup_old_files(?, cleanup_all => true)")
+
+
+def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:
+    try:
+        cursor.execute("ROLLBACK")
+    except duckdb.Error:
+        pass  # no transaction was open

@@ -53,13 +53,17 @@ class Settings:
     s3_use_ssl: bool = True
     memory_limit: str = ""
     threads: int = 0
-    # Inserts of at most this many rows stay in the catalog until flushed to Parquet.
-    inline_row_limit: int = 1000
+    # DuckLake data inlining (inserts of at most this many rows kept in the catalog) is off by
+    # default: DuckLake 1.4.4 loses rows from filtered reads once more than 2048 rows are inlined.
+    # The write-ahead log makes small acknowledgements cheap without it.
+    inline_row_limit: int = 0
     # Acknowledged events wait in the write-ahead log and memory at most this long (or until
     # commit_max_rows of them) before one DuckLake commit moves them into the lake.
     commit_max_rows: int = 100_000
-    flush_seconds: float = 1.0
+    flush_seconds: float = 5.0
     compaction_interval_seconds: float = 86_400.0
+    # Between compactions, small files from flushes are merged this often.
+    merge_interval_seconds: float = 600.0
     # Compaction keeps Payload/User keys found in this share of events as typed columns.
     promote_keys: bool = True
     max_promoted_keys: int = 16
@@ -110,6 +114,7 @@ _HELP = {
     "commit_max_rows": "most events held in the write-ahead log before a flush to the lake",
     "flush_seconds": "seconds acknowledged events wait before a flush to the lake",
     "compaction_interval_seconds": "seconds between scheduled compactions (0 disables)",
+    "merge_interval_seconds": "seconds between merges of small files (0 disables)",
     "promote_keys": "keep frequent Payload/User keys as typed columns (found by compaction)",
     "max_promoted_keys": "most keys kept as typed columns",
     "promote_min_share": "share of sampled events a key must appear in to be promoted",

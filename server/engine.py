@@ -59,12 +59,16 @@ class Engine:
             self._conn, settings.max_concurrent_queries, settings.max_queued_queries
         )
         self._stop = threading.Event()
-        self._scheduler = None
-        if settings.compaction_interval_seconds > 0:
-            self._scheduler = threading.Thread(
-                target=self._compact_on_schedule, name="compaction-schedule", daemon=True
-            )
-            self._scheduler.start()
+        # Compaction (daily by default) and, between compactions, merges of the small files
+        # that flushes write; an interval of 0 disables either.
+        for seconds, job, name in (
+            (settings.compaction_interval_seconds, self.compact, "compaction"),
+            (settings.merge_interval_seconds, self.merge_small_files, "merge"),
+        ):
+            if seconds > 0:
+                threading.Thread(
+                    target=self._every, args=(seconds, job, name), name=name, daemon=True
+                ).start()
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -258,12 +262,15 @@ class Engine:
             compaction.flush_inlined(cursor)
             self._flushes_at_last_upkeep = self._writer.flushes
 
-    def _compact_on_schedule(self) -> None:
-        while not self._stop.wait(self.settings.compaction_interval_seconds):
+    def _every(self, seconds: float, job: Callable[[], object], name: str) -> None:
+        while not self._stop.wait(seconds):
             try:
-                self.compact()
+                job()
             except Exception:
-                log.exception("scheduled compaction failed")
+                log.exception("scheduled %s failed", name)
+
+    def merge_small_files(self) -> None:
+        self._writer.run(compaction.merge_small_files).result()
 
     def close(self) -> None:
         self._stop.set()
