@@ -257,8 +257,10 @@ class Engine:
     # -- upkeep -------------------------------------------------------------------------------
 
     def _upkeep(self, cursor: duckdb.DuckDBPyConnection) -> None:
-        # Small flushes are inlined into the catalog; once writes pause, move them to Parquet.
-        if self._writer.flushes != self._flushes_at_last_upkeep:
+        # With inlining on, small flushes go to the catalog; once writes pause, move them to
+        # Parquet (DuckLake misreads more than 2048 inlined rows).
+        if (self.settings.inline_row_limit > 0
+                and self._writer.flushes != self._flushes_at_last_upkeep):
             compaction.flush_inlined(cursor)
             self._flushes_at_last_upkeep = self._writer.flushes
 
