@@ -62,7 +62,8 @@ class Settings:
     commit_max_rows: int = 100_000
     flush_seconds: float = 5.0
     compaction_interval_seconds: float = 86_400.0
-    # Between compactions, small files from flushes are merged this often.
+    # Between compactions, a light compaction (deletions applied, small files merged, no key
+    # promotion) runs this often.
     merge_interval_seconds: float = 600.0
     # Compaction keeps Payload/User keys found in this share of events as typed columns.
     promote_keys: bool = True
@@ -114,7 +115,7 @@ _HELP = {
     "commit_max_rows": "most events held in the write-ahead log before a flush to the lake",
     "flush_seconds": "seconds acknowledged events wait before a flush to the lake",
     "compaction_interval_seconds": "seconds between scheduled compactions (0 disables)",
-    "merge_interval_seconds": "seconds between merges of small files (0 disables)",
+    "merge_interval_seconds": "seconds between light compactions: deletions applied, small files merged (0 disables)",
     "promote_keys": "keep frequent Payload/User keys as typed columns (found by compaction)",
     "max_promoted_keys": "most keys kept as typed columns",
     "promote_min_share": "share of sampled events a key must appear in to be promoted",

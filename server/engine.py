@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import collections
-import datetime as dt
 import logging
 import pathlib
 import threading
@@ -17,7 +16,7 @@ from querylang.schema import DYNAMIC, EVENTS_SCHEMA
 
 from . import compaction, promoted
 from .config import Settings
-from .errors import InvalidArgument, NotFound, ResourceExhausted, FieldViolation
+from .errors import FieldViolation, InvalidArgument
 from .event_batch import EventBatch, build_batch, normalize_scope
 from .lake import LAKE, EVENTS_TABLE, quote_identifier, PENDING_DELETIONS_TABLE, open_lake
 from .queries import QueryRunner
@@ -52,18 +51,21 @@ class Engine:
             commit_max_rows=settings.commit_max_rows,
             inline_row_limit=settings.inline_row_limit,
             flush_seconds=settings.flush_seconds,
-            promoted_keys=keys, on_idle=self._upkeep, idle_seconds=5.0,
+            promoted_keys=keys, max_pending_deletes=settings.max_pending_deletes,
+            delete_retry_seconds=settings.delete_retry_seconds,
+            on_idle=self._upkeep, idle_seconds=5.0,
         )
         self._set_promoted(keys)
         self._queries = QueryRunner(
             self._conn, settings.max_concurrent_queries, settings.max_queued_queries
         )
         self._stop = threading.Event()
-        # Compaction (daily by default) and, between compactions, merges of the small files
-        # that flushes write; an interval of 0 disables either.
+        # Compaction with key promotion (daily by default) and, between them, light compactions
+        # that apply deletions and merge the small files flushes and deletes write (every 10
+        # minutes): each DuckLake commit adds files that every read must open until then.
         for seconds, job, name in (
             (settings.compaction_interval_seconds, self.compact, "compaction"),
-            (settings.merge_interval_seconds, self.merge_small_files, "merge"),
+            (settings.merge_interval_seconds, self.light_compaction, "light compaction"),
         ):
             if seconds > 0:
                 threading.Thread(
@@ -91,38 +93,7 @@ class Engine:
             raise InvalidArgument(
                 "track_id is required", [FieldViolation("track_id", "must not be empty")]
             )
-        limit = self.settings.max_pending_deletes
-        retry = self.settings.delete_retry_seconds
-
-        def run(cursor: duckdb.DuckDBPyConnection) -> None:
-            cursor.execute("BEGIN")
-            found = cursor.execute(
-                f'SELECT count(*) FROM {EVENTS_TABLE} WHERE "Scope" = $scope AND "TrackId" = $id',
-                {"scope": scope, "id": track_id},
-            ).fetchone()[0]
-            if not found:
-                cursor.execute("ROLLBACK")
-                raise NotFound(f"no event with TrackId {track_id!r} in scope {scope!r}")
-            pending = cursor.execute(f"SELECT count(*) FROM {PENDING_DELETIONS_TABLE}").fetchone()[0]
-            if pending + found > limit:
-                cursor.execute("ROLLBACK")
-                raise ResourceExhausted(
-                    f"{pending} deletions are waiting for compaction, the limit is {limit}; "
-                    f"retry after the next compaction",
-                    retry_after_seconds=retry,
-                    reason="TOO_MANY_PENDING_DELETES",
-                )
-            cursor.execute(
-                f'DELETE FROM {EVENTS_TABLE} WHERE "Scope" = $scope AND "TrackId" = $id',
-                {"scope": scope, "id": track_id},
-            )
-            cursor.execute(
-                f"INSERT INTO {PENDING_DELETIONS_TABLE} VALUES ($scope, $id, $now)",
-                {"scope": scope, "id": track_id, "now": _utcnow()},
-            )
-            cursor.execute("COMMIT")
-
-        self._writer.run(run).result()
+        self._writer.delete(scope, track_id).result()
 
     def compact(self) -> compaction.CompactionReport:
         return self._writer.run(self._compact_and_promote).result()
@@ -271,8 +242,8 @@ class Engine:
             except Exception:
                 log.exception("scheduled %s failed", name)
 
-    def merge_small_files(self) -> None:
-        self._writer.run(compaction.merge_small_files).result()
+    def light_compaction(self) -> compaction.CompactionReport:
+        return self._writer.run(compaction.compact).result()
 
     def close(self) -> None:
         self._stop.set()
@@ -287,7 +258,3 @@ def _server_id(data_dir: pathlib.Path) -> str:
         data_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(str(uuid.uuid4()) + "\n")
     return path.read_text().strip()
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

@@ -24,6 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from . import promoted
+from .deletes import DeleteRequest, delete_group
 from .errors import Unavailable
 from .event_batch import ARROW_SCHEMA, EventBatch
 from .lake import EVENTS_TABLE, WAL_STATE_TABLE, set_inline_row_limit
@@ -37,11 +38,18 @@ RECENT_SCHEMA = ARROW_SCHEMA.append(pa.field(SEQ_COLUMN, pa.int64()))
 # DuckLake inlines inserts by row count alone; a few huge events would bloat the catalog
 # (measured: 80 MB in 100 rows took 3.9 s inlined, 0.2 s as Parquet). Write those as Parquet.
 INLINE_MAX_BYTES = 4 * 1024 * 1024
+MAX_DELETES_PER_COMMIT = 10_000
 
 
 @dataclass
 class _Insert:
     batch: EventBatch
+    future: Future = field(default_factory=Future)
+
+
+@dataclass
+class _Delete:
+    request: DeleteRequest
     future: Future = field(default_factory=Future)
 
 
@@ -57,7 +65,8 @@ _STOP = object()
 class Writer:
     def __init__(self, conn: duckdb.DuckDBPyConnection, wal: WriteAheadLog, server_id: str, *,
                  commit_max_rows: int, inline_row_limit: int, flush_seconds: float,
-                 promoted_keys: tuple = (),
+                 promoted_keys: tuple = (), max_pending_deletes: int = 1_000_000,
+                 delete_retry_seconds: float = 3600.0,
                  on_idle: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
                  idle_seconds: float = 5.0):
         self._cursor = conn.cursor()
@@ -67,6 +76,8 @@ class Writer:
         self._commit_max_rows = commit_max_rows
         self._inline_row_limit = inline_row_limit
         self._flush_seconds = flush_seconds
+        self._max_pending_deletes = max_pending_deletes
+        self._delete_retry_seconds = delete_retry_seconds
         # Typed columns computed on insert; changed only on this thread (see Engine.compact).
         self.promoted: tuple = promoted_keys
         self._on_idle = on_idle
@@ -88,6 +99,10 @@ class Writer:
     def insert(self, batch: EventBatch) -> Future:
         """Queues a batch; the future holds its TrackIds once it is durable."""
         return self._put(_Insert(batch))
+
+    def delete(self, scope: str, track_id: str) -> Future:
+        """Queues a deletion; deletions queued together share one transaction."""
+        return self._put(_Delete(DeleteRequest(scope, track_id)))
 
     def run(self, task: Callable[[duckdb.DuckDBPyConnection], object]) -> Future:
         """Runs `task(cursor)` on the writer thread after a flush (so the lake holds every
@@ -176,6 +191,9 @@ class Writer:
             if isinstance(item, _Task):
                 self._run_task(item)
                 continue
+            if isinstance(item, _Delete):
+                pending = self._delete_queued(item)
+                continue
             group = [item]
             rows = item.batch.size
             while rows < self._commit_max_rows:
@@ -228,6 +246,37 @@ class Writer:
         except BaseException as error:
             _rollback(self._cursor)
             task.future.set_exception(error)
+
+    def _delete_queued(self, first: _Delete):
+        """Deletes `first` and the deletions queued right behind it; returns the next item."""
+        group, following = [first], None
+        while len(group) < MAX_DELETES_PER_COMMIT:
+            try:
+                following = self._queue.get_nowait()
+            except queue.Empty:
+                following = None
+                break
+            if not isinstance(following, _Delete):
+                break
+            group.append(following)
+            following = None
+        try:
+            self._flush()  # the events to delete may still be recent
+            outcomes = delete_group(
+                self._cursor, [d.request for d in group],
+                max_pending=self._max_pending_deletes, retry_seconds=self._delete_retry_seconds,
+            )
+        except BaseException as error:
+            _rollback(self._cursor)
+            for item in group:
+                item.future.set_exception(error)
+            return following
+        for item, outcome in zip(group, outcomes):
+            if outcome is None:
+                item.future.set_result(item.request.track_id)
+            else:
+                item.future.set_exception(outcome)
+        return following
 
     # -- acknowledging a group: dedupe, log, fsync, recent -------------------------------------
 

@@ -276,3 +276,27 @@ def test_struct_and_json_payloads_store_the_same_document(start_server):
 
     assert json.loads(rows["s"]) == json.loads(rows["j"]) == {
         "price": 12, "tags": ["a", "b"], "nested": {"ok": True}}
+
+
+def test_concurrent_deletes_respect_the_pending_limit_exactly(start_server):
+    server = start_server("--max-pending-deletes", "50")
+    with server.client() as client:
+        ids = client.track("default", [event(i) for i in range(100)])
+
+    def delete(track_id):
+        with server.client() as client:
+            try:
+                return client.delete("default", track_id)
+            except TrackstoreError as error:
+                return error.code
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(delete, ids + ids[:10]))
+    deleted = [o for o in outcomes if isinstance(o, str)]
+    assert len(deleted) == 50 and len(set(deleted)) == 50
+    refused = [o for o in outcomes if o == grpc.StatusCode.RESOURCE_EXHAUSTED]
+    not_found = [o for o in outcomes if o == grpc.StatusCode.NOT_FOUND]
+    assert len(refused) + len(not_found) == 60
+    with server.client() as client:
+        stats = client.stats()
+    assert stats["pending_deletions"] == 50 and stats["events"] == 50
