@@ -44,17 +44,14 @@ import pyarrow as pa
 BENCH_DIR = pathlib.Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
-# The repository root first, as for the server (started with cwd=ROOT): an editable install made
-# before querylang/__init__.py existed maps `querylang` as a namespace package.
-sys.path.insert(1, str(ROOT))
 
 import generate  # noqa: E402
+from trackstore_client.local import LocalServer  # noqa: E402
 from trackstore.v1 import admin_pb2 as admin_pb  # noqa: E402
 from trackstore.v1 import trackevents_pb2 as pb  # noqa: E402
 
 SERVICE = "/trackstore.v1.TrackEventsService/"
 ADMIN = "/trackstore.v1.AdminService/"
-LISTENING = re.compile(r"trackstore listening on [^:]+:(\d+)")
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 FULL_N = 10_000_000  # the size the issue's targets are stated for
 
@@ -132,49 +129,13 @@ TARGET_LIST_MS = 100.0
 
 # -- server process -------------------------------------------------------------------------------
 
-class Server:
-    """`trackstore serve` as a child process on a free port."""
-
-    def __init__(self, data_dir: pathlib.Path, *extra: str):
-        self.data_dir = data_dir
-        self.extra = extra
-        self.log_path = data_dir.parent / "server.log"
-        self.process: subprocess.Popen | None = None
-        self.port: int | None = None
-
-    def start(self, timeout: float = 60.0) -> "Server":
-        command = [sys.executable, "-m", "trackstore_client.cli", "serve",
-                   "--data-dir", str(self.data_dir), "--port", "0", *self.extra]
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, cwd=ROOT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line and self.process.poll() is not None:
-                break
-            match = LISTENING.search(line.decode(errors="replace"))
-            if match:
-                self.port = int(match.group(1))
-                return self
-        raise RuntimeError(f"server did not start:\n{self.log_path.read_text()[-3000:]}")
-
-    @property
-    def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
+class Server(LocalServer):
+    """`trackstore serve` as a child process on a free port (trackstore_client.local), with
+    the pid the memory sampler and profiler need."""
 
     @property
     def pid(self) -> int:
         return self.process.pid
-
-    def stop(self, timeout: float = 60.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 class Rpc:
