@@ -15,11 +15,11 @@ from grpc_reflection.v1alpha import reflection
 from trackstore.v1 import admin_pb2 as admin_pb
 from trackstore.v1 import admin_pb2_grpc as admin_grpc
 from trackstore.v1 import trackevents_pb2 as pb
-from trackstore.v1 import trackevents_pb2_grpc as pb_grpc
 
 from .auth import ApiKeys, AuthInterceptor
 from .config import Settings
 from .engine import Engine
+from .fast_decode import add_track_service
 from .servicer import AdminServicer, TrackEventsServicer
 
 log = logging.getLogger("trackstore.server")
@@ -69,7 +69,7 @@ def create_server(settings: Settings) -> RunningServer:
         ],
     )
     servicer = TrackEventsServicer()
-    pb_grpc.add_TrackEventsServiceServicer_to_server(servicer, server)
+    add_track_service(servicer, server)  # the generated one, with fast_decode for Track(Stream)
     admin_grpc.add_AdminServiceServicer_to_server(AdminServicer(servicer), server)
     health_servicer = health.HealthServicer()
     _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)

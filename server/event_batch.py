@@ -115,6 +115,12 @@ def build_batch(scope: str, events, encoded_size: int | None = None,
         )
     if receive_time_us is None:
         receive_time_us = time.time_ns() // 1000
+    build_fast = getattr(events, "build_fast", None)
+    if build_fast is not None:  # a fast_decode.FastRequest: columnar, else the events
+        batch = build_fast(scope, receive_time_us)
+        if batch is not None:
+            return batch
+        events = events.events
     columns: dict[str, list] = {name: [None] * count for name in COLUMN_NAMES}
     track_ids = columns["TrackId"]
     times = columns["EventTime"]

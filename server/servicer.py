@@ -22,6 +22,7 @@ from trackstore.v1 import trackevents_pb2_grpc as pb_grpc
 from .auth import authorize, authorize_admin
 from .errors import FieldViolation, InvalidArgument, Unavailable
 from .event_batch import normalize_scope
+from .fast_decode import events_of
 from .status import grpc_code, to_status
 
 access_log = logging.getLogger("trackstore.access")
@@ -94,7 +95,7 @@ class TrackEventsServicer(pb_grpc.TrackEventsServiceServicer):
     def Track(self, request, context, call):
         engine = self._engine()
         scope = self._scope(request.scope, call)
-        track_ids = engine.track(scope, request.events, request.ByteSize())
+        track_ids = engine.track(scope, events_of(request), request.ByteSize())
         call["rows"] = len(track_ids)
         return pb.TrackResponse(track_ids=track_ids)
 
@@ -107,7 +108,7 @@ class TrackEventsServicer(pb_grpc.TrackEventsServiceServicer):
         for index, request in enumerate(request_iterator):
             scope = self._scope(request.scope, call)
             try:
-                batch = engine.prepare(scope, request.events, request.ByteSize())
+                batch = engine.prepare(scope, events_of(request), request.ByteSize())
             except InvalidArgument as error:
                 # Batches before this one may already be durable: say so, so a client can resume.
                 raise InvalidArgument(

@@ -1,0 +1,63 @@
+"""Large Track/TrackStream batches take the columnar decode (server/fast_decode.py): the same
+answers, stored rows and errors as the ordinary decode."""
+from __future__ import annotations
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+
+from trackstore.v1 import trackevents_pb2 as pb
+from trackstore_client import TrackstoreError
+from helpers import detail
+
+
+def _events(count: int, start: int = 0) -> list[pb.TrackEvent]:
+    events = []
+    for i in range(start, start + count):
+        event = pb.TrackEvent(device_id=f"device-{i % 7}", event_type="pageview",
+                              payload_json=f'{{"n": {i}, "sku": "sku-{i}"}}',
+                              page_uri=f"https://example.com/p/{i}")
+        if i % 3 == 0:
+            event.user_json = f'{{"Email": "user{i}@example.com"}}'
+        event.event_time.seconds = 1_600_000_000 + i
+        events.append(event)
+    return events
+
+
+def test_large_stream_is_stored_as_sent(start_server):
+    server = start_server()
+    with server.client() as client:
+        batches = [_events(1000, b * 1000) for b in range(3)]
+        batches[1][10].track_id = "client-id"
+        ids = client.track_stream("bulk", batches)
+        assert len(set(ids)) == 3000 and ids[1010] == "client-id"
+        assert client.stats()["events"] == 3000
+        rows = client.list("bulk", "TrackId eq 'client-id'", "", 0, 10)
+        assert rows["items"][0]["DeviceId"] == "device-2"  # 1010 % 7
+        count = client.preview("bulk", "Events | where isnotempty(User.Email) | count")
+        assert count["items"][0]["Count"] == 1000
+
+
+def test_invalid_event_in_a_large_stream_batch_is_named(start_server):
+    server = start_server()
+    batches = [_events(1000), _events(1000, 1000)]
+    batches[1][737].payload_json = "{not json"
+    with server.client() as client:
+        with pytest.raises(TrackstoreError) as error:
+            client.track_stream("bulk", batches)
+        assert error.value.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert "batch 1: events[737]: Payload is not valid JSON" in error.value.message
+        violations = detail(error.value, error_details_pb2.BadRequest).field_violations
+        assert violations[0].field == "batch[1].events[737]"
+
+
+def test_invalid_event_in_a_large_track_batch_is_named(start_server):
+    server = start_server()
+    events = _events(2000)
+    events[1999].user_json = "[1]"
+    with server.client() as client:
+        with pytest.raises(grpc.RpcError) as error:
+            client.stub.Track(pb.TrackRequest(scope="default", events=events))
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "events[1999]: User must be a JSON object" in error.value.details()
+        assert client.stats()["events"] == 0

@@ -1,0 +1,205 @@
+"""The columnar decode (server/fast_decode.py) gives exactly what the ordinary decode gives."""
+from __future__ import annotations
+
+import random
+import sys
+import pathlib
+
+import pytest
+from google.protobuf import message as protobuf_message
+
+from trackstore.v1 import trackevents_pb2 as pb
+from trackstore_server import fast_decode
+from trackstore_server.errors import InvalidArgument
+from trackstore_server.event_batch import build_batch
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
+from bench import generate  # noqa: E402
+
+RECEIVED = 1_700_000_000_123_456
+deserialize = fast_decode.deserializer(pb.TrackStreamRequest)
+
+
+def both(data: bytes, scope: str = "s"):
+    """(columnar batch, ordinary batch) of one serialized request."""
+    request = deserialize(data)
+    fast = build_batch(scope, fast_decode.events_of(request), len(data), RECEIVED)
+    ordinary = build_batch(scope, pb.TrackStreamRequest.FromString(data).events, len(data),
+                           RECEIVED)
+    return request, fast, ordinary
+
+
+def assert_same(fast, ordinary):
+    assert fast.client_ids == ordinary.client_ids
+    assert fast.table.schema == ordinary.table.schema
+    # Fresh UUIDv7s differ; client TrackIds and everything else are identical.
+    assert fast.table.drop_columns(["TrackId"]).equals(ordinary.table.drop_columns(["TrackId"]))
+    assert fast.track_ids == fast.table.column("TrackId").to_pylist()
+    assert len(fast.track_ids) == len(ordinary.track_ids)
+    for mine, theirs in zip(fast.track_ids, ordinary.track_ids):
+        assert mine == theirs or (_uuid7(mine) and _uuid7(theirs))
+    if not any(map(_uuid7, ordinary.track_ids)):
+        assert fast.table.equals(ordinary.table)
+
+
+def _uuid7(text: str) -> bool:
+    return len(text) == 36 and text[14] == "7" and not text.startswith("id-")
+
+
+@pytest.mark.parametrize("with_track_ids", [False, True])
+def test_generated_batches_take_the_columnar_path_and_match(with_track_ids):
+    table = next(generate.chunks(generate.Config(events=3000, scope="s", chunk_rows=3000)))
+    assert table.column("User").null_count  # User is missing on some events: a partial field
+    for data in generate.encode_requests(table, 1000, "s", with_track_ids):
+        request, fast, ordinary = both(data)
+        assert isinstance(request, fast_decode.FastRequest)
+        assert_same(fast, ordinary)
+
+
+def _random_event(rng: random.Random, fields: list[str]) -> pb.TrackEvent:
+    event = pb.TrackEvent()
+    for name in fields:
+        if rng.random() < 0.3:
+            continue
+        if name == "event_time":
+            event.event_time.seconds = rng.choice([0, 1, -5, 1_700_000_000, 2**40])
+            event.event_time.nanos = rng.choice([0, 1000, 999_999_999, 123])
+        elif name == "user_json":
+            event.user_json = rng.choice(['{"a": 1}', "null", '{"é": "ü"}'])
+        elif name == "payload_json":
+            event.payload_json = rng.choice(['{"x": [1, 2]}', '{}', "null"])
+        elif name == "track_id":
+            event.track_id = f"id-{rng.randrange(10**6)}"
+        else:
+            setattr(event, name, rng.choice(["", "a", "é" * 70, "x" * 200]))
+    return event
+
+
+def test_random_shapes_match_the_ordinary_decode():
+    rng = random.Random(7)
+    names = ["track_id", "device_id", "event_type", "value", "scope", "page_uri", "page_title",
+             "remote_address", "session_id", "user_json", "payload_json", "country_code",
+             "city", "event_time"]
+    taken = 0
+    for round_ in range(60):
+        fields = rng.sample(names, rng.randrange(1, len(names)))
+        # Mostly full fields, sometimes one partial, sometimes several.
+        events = []
+        for _ in range(rng.choice([40, 200])):
+            event = pb.TrackEvent()
+            for name in fields:
+                event.MergeFrom(_random_event(rng, [name]) if round_ % 3 else
+                                _full(rng, name))
+            events.append(event)
+        data = pb.TrackStreamRequest(scope="s", events=events).SerializeToString()
+        request = deserialize(data)
+        taken += isinstance(request, fast_decode.FastRequest)
+        try:
+            ordinary = build_batch("s", pb.TrackStreamRequest.FromString(data).events,
+                                   len(data), RECEIVED)
+        except InvalidArgument as error:
+            with pytest.raises(InvalidArgument) as fast_error:
+                build_batch("s", fast_decode.events_of(request), len(data), RECEIVED)
+            assert fast_error.value.message == error.message
+            continue
+        assert_same(build_batch("s", fast_decode.events_of(request), len(data), RECEIVED),
+                    ordinary)
+    assert taken  # the columnar path was exercised
+
+
+def _full(rng, name):
+    event = pb.TrackEvent()
+    while not event.ListFields():
+        event = _random_event(rng, [name])
+    return event
+
+
+def _field(number: int, value: bytes) -> bytes:
+    return bytes([number << 3 | 2, len(value)]) + value
+
+
+def test_repeated_fields_that_fool_the_sizes_take_the_ordinary_path():
+    # Event 0 sends device_id twice and no event_type, event 1 the reverse: every field is in
+    # "every" event by count, and the sizes agree; only the bytes tell the truth.
+    first = _field(2, b"ab") + _field(2, b"ab")
+    second = _field(3, b"xy") + _field(3, b"xy")
+    padding = [_field(4, b"v" * 100)] * 1
+    events = [first + padding[0], second + padding[0]] * 100
+    data = b"".join(bytes([0x12, len(e)]) + e for e in events)
+    request, fast, ordinary = both(data)
+    assert not isinstance(request, fast_decode.FastRequest)
+    assert_same(fast, ordinary)
+    assert ordinary.table.column("EventType").to_pylist()[:2] == [None, "xy"]
+
+
+def test_fields_out_of_order_match():
+    event = _field(4, b"value") + _field(3, b"type")
+    data = b"".join(bytes([0x12, len(event)]) + event for _ in range(2000))
+    request, fast, ordinary = both(data)
+    assert_same(fast, ordinary)
+
+
+def test_invalid_utf8_fails_as_the_ordinary_parse_does():
+    event = _field(3, b"\xff\xfe")
+    data = b"".join(bytes([0x12, len(event)]) + event for _ in range(10000))
+    with pytest.raises(protobuf_message.DecodeError):
+        pb.TrackStreamRequest.FromString(data)
+    with pytest.raises(protobuf_message.DecodeError):
+        deserialize(data)
+
+
+def test_invalid_event_in_a_columnar_batch_is_named_by_its_index():
+    table = next(generate.chunks(generate.Config(events=1000, scope="s", chunk_rows=1000)))
+    good = generate.encode_requests(table, 1000, "s")[0]
+    request = pb.TrackStreamRequest.FromString(good)
+    for index, text in ((737, "{not json"), (5, "[1, 2]")):
+        request_copy = pb.TrackStreamRequest()
+        request_copy.CopyFrom(request)
+        request_copy.events[index].payload_json = text
+        data = request_copy.SerializeToString()
+        decoded = deserialize(data)
+        assert isinstance(decoded, fast_decode.FastRequest)
+        with pytest.raises(InvalidArgument) as error:
+            build_batch("s", fast_decode.events_of(decoded), len(data), RECEIVED)
+        assert error.value.violations[0].field == f"events[{index}]"
+        assert error.value.message.startswith(f"events[{index}]: Payload")
+
+
+def test_small_requests_and_struct_payloads_use_the_ordinary_parse():
+    small = pb.TrackStreamRequest(events=[pb.TrackEvent(event_type="a")]).SerializeToString()
+    assert isinstance(deserialize(small), pb.TrackStreamRequest)
+    events = [pb.TrackEvent(event_type="a" * 100) for _ in range(500)]
+    events[3].payload_struct.update({"a": 1})
+    data = pb.TrackStreamRequest(events=events).SerializeToString()
+    request, fast, ordinary = both(data)
+    assert not isinstance(request, fast_decode.FastRequest)
+    assert_same(fast, ordinary)
+
+
+def test_unusual_timestamps_match():
+    events = []
+    for i in range(400):
+        event = pb.TrackEvent(event_type="t" * 50)
+        event.event_time.seconds = [-(2**33), 0, 1, 2**35][i % 4]
+        event.event_time.nanos = [0, 1, 999_999_999, 500_000][i % 4] if i % 5 else 0
+        events.append(event)
+    data = pb.TrackStreamRequest(events=events).SerializeToString()
+    request, fast, ordinary = both(data)
+    assert isinstance(request, fast_decode.FastRequest)
+    assert_same(fast, ordinary)
+
+
+def test_vectorized_timestamps_read_what_the_timestamp_parse_reads():
+    import pyarrow as pa
+    from google.protobuf import timestamp_pb2
+
+    stamps = [timestamp_pb2.Timestamp(seconds=s, nanos=n)
+              for s in (0, 1, -1, -(2**33), 2**35, 1_700_000_000)
+              for n in (0, 1, 999, 999_999_999, 500_000)]
+    raw = [s.SerializeToString() for s in stamps]
+    micros = fast_decode._timestamps(pa.array(raw, pa.binary()))
+    assert micros is not None  # missing seconds or nanos do not need the slow path
+    assert micros.tolist() == [s.seconds * 1_000_000 + s.nanos // 1000 for s in stamps]
+    # Fields in another order, or repeated: not this shape, the caller parses them one by one.
+    assert fast_decode._timestamps(pa.array([b"\x10\x01\x08\x01"], pa.binary())) is None
+    assert fast_decode._timestamps(pa.array([b"\x08\x01\x08\x02"], pa.binary())) is None
