@@ -30,26 +30,23 @@ def delete_group(cursor: duckdb.DuckDBPyConnection, requests: list[DeleteRequest
     NOT_FOUND; a deletion that would take the pending deletions over `max_pending` is refused
     with RESOURCE_EXHAUSTED and a retry delay, and changes nothing.
     """
-    wanted = pa.table({
-        "i": pa.array(range(len(requests)), pa.int64()),
-        "Scope": [r.scope for r in requests],
-        "TrackId": [r.track_id for r in requests],
-    })
-    cursor.register("wanted", wanted)
+    by_scope: dict[str, list[str]] = {}
+    for request in requests:
+        by_scope.setdefault(request.scope, []).append(request.track_id)
     try:
         cursor.execute("BEGIN")
-        found = {row[0] for row in cursor.execute(
-            f"""SELECT w.i FROM wanted w WHERE EXISTS (
-                    SELECT 1 FROM {EVENTS_TABLE} e
-                    WHERE e."Scope" = w."Scope" AND e."TrackId" = w."TrackId")"""
-        ).fetchall()}
+        stored = {
+            (scope, track_id)
+            for scope, ids in by_scope.items()
+            for track_id in _existing(cursor, scope, sorted(set(ids)))
+        }
         pending = cursor.execute(f"SELECT count(*) FROM {PENDING_DELETIONS_TABLE}").fetchone()[0]
         outcomes: list[Exception | None] = []
-        accepted: list[int] = []
+        accepted: list[tuple[str, str]] = []
         seen: set[tuple[str, str]] = set()
-        for index, request in enumerate(requests):
+        for request in requests:
             key = (request.scope, request.track_id)
-            if index not in found or key in seen:
+            if key not in stored or key in seen:
                 outcomes.append(NotFound(
                     f"no event with TrackId {request.track_id!r} in scope {request.scope!r}"))
             elif pending + len(accepted) + 1 > max_pending:
@@ -61,25 +58,51 @@ def delete_group(cursor: duckdb.DuckDBPyConnection, requests: list[DeleteRequest
                 ))
             else:
                 seen.add(key)
-                accepted.append(index)
+                accepted.append(key)
                 outcomes.append(None)
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        for scope in by_scope:
+            ids = [track_id for s, track_id in accepted if s == scope]
+            for chunk in _chunks(ids):
+                cursor.execute(
+                    f'DELETE FROM {EVENTS_TABLE} WHERE "Scope" = ? AND "TrackId" IN '
+                    f"({', '.join('?' * len(chunk))})", [scope, *chunk],
+                )
         if accepted:
-            cursor.register("accepted", wanted.take(pa.array(accepted, pa.int64())))
-            cursor.execute(
-                f"""DELETE FROM {EVENTS_TABLE} WHERE EXISTS (
-                        SELECT 1 FROM accepted a
-                        WHERE a."Scope" = {EVENTS_TABLE}."Scope"
-                          AND a."TrackId" = {EVENTS_TABLE}."TrackId")"""
-            )
-            cursor.execute(
-                f'INSERT INTO {PENDING_DELETIONS_TABLE} SELECT "Scope", "TrackId", ? FROM accepted',
-                [dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)],
-            )
+            deleted = pa.table({
+                "Scope": [scope for scope, _ in accepted],
+                "TrackId": [track_id for _, track_id in accepted],
+                "DeletedAt": pa.array([now] * len(accepted), pa.timestamp("us")),
+            })
+            cursor.register("deleted", deleted)
+            cursor.execute(f"INSERT INTO {PENDING_DELETIONS_TABLE} SELECT * FROM deleted")
+            cursor.unregister("deleted")
         cursor.execute("COMMIT")
         return outcomes
-    finally:
-        cursor.unregister("wanted")
+    except BaseException:
         try:
-            cursor.unregister("accepted")
+            cursor.execute("ROLLBACK")
         except duckdb.Error:
             pass
+        raise
+
+
+# Constant IN lists let DuckDB skip files and row groups by their TrackId min/max (UUIDv7 ids
+# are time-ordered, so each file holds a narrow range); a join with a registered table scans
+# every TrackId (measured: 134 ms a delete at a million events instead of 20 ms).
+_CHUNK = 500
+
+
+def _chunks(items: list[str]):
+    for start in range(0, len(items), _CHUNK):
+        yield items[start:start + _CHUNK]
+
+
+def _existing(cursor: duckdb.DuckDBPyConnection, scope: str, ids: list[str]) -> list[str]:
+    found = []
+    for chunk in _chunks(ids):
+        found += [row[0] for row in cursor.execute(
+            f'SELECT DISTINCT "TrackId" FROM {EVENTS_TABLE} WHERE "Scope" = ? AND "TrackId" IN '
+            f"({', '.join('?' * len(chunk))})", [scope, *chunk],
+        ).fetchall()]
+    return found
