@@ -5,13 +5,15 @@ Runs on the writer thread (see writer.Writer.run) so it never races an insert or
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
+import urllib.parse
 from dataclasses import dataclass
 
 import duckdb
 
-from .lake import LAKE, PENDING_DELETIONS_TABLE
+from .lake import EVENTS_TABLE, LAKE, PENDING_DELETIONS_TABLE
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +40,7 @@ def compact(cursor: duckdb.DuckDBPyConnection) -> CompactionReport:
     started_at = cursor.execute("SELECT now()::TIMESTAMP").fetchone()[0]
     pending = cursor.execute(f"SELECT count(*) FROM {PENDING_DELETIONS_TABLE}").fetchone()[0]
     flush_inlined(cursor)
-    # delete_threshold 0: any file with a deleted row is rewritten without it.
-    _call(cursor, "ducklake_rewrite_data_files(?, delete_threshold => 0.0)")
+    apply_deletions(cursor)
     # Only deletions made before this rewrite are applied; another server's later ones wait.
     cursor.execute(f'DELETE FROM {PENDING_DELETIONS_TABLE} WHERE "DeletedAt" <= ?', [started_at])
     _call(cursor, "ducklake_rewrite_data_files(?, delete_threshold => 0.0)")
@@ -47,6 +48,54 @@ def compact(cursor: duckdb.DuckDBPyConnection) -> CompactionReport:
     report = CompactionReport(pending, time.monotonic() - started)
     log.info("compaction applied %d deletions in %.2f s", pending, report.seconds)
     return report
+
+
+def apply_deletions(cursor: duckdb.DuckDBPyConnection) -> None:
+    """Rewrites every events file with deleted rows without them (delete_threshold 0).
+
+    DuckLake 1.4.4's rewrite fails ("Files have different hive partition path") when files of
+    several partitions have deletions; then each such partition (a scope's month) is rewritten
+    here instead: its live rows copied, the originals deleted by row id, in one transaction.
+    Files left with no live row leave the snapshot; expiry and cleanup remove them from disk.
+    """
+    try:
+        _call(cursor, "ducklake_rewrite_data_files(?, 'events', delete_threshold => 0.0)")
+        return
+    except duckdb.InternalException as error:
+        log.warning("DuckLake could not rewrite files with deletions (%s); rewriting partitions",
+                    str(error).splitlines()[0])
+        _rollback(cursor)
+    for scope, start, end in _partitions_with_deletions(cursor):
+        where = f'"Scope" = $scope AND "EventTime" >= $start AND "EventTime" < $end'
+        bounds = {"scope": scope, "start": start, "end": end}
+        cursor.execute("BEGIN")
+        last_row = cursor.execute(
+            f"SELECT max(rowid) FROM {EVENTS_TABLE} WHERE {where}", bounds).fetchone()[0]
+        if last_row is not None:
+            cursor.execute(f"INSERT INTO {EVENTS_TABLE} SELECT * FROM {EVENTS_TABLE} WHERE {where}",
+                           bounds)
+            cursor.execute(f"DELETE FROM {EVENTS_TABLE} WHERE {where} AND rowid <= $last",
+                           {**bounds, "last": last_row})
+        cursor.execute("COMMIT")
+
+
+def _partitions_with_deletions(cursor: duckdb.DuckDBPyConnection):
+    """(scope, month start, next month start) of each events file that has deleted rows."""
+    paths = cursor.execute(
+        "SELECT data_file FROM ducklake_list_files(?, 'events') WHERE delete_file IS NOT NULL",
+        [LAKE],
+    ).fetchall()
+    found = set()
+    for (path,) in paths:
+        values = dict(
+            urllib.parse.unquote(part).split("=", 1) for part in path.split("/") if "=" in part
+        )
+        if {"Scope", "year", "month"} <= values.keys():
+            found.add((values["Scope"], int(values["year"]), int(values["month"])))
+    for scope, year, month in sorted(found):
+        start = dt.datetime(year, month, 1)
+        end = dt.datetime(year + month // 12, month % 12 + 1, 1)
+        yield scope, start, end
 
 
 def merge_small_files(cursor: duckdb.DuckDBPyConnection) -> None:
@@ -58,7 +107,7 @@ def merge_small_files(cursor: duckdb.DuckDBPyConnection) -> None:
         # optimisation, so the snapshot expiry and file cleanup below still run.
         if isinstance(error, duckdb.FatalException):
             raise
-        log.warning("merging small files failed: %s", error)
+        log.warning("merging small files failed: %s", str(error).splitlines()[0])
         _rollback(cursor)
     # Old snapshots still reference rewritten and merged files; expire them, then delete.
     _call(cursor, "ducklake_expire_snapshots(?, older_than => now())", "snapshot_id")
