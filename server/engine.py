@@ -140,6 +140,9 @@ class Engine:
         """(schema, source, prepare) for a read starting now. An event acknowledged before this
         moment is in the lake or in recent; if recent is empty, it is in the lake."""
         schema, lake_only, with_recent = self._read_view
+        if schema.promoted != self._writer.promoted:  # the writer learned keys from the catalog
+            self._set_promoted(self._writer.promoted)
+            schema, lake_only, with_recent = self._read_view
         if self._writer.has_recent():
             return schema, with_recent, self._writer.register_recent
         return schema, lake_only, None

@@ -345,9 +345,6 @@ class Writer:
             return
         cursor = self._cursor
         recent = self.recent_snapshot()
-        columns, select = promoted.select_sql(
-            self.promoted, RECENT_RELATION, f"WHERE {SEQ_COLUMN} <= $flushed"
-        )
         json_bytes = sum(recent.column(name).nbytes for name in ("User", "Payload"))
         too_big_to_inline = (
             0 < recent.num_rows <= self._inline_row_limit and json_bytes > INLINE_MAX_BYTES
@@ -356,6 +353,15 @@ class Writer:
         cursor.register(RECENT_RELATION, recent)
         try:
             cursor.execute("BEGIN")
+            # Another server sharing the catalog may have promoted keys since: fill their
+            # columns too, from the list read in this same transaction.
+            keys = promoted.load(cursor)
+            if keys != self.promoted:
+                log.info("promoted keys changed in the catalog; now %d", len(keys))
+                self.promoted = keys
+            columns, select = promoted.select_sql(
+                keys, RECENT_RELATION, f"WHERE {SEQ_COLUMN} <= $flushed"
+            )
             if too_big_to_inline:
                 set_inline_row_limit(cursor, 0)
             cursor.execute(

@@ -87,7 +87,7 @@ def test_two_servers_share_one_store(start_server, postgres, s3, tmp_path):
         "--catalog", postgres,
         "--data-path", "s3://events-lake/trackstore/",
         "--s3-endpoint", s3, "--s3-use-ssl", "false",
-        "--s3-key-id", "test", "--s3-secret", "test",
+        "--s3-key-id", "test", "--s3-secret", "test", "--flush-seconds", "0.2",
     ]
     first = start_server(*shared, data_dir=tmp_path / "one")
     second = start_server(*shared, data_dir=tmp_path / "two")
@@ -109,5 +109,15 @@ def test_two_servers_share_one_store(start_server, postgres, s3, tmp_path):
         assert a.compact()["applied_deletions"] == 1
         assert b.stats() == {**b.stats(), "events": 2009, "pending_deletions": 0}
         assert large[-1] not in small
+        # The first server promoted Payload.price; the second learns it from the catalog when
+        # it flushes, so the typed column holds its events' prices too.
+        assert "Payload.price:real" in a.stats()["promoted_keys"]
+        b.track("shop", [event(i, Payload={"price": 99_999.0 + i}) for i in range(5)])
+        query = "Events | where Payload.price > 99990 | count"
+        deadline = time.monotonic() + 15
+        while a.preview("shop", query)["items"] != [{"Count": 5}] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert a.preview("shop", query)["items"] == [{"Count": 5}]
+        assert b.preview("shop", query)["items"] == [{"Count": 5}]
     # Nothing of the store is in the servers' local directories.
     assert not glob.glob(str(tmp_path / "one" / "**" / "*.parquet"), recursive=True)
