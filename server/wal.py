@@ -2,8 +2,8 @@
 
 A DuckLake commit costs about 10 ms whatever its size (measured: 4 ms insert + 6 ms commit for
 one row), which caps acknowledged commits near 100/s. An append to this log and one fdatasync
-cost about 0.1 ms, so a group of Track calls is acknowledged in well under a millisecond and the
-lake receives the events later in large commits (writer.Writer.flush).
+cost 0.1 to 3 ms here, so a whole group of Track calls is acknowledged at once and the
+lake receives the events later in large commits (writer.Writer._flush).
 
 Each record is `length, crc32, seq` (little-endian u32, u32, u64) and an Arrow IPC stream of the
 batch. Records are appended to numbered segment files; after a flush has put every logged batch
