@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from .lake import EVENTS_TABLE, LAKE, PENDING_DELETIONS_TABLE
+from .lake import EVENTS_TABLE, LAKE, PENDING_DELETIONS_TABLE, rewrite_rows, rollback
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +35,12 @@ def flush_inlined(cursor: duckdb.DuckDBPyConnection) -> None:
     _call(cursor, "ducklake_flush_inlined_data(?)")
 
 
-def compact(cursor: duckdb.DuckDBPyConnection) -> CompactionReport:
+def compact(cursor: duckdb.DuckDBPyConnection, inline_row_limit: int) -> CompactionReport:
     started = time.monotonic()
     started_at = cursor.execute("SELECT now()::TIMESTAMP").fetchone()[0]
     pending = cursor.execute(f"SELECT count(*) FROM {PENDING_DELETIONS_TABLE}").fetchone()[0]
     flush_inlined(cursor)
-    apply_deletions(cursor)
+    apply_deletions(cursor, inline_row_limit)
     # Only deletions made before this rewrite are applied; another server's later ones wait.
     cursor.execute(f'DELETE FROM {PENDING_DELETIONS_TABLE} WHERE "DeletedAt" <= ?', [started_at])
     _call(cursor, "ducklake_rewrite_data_files(?, delete_threshold => 0.0)")
@@ -50,12 +50,12 @@ def compact(cursor: duckdb.DuckDBPyConnection) -> CompactionReport:
     return report
 
 
-def apply_deletions(cursor: duckdb.DuckDBPyConnection) -> None:
+def apply_deletions(cursor: duckdb.DuckDBPyConnection, inline_row_limit: int) -> None:
     """Rewrites every events file with deleted rows without them (delete_threshold 0).
 
     DuckLake 1.4.4's rewrite fails ("Files have different hive partition path") when files of
     several partitions have deletions; then each such partition (a scope's month) is rewritten
-    here instead: its live rows copied, the originals deleted by row id, in one transaction.
+    here instead (lake.rewrite_rows), one transaction each.
     Files left with no live row leave the snapshot; expiry and cleanup remove them from disk.
     """
     try:
@@ -64,18 +64,13 @@ def apply_deletions(cursor: duckdb.DuckDBPyConnection) -> None:
     except duckdb.InternalException as error:
         log.warning("DuckLake could not rewrite files with deletions (%s); rewriting partitions",
                     str(error).splitlines()[0])
-        _rollback(cursor)
+        rollback(cursor)
     for scope, start, end in _partitions_with_deletions(cursor):
         where = f'"Scope" = $scope AND "EventTime" >= $start AND "EventTime" < $end'
         bounds = {"scope": scope, "start": start, "end": end}
         cursor.execute("BEGIN")
-        last_row = cursor.execute(
-            f"SELECT max(rowid) FROM {EVENTS_TABLE} WHERE {where}", bounds).fetchone()[0]
-        if last_row is not None:
-            cursor.execute(f"INSERT INTO {EVENTS_TABLE} SELECT * FROM {EVENTS_TABLE} WHERE {where}",
-                           bounds)
-            cursor.execute(f"DELETE FROM {EVENTS_TABLE} WHERE {where} AND rowid <= $last",
-                           {**bounds, "last": last_row})
+        copy = f"INSERT INTO {EVENTS_TABLE} SELECT * FROM {EVENTS_TABLE} WHERE {where}"
+        rewrite_rows(cursor, copy, where, bounds, inline_row_limit)
         cursor.execute("COMMIT")
 
 
@@ -108,14 +103,7 @@ def merge_small_files(cursor: duckdb.DuckDBPyConnection) -> None:
         if isinstance(error, duckdb.FatalException):
             raise
         log.warning("merging small files failed: %s", str(error).splitlines()[0])
-        _rollback(cursor)
+        rollback(cursor)
     # Old snapshots still reference rewritten and merged files; expire them, then delete.
     _call(cursor, "ducklake_expire_snapshots(?, older_than => now())", "snapshot_id")
     _call(cursor, "ducklake_cleanup_old_files(?, cleanup_all => true)")
-
-
-def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:
-    try:
-        cursor.execute("ROLLBACK")
-    except duckdb.Error:
-        pass  # no transaction was open

@@ -33,58 +33,52 @@ def delete_group(cursor: duckdb.DuckDBPyConnection, requests: list[DeleteRequest
     by_scope: dict[str, list[str]] = {}
     for request in requests:
         by_scope.setdefault(request.scope, []).append(request.track_id)
-    try:
-        cursor.execute("BEGIN")
-        stored = {
-            (scope, track_id)
-            for scope, ids in by_scope.items()
-            for track_id in _existing(cursor, scope, sorted(set(ids)))
-        }
-        pending = cursor.execute(f"SELECT count(*) FROM {PENDING_DELETIONS_TABLE}").fetchone()[0]
-        outcomes: list[Exception | None] = []
-        accepted: list[tuple[str, str]] = []
-        seen: set[tuple[str, str]] = set()
-        for request in requests:
-            key = (request.scope, request.track_id)
-            if key not in stored or key in seen:
-                outcomes.append(NotFound(
-                    f"no event with TrackId {request.track_id!r} in scope {request.scope!r}"))
-            elif pending + len(accepted) + 1 > max_pending:
-                outcomes.append(ResourceExhausted(
-                    f"{pending + len(accepted)} deletions are waiting for compaction, the limit "
-                    f"is {max_pending}; retry after the next compaction",
-                    retry_after_seconds=retry_seconds,
-                    reason="TOO_MANY_PENDING_DELETES",
-                ))
-            else:
-                seen.add(key)
-                accepted.append(key)
-                outcomes.append(None)
-        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        for scope in by_scope:
-            ids = [track_id for s, track_id in accepted if s == scope]
-            for chunk in _chunks(ids):
-                cursor.execute(
-                    f'DELETE FROM {EVENTS_TABLE} WHERE "Scope" = ? AND "TrackId" IN '
-                    f"({', '.join('?' * len(chunk))})", [scope, *chunk],
-                )
-        if accepted:
-            deleted = pa.table({
-                "Scope": [scope for scope, _ in accepted],
-                "TrackId": [track_id for _, track_id in accepted],
-                "DeletedAt": pa.array([now] * len(accepted), pa.timestamp("us")),
-            })
-            cursor.register("deleted", deleted)
-            cursor.execute(f"INSERT INTO {PENDING_DELETIONS_TABLE} SELECT * FROM deleted")
-            cursor.unregister("deleted")
-        cursor.execute("COMMIT")
-        return outcomes
-    except BaseException:
-        try:
-            cursor.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
-        raise
+    # On failure the writer rolls the transaction back (lake.rollback).
+    cursor.execute("BEGIN")
+    stored = {
+        (scope, track_id)
+        for scope, ids in by_scope.items()
+        for track_id in _existing(cursor, scope, sorted(set(ids)))
+    }
+    pending = cursor.execute(f"SELECT count(*) FROM {PENDING_DELETIONS_TABLE}").fetchone()[0]
+    outcomes: list[Exception | None] = []
+    accepted: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for request in requests:
+        key = (request.scope, request.track_id)
+        if key not in stored or key in seen:
+            outcomes.append(NotFound(
+                f"no event with TrackId {request.track_id!r} in scope {request.scope!r}"))
+        elif pending + len(accepted) + 1 > max_pending:
+            outcomes.append(ResourceExhausted(
+                f"{pending + len(accepted)} deletions are waiting for compaction, the limit "
+                f"is {max_pending}; retry after the next compaction",
+                retry_after_seconds=retry_seconds,
+                reason="TOO_MANY_PENDING_DELETES",
+            ))
+        else:
+            seen.add(key)
+            accepted.append(key)
+            outcomes.append(None)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    for scope in by_scope:
+        ids = [track_id for s, track_id in accepted if s == scope]
+        for chunk in _chunks(ids):
+            cursor.execute(
+                f'DELETE FROM {EVENTS_TABLE} WHERE "Scope" = ? AND "TrackId" IN '
+                f"({', '.join('?' * len(chunk))})", [scope, *chunk],
+            )
+    if accepted:
+        deleted = pa.table({
+            "Scope": [scope for scope, _ in accepted],
+            "TrackId": [track_id for _, track_id in accepted],
+            "DeletedAt": pa.array([now] * len(accepted), pa.timestamp("us")),
+        })
+        cursor.register("deleted", deleted)
+        cursor.execute(f"INSERT INTO {PENDING_DELETIONS_TABLE} SELECT * FROM deleted")
+        cursor.unregister("deleted")
+    cursor.execute("COMMIT")
+    return outcomes
 
 
 # Constant IN lists let DuckDB skip files and row groups by their TrackId min/max (UUIDv7 ids

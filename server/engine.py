@@ -114,7 +114,7 @@ class Engine:
                 compaction.flush_inlined(cursor)
                 promoted.promote(cursor, new_keys, known, self.settings.inline_row_limit)
             self._set_promoted(promoted.load(cursor))
-        return compaction.compact(cursor)
+        return compaction.compact(cursor, self.settings.inline_row_limit)
 
     def _set_promoted(self, keys) -> None:
         # Runs on the writer thread (or before it takes work), so inserts never miss a column.
@@ -246,7 +246,9 @@ class Engine:
                 log.exception("scheduled %s failed", name)
 
     def light_compaction(self) -> compaction.CompactionReport:
-        return self._writer.run(compaction.compact).result()
+        return self._writer.run(
+            lambda cursor: compaction.compact(cursor, self.settings.inline_row_limit)
+        ).result()
 
     def close(self) -> None:
         self._stop.set()

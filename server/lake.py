@@ -43,6 +43,14 @@ def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def rollback(cursor: duckdb.DuckDBPyConnection) -> None:
+    """Ends the cursor's transaction after a failure, if one is open."""
+    try:
+        cursor.execute("ROLLBACK")
+    except duckdb.Error:
+        pass  # no transaction was open
+
+
 def set_inline_row_limit(cursor: duckdb.DuckDBPyConnection, rows: int) -> None:
     """Within a transaction: inserts of at most `rows` rows go to the catalog, not Parquet.
 
@@ -51,6 +59,27 @@ def set_inline_row_limit(cursor: duckdb.DuckDBPyConnection, rows: int) -> None:
     next to inlined rows of the same transaction).
     """
     cursor.execute(f"CALL {LAKE}.set_option('data_inlining_row_limit', {int(rows)})")
+
+
+def rewrite_rows(cursor: duckdb.DuckDBPyConnection, insert_sql: str, where: str, params: dict,
+                 inline_row_limit: int) -> None:
+    """Within a transaction: runs `insert_sql`, which must write again exactly the events that
+    match `where`, then deletes the originals, told apart by row id (the copies get row ids
+    above every stored one).
+
+    This stands in for UPDATE and for DuckLake's own rewrite, which fail on the partitioned
+    table in DuckLake 1.4. Inlining is off meanwhile: deleting by row id beside inlined rows of
+    the same transaction crashes it.
+    """
+    last_row = cursor.execute(
+        f"SELECT max(rowid) FROM {EVENTS_TABLE} WHERE {where}", params).fetchone()[0]
+    if last_row is None:
+        return
+    set_inline_row_limit(cursor, 0)
+    cursor.execute(insert_sql, params)
+    cursor.execute(f"DELETE FROM {EVENTS_TABLE} WHERE ({where}) AND rowid <= $last_row",
+                   {**params, "last_row": last_row})
+    set_inline_row_limit(cursor, inline_row_limit)
 
 
 def events_table_ddl() -> str:

@@ -21,7 +21,7 @@ from querylang.schema import EVENTS_SCHEMA, PromotedKey, Schema
 from querylang.sqlgen import json_path
 
 from .lake import (
-    EVENTS_TABLE, PROMOTED_KEYS_TABLE, quote_identifier, quote_literal, set_inline_row_limit,
+    EVENTS_TABLE, PROMOTED_KEYS_TABLE, quote_identifier, quote_literal, rewrite_rows,
 )
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def select_sql(keys: tuple[PromotedKey, ...], relation: str, where: str = "") ->
     extraction per key, with identical values.
     """
     columns = [quote_identifier(name) for name in column_names(keys)]
-    extracted, values = [], columns[:len(EVENTS_SCHEMA.columns)]
+    extracted, value_of = [], {}
     for dynamic in DYNAMIC_COLUMNS:
         mine = [k for k in keys if k.dynamic_column == dynamic]
         if not mine:
@@ -66,10 +66,11 @@ def select_sql(keys: tuple[PromotedKey, ...], relation: str, where: str = "") ->
         alias = quote_identifier(f"__{dynamic}_values")
         paths = ", ".join(quote_literal(json_path(k.path)) for k in mine)
         extracted.append(f"json_extract_string({quote_identifier(dynamic)}, [{paths}]) AS {alias}")
-    for key in keys:
-        position = [k for k in keys if k.dynamic_column == key.dynamic_column].index(key) + 1
-        value = f'{quote_identifier(f"__{key.dynamic_column}_values")}[{position}]'
-        values.append(value if key.type == "string" else f"TRY_CAST({value} AS {_SQL_TYPE[key.type]})")
+        for position, key in enumerate(mine, start=1):
+            value = f"{alias}[{position}]"
+            value_of[key] = value if key.type == "string" else (
+                f"TRY_CAST({value} AS {_SQL_TYPE[key.type]})")
+    values = columns[:len(EVENTS_SCHEMA.columns)] + [value_of[key] for key in keys]
     inner = f"SELECT *{''.join(', ' + e for e in extracted)} FROM {relation} {where}".rstrip()
     return ", ".join(columns), f"SELECT {', '.join(values)} FROM ({inner})"
 
@@ -132,11 +133,10 @@ def promote(cursor: duckdb.DuckDBPyConnection, keys: list[PromotedKey],
             known: tuple[PromotedKey, ...], inline_row_limit: int) -> None:
     """Adds the columns, then fills them and registers them in one transaction.
 
-    DuckLake 1.4 fails on UPDATE of a partitioned table (an internal error that invalidates the
-    database), so the stored rows are filled by copying them with the new values and deleting
-    the originals, told apart by row id. The column is registered in that same transaction, so
-    the compiler never reads a column that is not filled; a crash before it leaves an unused
-    column, which the next run reuses. Run compaction afterwards to drop the old files.
+    The stored rows are filled by copying them with the new values (lake.rewrite_rows: UPDATE
+    of the partitioned table crashes DuckLake 1.4). The column is registered in that same
+    transaction, so the compiler never reads a column that is not filled; a crash before it
+    leaves an unused column, which the next run reuses. Compaction then drops the old files.
     """
     if not keys:
         return
@@ -157,14 +157,9 @@ def promote(cursor: duckdb.DuckDBPyConnection, keys: list[PromotedKey],
             )
         cursor.execute("COMMIT")
     cursor.execute("BEGIN")
-    last_row = cursor.execute(f"SELECT max(rowid) FROM {EVENTS_TABLE}").fetchone()[0]
-    if last_row is not None:
-        columns, select = select_sql(tuple(known) + tuple(keys), EVENTS_TABLE)
-        # New rows get row ids above every stored one, so the originals are exactly those <= it.
-        set_inline_row_limit(cursor, 0)
-        cursor.execute(f"INSERT INTO {EVENTS_TABLE} ({columns}) {select}")
-        cursor.execute(f"DELETE FROM {EVENTS_TABLE} WHERE rowid <= ?", [last_row])
-        set_inline_row_limit(cursor, inline_row_limit)
+    columns, select = select_sql(tuple(known) + tuple(keys), EVENTS_TABLE)
+    rewrite_rows(cursor, f"INSERT INTO {EVENTS_TABLE} ({columns}) {select}", "TRUE", {},
+                 inline_row_limit)
     for key in keys:
         cursor.execute(
             f"INSERT INTO {PROMOTED_KEYS_TABLE} VALUES (?, ?, ?, ?)",

@@ -3,8 +3,9 @@
 Track calls queued while the writer is busy are acknowledged together (group commit): their
 events are appended to the write-ahead log, fsynced once, and kept in `recent`, Arrow tables in
 memory that every read registers as a relation (read-your-writes). Registering is zero-copy;
-inserting each group into a DuckDB table instead cost 3 ms a call. The writer then moves recent events into the lake in
-large DuckLake commits (a flush): every `flush_seconds`, when `recent` holds `commit_max_rows`,
+inserting each group into a DuckDB table instead cost 3 ms a call. The writer then moves recent
+events into the lake in large DuckLake commits (a flush): every `flush_seconds`, when `recent`
+holds `commit_max_rows`,
 and before any delete, compaction or shutdown. The flush commits a watermark (the last log
 sequence number it holds) in the same DuckLake transaction, so reads and replays never count an
 event twice, and an acknowledged event is either in the lake or in the log.
@@ -27,7 +28,7 @@ from . import promoted
 from .deletes import DeleteRequest, delete_group
 from .errors import Unavailable
 from .event_batch import ARROW_SCHEMA, EventBatch
-from .lake import EVENTS_TABLE, WAL_STATE_TABLE, set_inline_row_limit
+from .lake import EVENTS_TABLE, WAL_STATE_TABLE, rollback, set_inline_row_limit
 from .wal import WriteAheadLog
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,6 @@ class Writer:
         self._idle_seconds = idle_seconds
         self._closed = False
         self.flushes = 0
-        self.wal_syncs = 0
         self._recent: list[pa.Table] = []
         self._recent_lock = threading.Lock()
         self._recent_rows = 0
@@ -192,20 +192,10 @@ class Writer:
                 self._run_task(item)
                 continue
             if isinstance(item, _Delete):
-                pending = self._delete_queued(item)
+                group, pending = self._gather(item, MAX_DELETES_PER_COMMIT, lambda d: 1)
+                self._delete(group)
                 continue
-            group = [item]
-            rows = item.batch.size
-            while rows < self._commit_max_rows:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if not isinstance(more, _Insert):
-                    pending = more
-                    break
-                group.append(more)
-                rows += more.batch.size
+            group, pending = self._gather(item, self._commit_max_rows, lambda i: i.batch.size)
             self._acknowledge(group)
             if self._recent_rows >= self._commit_max_rows or self._flush_due():
                 self._guarded(self._flush)
@@ -228,7 +218,7 @@ class Writer:
             work()
         except Exception:  # events stay in the log and in recent; the next flush retries
             log.exception("flushing recent events to the lake failed")
-            _rollback(self._cursor)
+            rollback(self._cursor)
 
     def _idle(self) -> None:
         if self._on_idle is None:
@@ -237,29 +227,32 @@ class Writer:
             self._on_idle(self._cursor)
         except Exception:  # background upkeep must never stop the writer
             log.exception("background upkeep failed")
-            _rollback(self._cursor)
+            rollback(self._cursor)
 
     def _run_task(self, task: _Task) -> None:
         try:
             self._flush()
             task.future.set_result(task.run(self._cursor))
         except BaseException as error:
-            _rollback(self._cursor)
+            rollback(self._cursor)
             task.future.set_exception(error)
 
-    def _delete_queued(self, first: _Delete):
-        """Deletes `first` and the deletions queued right behind it; returns the next item."""
-        group, following = [first], None
-        while len(group) < MAX_DELETES_PER_COMMIT:
+    def _gather(self, first, limit: int, size: Callable[[object], int]):
+        """`first` and the items of its kind queued right behind it, up to `limit` in size;
+        and the next item of another kind taken from the queue, if any."""
+        group, total = [first], size(first)
+        while total < limit:
             try:
-                following = self._queue.get_nowait()
+                more = self._queue.get_nowait()
             except queue.Empty:
-                following = None
-                break
-            if not isinstance(following, _Delete):
-                break
-            group.append(following)
-            following = None
+                return group, None
+            if type(more) is not type(first):
+                return group, more
+            group.append(more)
+            total += size(more)
+        return group, None
+
+    def _delete(self, group: list[_Delete]) -> None:
         try:
             self._flush()  # the events to delete may still be recent
             outcomes = delete_group(
@@ -267,16 +260,15 @@ class Writer:
                 max_pending=self._max_pending_deletes, retry_seconds=self._delete_retry_seconds,
             )
         except BaseException as error:
-            _rollback(self._cursor)
+            rollback(self._cursor)
             for item in group:
                 item.future.set_exception(error)
-            return following
+            return
         for item, outcome in zip(group, outcomes):
             if outcome is None:
                 item.future.set_result(item.request.track_id)
             else:
                 item.future.set_exception(outcome)
-        return following
 
     # -- acknowledging a group: dedupe, log, fsync, recent -------------------------------------
 
@@ -289,7 +281,6 @@ class Writer:
                 self._seq += 1
                 self._wal.append(self._seq, incoming)
                 self._wal.sync()
-                self.wal_syncs += 1
                 self._add_recent(self._seq, incoming)
         except BaseException as error:
             log.exception("acknowledging %d batches failed", len(group))
@@ -382,10 +373,3 @@ class Writer:
         self._recent_rows = 0
         self._oldest_recent = None
         self.flushes += 1
-
-
-def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:
-    try:
-        cursor.execute("ROLLBACK")
-    except duckdb.Error:
-        pass  # no transaction was open
