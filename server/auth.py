@@ -110,7 +110,8 @@ class AuthInterceptor(grpc.ServerInterceptor):
         try:
             principal = self._keys.authenticate(handler_call_details.invocation_metadata)
         except Unauthenticated as error:
-            return _replace_behavior(handler, lambda _behavior: _refuse(error))
+            refusal = _refuse(error)
+            return _replace_behavior(handler, lambda _behavior: refusal)
         return _replace_behavior(handler, lambda behavior: _with_principal(behavior, principal))
 
 

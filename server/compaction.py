@@ -66,7 +66,7 @@ def apply_deletions(cursor: duckdb.DuckDBPyConnection, inline_row_limit: int) ->
                     str(error).splitlines()[0])
         rollback(cursor)
     for scope, start, end in _partitions_with_deletions(cursor):
-        where = f'"Scope" = $scope AND "EventTime" >= $start AND "EventTime" < $end'
+        where = '"Scope" = $scope AND "EventTime" >= $start AND "EventTime" < $end'
         bounds = {"scope": scope, "start": start, "end": end}
         cursor.execute("BEGIN")
         copy = f"INSERT INTO {EVENTS_TABLE} SELECT * FROM {EVENTS_TABLE} WHERE {where}"

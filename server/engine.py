@@ -12,7 +12,6 @@ from typing import Callable
 import duckdb
 
 import querylang
-from querylang.schema import DYNAMIC, EVENTS_SCHEMA
 
 from . import compaction, promoted
 from .config import Settings

@@ -1,7 +1,7 @@
 """Domain errors of the engine and service. The servicer maps each to one gRPC status."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class TrackstoreError(Exception):

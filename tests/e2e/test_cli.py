@@ -5,7 +5,6 @@ import json
 import pathlib
 import shlex
 
-import pytest
 
 from tests_support import run_cli
 

@@ -1,14 +1,12 @@
 """Preview (KQL) and List (OData) through the real server."""
 from __future__ import annotations
 
-import concurrent.futures
 import time
 
 import grpc
 import pytest
 from google.rpc import error_details_pb2
 
-from trackstore.v1 import trackevents_pb2 as pb
 from trackstore_client import TrackstoreError
 from helpers import detail, error_reason, event
 
