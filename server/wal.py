@@ -6,10 +6,11 @@ cost 0.1 to 3 ms here, so a whole group of Track calls is acknowledged at once a
 lake receives the events later in large commits (writer.Writer._flush).
 
 Each record is `length, crc32, seq` (little-endian u32, u32, u64) and an Arrow IPC stream of the
-batch. Records are appended to numbered segment files; after a flush has put every logged batch
-into the lake, the writer starts a new segment and deletes the old ones. A torn record at the end
-of a segment (a kill during the write, before the fsync, so never acknowledged) ends the replay
-of that segment.
+batch. Records are appended to numbered segment files. A flush starts a new segment when it takes
+its snapshot of the acknowledged events and, once they are in the lake, deletes the segments
+before that one; records appended meanwhile are in the new segment and stay. A torn record at
+the end of a segment (a kill during the write, before the fsync, so never acknowledged) ends the
+replay of that segment. The writer serializes appends and rotations (Writer._log_lock).
 """
 from __future__ import annotations
 
@@ -76,14 +77,20 @@ class WriteAheadLog:
         self._file.flush()
         os.fdatasync(self._file.fileno())
 
-    def rotate_and_drop_old(self) -> None:
-        """Starts a new segment and deletes every older one (all of it is in the lake)."""
+    def rotate(self) -> int:
+        """Starts a new segment and returns its number: every record appended before this call
+        is in an older segment. A flush rotates when it takes its snapshot, so once its commit
+        succeeds the older segments hold only flushed records (`drop_before`)."""
         self._file.close()
-        old = _segments(self.directory)
         self._number += 1
         self._file = self._open_segment()
-        for _, path in old:
-            path.unlink(missing_ok=True)
+        return self._number
+
+    def drop_before(self, number: int) -> None:
+        """Deletes the segments older than `number` (a `rotate` result); newer ones stay."""
+        for segment, path in _segments(self.directory):
+            if segment < number:
+                path.unlink(missing_ok=True)
         _fsync_directory(self.directory)
 
     def close(self) -> None:

@@ -1,15 +1,23 @@
-"""The single writer: every change to the store goes through one thread.
+"""The writer: acknowledging Track calls on one thread, writing the lake on another.
 
-Track calls queued while the writer is busy are acknowledged together (group commit): their
-events are appended to the write-ahead log, fsynced once, and kept in `recent`, Arrow tables in
-memory that every read registers as a relation (read-your-writes). Registering is zero-copy;
-inserting each group into a DuckDB table instead cost 3 ms a call. The writer then moves recent
-events into the lake in large DuckLake commits (a flush): every `flush_seconds`, when `recent`
-holds `commit_max_rows`,
-and before any delete, compaction or shutdown. The flush commits a watermark (the last log
-sequence number it holds) in the same DuckLake transaction, so reads and replays never count an
-event twice, and an acknowledged event is either in the lake or in the log.
-Deletes and compaction run on this thread too, so writes of this process never conflict.
+The log thread acknowledges Track calls. Calls queued while it is busy are acknowledged together
+(group commit): their events are appended to the write-ahead log, fsynced once, and kept in
+`recent`, Arrow tables in memory that every read registers as a relation (read-your-writes).
+Registering is zero-copy; inserting each group into a DuckDB table instead cost 3 ms a call.
+
+The lake thread, with its own cursor, moves recent events into the lake in large DuckLake
+commits (a flush): every `flush_seconds`, when `commit_max_rows` events wait, and before any
+delete, compaction task or shutdown, which run on this thread too (so no flush runs beside them
+and they see every acknowledged event in the lake). A commit of 100,000 rows takes about 0.4 s,
+mostly in DuckDB without the GIL, so acknowledgements go on meanwhile: a flush takes a snapshot
+(the recent tables, the last log sequence number, a new log segment) under the log lock, commits
+it with that watermark in the same DuckLake transaction, and then drops only what it flushed:
+the recent tables at or below the watermark and the log segments before its new one. Reads and
+replays skip logged events at or below the watermark, so none counts twice, and an acknowledged
+event is always in the lake, the log or both. A failed flush keeps everything and is retried.
+When recent holds more than `max_recent_rows` (the lake is slower than ingest, or failing),
+acknowledgements wait for a flush; after `stall_seconds` without one, Track is UNAVAILABLE
+rather than filling memory.
 """
 from __future__ import annotations
 
@@ -40,6 +48,9 @@ RECENT_SCHEMA = ARROW_SCHEMA.append(pa.field(SEQ_COLUMN, pa.int64()))
 # (measured: 80 MB in 100 rows took 3.9 s inlined, 0.2 s as Parquet). Write those as Parquet.
 INLINE_MAX_BYTES = 4 * 1024 * 1024
 MAX_DELETES_PER_COMMIT = 10_000
+# Back-pressure: acknowledgements wait once recent holds this many commits' worth of events.
+RECENT_LIMIT_COMMITS = 4
+FLUSH_RETRY_SECONDS = 1.0
 
 
 @dataclass
@@ -60,7 +71,15 @@ class _Task:
     future: Future = field(default_factory=Future)
 
 
+@dataclass(frozen=True)
+class _Recent:
+    seq: int
+    table: pa.Table  # with the SEQ_COLUMN
+    added: float     # time.monotonic() when acknowledged (or replayed)
+
+
 _STOP = object()
+_FLUSH = object()
 
 
 class Writer:
@@ -69,61 +88,79 @@ class Writer:
                  promoted_keys: tuple = (), max_pending_deletes: int = 1_000_000,
                  delete_retry_seconds: float = 3600.0,
                  on_idle: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
-                 idle_seconds: float = 5.0):
-        self._cursor = conn.cursor()
+                 idle_seconds: float = 5.0, max_recent_rows: int | None = None,
+                 stall_seconds: float = 30.0):
+        self._cursor = conn.cursor()      # the lake thread's: flushes, deletes, tasks, upkeep
+        self._log_cursor = conn.cursor()  # the log thread's: the duplicate check
         self._wal = wal
         self.server_id = server_id
-        self._queue: queue.Queue = queue.Queue()
+        self._inserts: queue.Queue = queue.Queue()
+        self._lake_work: queue.Queue = queue.Queue()
         self._commit_max_rows = commit_max_rows
         self._inline_row_limit = inline_row_limit
         self._flush_seconds = flush_seconds
         self._max_pending_deletes = max_pending_deletes
         self._delete_retry_seconds = delete_retry_seconds
-        # Typed columns computed on insert; changed only on this thread (see Engine.compact).
+        self._max_recent_rows = max_recent_rows or RECENT_LIMIT_COMMITS * commit_max_rows
+        self._stall_seconds = stall_seconds
+        # Typed columns filled by flushes; changed only on the lake thread (see Engine.compact).
         self.promoted: tuple = promoted_keys
         self._on_idle = on_idle
         self._idle_seconds = idle_seconds
         self._closed = False
         self.flushes = 0
-        self._recent: list[pa.Table] = []
-        self._recent_lock = threading.Lock()
-        self._recent_rows = 0
-        self._oldest_recent: float | None = None
+        # Held while appending to the log and while a flush takes its snapshot, so the snapshot's
+        # tables, watermark and log segments agree.
+        self._log_lock = threading.Lock()
         self._seq = 0
+        # Guards what follows; the log thread waits on it for room (back-pressure).
+        self._recent_changed = threading.Condition()
+        self._recent: list[_Recent] = []  # replaced, never changed in place
+        self._recent_rows = 0
+        self._unflushed_rows = 0  # in recent and in no flush snapshot yet
+        self._flush_asked = False
+        self._stalled_since: float | None = None
+        self._retry_at = 0.0  # when to retry a failed flush (0: none failed); lake thread
         self._start()
-        self._thread = threading.Thread(target=self._loop, name="lake-writer", daemon=True)
-        self._thread.start()
+        self._log_thread = threading.Thread(target=self._log_loop, name="log-writer", daemon=True)
+        self._lake_thread = threading.Thread(target=self._lake_loop, name="lake-writer",
+                                             daemon=True)
+        self._log_thread.start()
+        self._lake_thread.start()
 
     # -- public --------------------------------------------------------------------------------
 
     def insert(self, batch: EventBatch) -> Future:
         """Queues a batch; the future holds its TrackIds once it is durable."""
-        return self._put(_Insert(batch))
+        return self._put(self._inserts, _Insert(batch))
 
     def delete(self, scope: str, track_id: str) -> Future:
         """Queues a deletion; deletions queued together share one transaction."""
-        return self._put(_Delete(DeleteRequest(scope, track_id)))
+        return self._put(self._lake_work, _Delete(DeleteRequest(scope, track_id)))
 
     def run(self, task: Callable[[duckdb.DuckDBPyConnection], object]) -> Future:
-        """Runs `task(cursor)` on the writer thread after a flush (so the lake holds every
+        """Runs `task(cursor)` on the lake thread after a flush (so the lake holds every
         acknowledged event); the task manages its own transaction."""
-        return self._put(_Task(task))
+        return self._put(self._lake_work, _Task(task))
 
     def close(self) -> None:
+        """Acknowledges what is queued, then flushes everything to the lake."""
         if not self._closed:
             self._closed = True
-            self._queue.put(_STOP)
-            self._thread.join()
+            self._inserts.put(_STOP)
+            self._log_thread.join()
+            self._lake_work.put(_STOP)
+            self._lake_thread.join()
             self._wal.close()
             self._cursor.close()
+            self._log_cursor.close()
 
     def recent_snapshot(self) -> pa.Table:
         """The acknowledged events not yet known to be in the lake, with their log sequence."""
-        with self._recent_lock:
-            tables = list(self._recent)
-        if not tables:
+        entries = self._recent
+        if not entries:
             return RECENT_SCHEMA.empty_table()
-        return pa.concat_tables(tables)
+        return pa.concat_tables([entry.table for entry in entries])
 
     def has_recent(self) -> bool:
         return bool(self._recent)
@@ -135,7 +172,9 @@ class Writer:
     def recent_source_sql(self, keys: tuple) -> str:
         """Recent events of scope $srv_scope (every scope when it is NULL) that are not yet in
         the lake snapshot the same query reads, with the table's columns (promoted ones
-        computed from the JSON). Needs `register_recent` on the cursor."""
+        computed from the JSON). Needs `register_recent` on the cursor. A flush removes its
+        tables from recent only after its commit, so a snapshot of recent taken before the
+        query misses nothing the query's lake snapshot lacks."""
         _, select = promoted.select_sql(
             keys, RECENT_RELATION,
             f"WHERE (\"Scope\" = $srv_scope OR $srv_scope IS NULL) AND {SEQ_COLUMN} > "
@@ -166,59 +205,155 @@ class Writer:
         ).fetchone()
         return row[0] if row and row[0] is not None else 0
 
-    # -- the loop ------------------------------------------------------------------------------
-
-    def _put(self, item):
+    def _put(self, work: queue.Queue, item):
         if self._closed:
             raise Unavailable("the server is shutting down")
-        self._queue.put(item)
+        work.put(item)
         return item.future
 
-    def _loop(self) -> None:
+    # -- the log thread: acknowledging groups of inserts ---------------------------------------
+
+    def _log_loop(self) -> None:
         pending = None
         while True:
-            item = pending if pending is not None else self._next()
+            item = pending if pending is not None else self._inserts.get()
+            if item is _STOP:
+                return
+            group, pending = self._gather(self._inserts, item, self._commit_max_rows,
+                                          lambda i: i.batch.size)
+            self._acknowledge(group)
+
+    def _acknowledge(self, group: list[_Insert]) -> None:
+        try:
+            self._wait_for_room()
+            incoming = pa.concat_tables([g.batch.table for g in group])
+            if any(g.batch.client_ids for g in group):
+                incoming = self._without_stored(incoming)
+            if incoming.num_rows:
+                with self._log_lock:
+                    self._seq += 1
+                    self._wal.append(self._seq, incoming)
+                    self._wal.sync()
+                    self._add_recent(self._seq, incoming)
+        except BaseException as error:
+            if not isinstance(error, Unavailable):
+                log.exception("acknowledging %d batches failed", len(group))
+            for item in group:
+                item.future.set_exception(error)
+            return
+        for item in group:
+            item.future.set_result(item.batch.track_ids)
+        with self._recent_changed:
+            ask = self._unflushed_rows >= self._commit_max_rows and not self._flush_asked
+            self._flush_asked |= ask
+        if ask:
+            self._lake_work.put(_FLUSH)
+
+    def _wait_for_room(self) -> None:
+        """Back-pressure: while recent holds more than `max_recent_rows`, waits for a flush to
+        make room; once flushes have made none for `stall_seconds`, refuses."""
+        with self._recent_changed:
+            while self._recent_rows > self._max_recent_rows:
+                now = time.monotonic()
+                if self._stalled_since is None:
+                    self._stalled_since = now
+                    log.warning("%d events wait for the lake; acknowledgements wait for a flush",
+                                self._recent_rows)
+                remaining = self._stalled_since + self._stall_seconds - now
+                if remaining <= 0:
+                    raise Unavailable("the store cannot write to the lake at the moment and "
+                                      "holds as many unflushed events as it may; retry later")
+                self._recent_changed.wait(remaining)
+
+    def _without_stored(self, incoming: pa.Table) -> pa.Table:
+        """Drops events whose (Scope, TrackId) is stored or repeats earlier in the group, so a
+        retried batch is not stored twice. Server-assigned ids are fresh UUIDv7s; only client
+        ids can repeat, which is why only groups with client ids come here. Recent is
+        registered before the query reads the lake, so a concurrent flush hides nothing."""
+        cursor = self._log_cursor
+        cursor.register("incoming", incoming)
+        self.register_recent(cursor)
+        try:
+            keep = cursor.execute(
+                f"""
+                SELECT arrival FROM (
+                    SELECT arrival, "Scope", "TrackId", row_number() OVER (
+                        PARTITION BY "Scope", "TrackId" ORDER BY arrival) AS nth
+                    FROM (SELECT "Scope", "TrackId", row_number() OVER () - 1 AS arrival
+                          FROM incoming)
+                ) candidates
+                WHERE nth = 1
+                  AND NOT EXISTS (SELECT 1 FROM {EVENTS_TABLE} s
+                                  WHERE s."Scope" = candidates."Scope"
+                                    AND s."TrackId" = candidates."TrackId")
+                  AND NOT EXISTS (SELECT 1 FROM {RECENT_RELATION} r
+                                  WHERE r."Scope" = candidates."Scope"
+                                    AND r."TrackId" = candidates."TrackId")
+                ORDER BY arrival
+                """
+            ).fetchall()
+        finally:
+            cursor.unregister("incoming")
+            cursor.unregister(RECENT_RELATION)
+        return incoming.take(pa.array([row[0] for row in keep], type=pa.int64()))
+
+    def _add_recent(self, seq: int, table: pa.Table) -> None:
+        tagged = table.append_column(SEQ_COLUMN, pa.repeat(pa.scalar(seq, pa.int64()),
+                                                           table.num_rows))
+        with self._recent_changed:
+            self._recent = self._recent + [_Recent(seq, tagged, time.monotonic())]
+            self._recent_rows += table.num_rows
+            self._unflushed_rows += table.num_rows
+
+    # -- the lake thread: flushes, deletes, tasks, upkeep --------------------------------------
+
+    def _lake_loop(self) -> None:
+        pending = None
+        while True:
+            item = pending if pending is not None else self._next_lake_work()
             pending = None
             if item is _STOP:
-                self._guarded(self._flush)
+                self._guarded_flush()
                 return
-            if item is None:
+            if item is _FLUSH:
+                self._guarded_flush()
+            elif item is None:  # nothing queued until a flush was due
                 if self._flush_due():
-                    self._guarded(self._flush)
+                    self._guarded_flush()
                 else:
                     self._idle()
-                continue
-            if isinstance(item, _Task):
+            elif isinstance(item, _Task):
                 self._run_task(item)
-                continue
-            if isinstance(item, _Delete):
-                group, pending = self._gather(item, MAX_DELETES_PER_COMMIT, lambda d: 1)
+            else:
+                group, pending = self._gather(self._lake_work, item, MAX_DELETES_PER_COMMIT,
+                                              lambda d: 1)
                 self._delete(group)
-                continue
-            group, pending = self._gather(item, self._commit_max_rows, lambda i: i.batch.size)
-            self._acknowledge(group)
-            if self._recent_rows >= self._commit_max_rows or self._flush_due():
-                self._guarded(self._flush)
 
-    def _next(self):
-        timeout = self._idle_seconds
-        if self._oldest_recent is not None:
-            timeout = max(0.0, self._oldest_recent + self._flush_seconds - time.monotonic())
+    def _flush_at(self) -> float | None:
+        """When recent events are due for a flush: `flush_seconds` after the oldest arrived,
+        or, after a failed flush, FLUSH_RETRY_SECONDS after it."""
+        entries = self._recent
+        if not entries:
+            return None
+        return self._retry_at or entries[0].added + self._flush_seconds
+
+    def _flush_due(self) -> bool:
+        at = self._flush_at()
+        return at is not None and time.monotonic() >= at
+
+    def _next_lake_work(self):
+        at = self._flush_at()
+        timeout = self._idle_seconds if at is None else max(0.0, at - time.monotonic())
         try:
-            return self._queue.get(timeout=timeout)
+            return self._lake_work.get(timeout=timeout)
         except queue.Empty:
             return None
 
-    def _flush_due(self) -> bool:
-        return (self._oldest_recent is not None
-                and time.monotonic() >= self._oldest_recent + self._flush_seconds)
-
-    def _guarded(self, work) -> None:
+    def _guarded_flush(self) -> None:
         try:
-            work()
+            self._flush()
         except Exception:  # events stay in the log and in recent; the next flush retries
             log.exception("flushing recent events to the lake failed")
-            rollback(self._cursor)
 
     def _idle(self) -> None:
         if self._on_idle is None:
@@ -237,13 +372,14 @@ class Writer:
             rollback(self._cursor)
             task.future.set_exception(error)
 
-    def _gather(self, first, limit: int, size: Callable[[object], int]):
+    @staticmethod
+    def _gather(work: queue.Queue, first, limit: int, size: Callable[[object], int]):
         """`first` and the items of its kind queued right behind it, up to `limit` in size;
         and the next item of another kind taken from the queue, if any."""
         group, total = [first], size(first)
         while total < limit:
             try:
-                more = self._queue.get_nowait()
+                more = work.get_nowait()
             except queue.Empty:
                 return group, None
             if type(more) is not type(first):
@@ -270,77 +406,44 @@ class Writer:
             else:
                 item.future.set_exception(outcome)
 
-    # -- acknowledging a group: dedupe, log, fsync, recent -------------------------------------
-
-    def _acknowledge(self, group: list[_Insert]) -> None:
-        try:
-            incoming = pa.concat_tables([g.batch.table for g in group])
-            if any(g.batch.client_ids for g in group):
-                incoming = self._without_stored(incoming)
-            if incoming.num_rows:
-                self._seq += 1
-                self._wal.append(self._seq, incoming)
-                self._wal.sync()
-                self._add_recent(self._seq, incoming)
-        except BaseException as error:
-            log.exception("acknowledging %d batches failed", len(group))
-            for item in group:
-                item.future.set_exception(error)
-            return
-        for item in group:
-            item.future.set_result(item.batch.track_ids)
-
-    def _without_stored(self, incoming: pa.Table) -> pa.Table:
-        """Drops events whose (Scope, TrackId) is stored or repeats earlier in the group, so a
-        retried batch is not stored twice. Server-assigned ids are fresh UUIDv7s; only client
-        ids can repeat, which is why only groups with client ids come here."""
-        self._cursor.register("incoming", incoming)
-        self.register_recent(self._cursor)
-        try:
-            keep = self._cursor.execute(
-                f"""
-                SELECT arrival FROM (
-                    SELECT arrival, "Scope", "TrackId", row_number() OVER (
-                        PARTITION BY "Scope", "TrackId" ORDER BY arrival) AS nth
-                    FROM (SELECT "Scope", "TrackId", row_number() OVER () - 1 AS arrival
-                          FROM incoming)
-                ) candidates
-                WHERE nth = 1
-                  AND NOT EXISTS (SELECT 1 FROM {EVENTS_TABLE} s
-                                  WHERE s."Scope" = candidates."Scope"
-                                    AND s."TrackId" = candidates."TrackId")
-                  AND NOT EXISTS (SELECT 1 FROM {RECENT_RELATION} r
-                                  WHERE r."Scope" = candidates."Scope"
-                                    AND r."TrackId" = candidates."TrackId")
-                ORDER BY arrival
-                """
-            ).fetchall()
-        finally:
-            self._cursor.unregister("incoming")
-            self._cursor.unregister(RECENT_RELATION)
-        return incoming.take(pa.array([row[0] for row in keep], type=pa.int64()))
-
-    def _add_recent(self, seq: int, table: pa.Table) -> None:
-        tagged = table.append_column(SEQ_COLUMN, pa.array([seq] * table.num_rows, pa.int64()))
-        with self._recent_lock:
-            self._recent.append(tagged)
-        self._recent_rows += table.num_rows
-        if self._oldest_recent is None:
-            self._oldest_recent = time.monotonic()
-
     # -- flushing recent events to the lake ---------------------------------------------------
 
     def _flush(self) -> None:
-        """Moves every recent event into the lake in one DuckLake commit."""
-        if not self._recent_rows:
+        """Moves every event acknowledged so far into the lake in one DuckLake commit; on
+        failure, rolls back and leaves recent and the log as they were."""
+        if not self._recent:
             return
+        with self._log_lock:  # no group is half-appended; later ones get seq > flushed_seq
+            segment = self._wal.rotate()
+            flushed_seq = self._seq
+            with self._recent_changed:
+                entries = self._recent
+                self._unflushed_rows = 0
+                self._flush_asked = False
+        try:
+            self._commit(pa.concat_tables([e.table for e in entries]), flushed_seq)
+        except BaseException:
+            self._retry_at = time.monotonic() + FLUSH_RETRY_SECONDS
+            with self._recent_changed:  # those rows are still unflushed
+                self._unflushed_rows += sum(e.table.num_rows for e in entries)
+            raise
+        # The lake holds them now; reads already skip recent rows at or below the watermark.
+        with self._recent_changed:
+            self._recent = [e for e in self._recent if e.seq > flushed_seq]
+            self._recent_rows -= sum(e.table.num_rows for e in entries)
+            self._stalled_since = None
+            self._recent_changed.notify_all()
+        self._retry_at = 0.0
+        self._wal.drop_before(segment)
+        self.flushes += 1
+
+    def _commit(self, recent: pa.Table, flushed_seq: int) -> None:
+        """One DuckLake transaction: the events with promoted columns, and the watermark."""
         cursor = self._cursor
-        recent = self.recent_snapshot()
         json_bytes = sum(recent.column(name).nbytes for name in ("User", "Payload"))
         too_big_to_inline = (
             0 < recent.num_rows <= self._inline_row_limit and json_bytes > INLINE_MAX_BYTES
         )
-        flushed_seq = self._seq
         cursor.register(RECENT_RELATION, recent)
         try:
             cursor.execute("BEGIN")
@@ -350,26 +453,18 @@ class Writer:
             if keys != self.promoted:
                 log.info("promoted keys changed in the catalog; now %d", len(keys))
                 self.promoted = keys
-            columns, select = promoted.select_sql(
-                keys, RECENT_RELATION, f"WHERE {SEQ_COLUMN} <= $flushed"
-            )
+            columns, select = promoted.select_sql(keys, RECENT_RELATION)
             if too_big_to_inline:
                 set_inline_row_limit(cursor, 0)
-            cursor.execute(
-                f"INSERT INTO {EVENTS_TABLE} ({columns}) {select}", {"flushed": flushed_seq}
-            )
+            cursor.execute(f"INSERT INTO {EVENTS_TABLE} ({columns}) {select}")
             cursor.execute(f'DELETE FROM {WAL_STATE_TABLE} WHERE "ServerId" = ?', [self.server_id])
             cursor.execute(f"INSERT INTO {WAL_STATE_TABLE} VALUES (?, ?)",
                            [self.server_id, flushed_seq])
             if too_big_to_inline:
                 set_inline_row_limit(cursor, self._inline_row_limit)
             cursor.execute("COMMIT")
+        except BaseException:
+            rollback(cursor)  # first: an unregister inside the transaction would be undone
+            raise
         finally:
             cursor.unregister(RECENT_RELATION)
-        # The lake holds them now; reads already skip recent rows at or below the watermark.
-        with self._recent_lock:
-            self._recent = []
-        self._wal.rotate_and_drop_old()
-        self._recent_rows = 0
-        self._oldest_recent = None
-        self.flushes += 1

@@ -201,6 +201,58 @@ def test_acknowledged_events_survive_sigkill(start_server, tmp_path):
     assert total == len(stored) == list(found.values())[0]
 
 
+def test_acknowledged_events_survive_sigkill_during_a_background_flush(start_server, tmp_path):
+    # Small, frequent flushes keep the lake thread busy while Track calls are acknowledged. A
+    # flush starts a new log segment when it takes its snapshot and deletes the older ones
+    # after its commit, so two or more segments after the kill mean it died inside a flush.
+    data_dir = tmp_path / "data"
+    acknowledged: list[str] = []
+    killed_in_flush = 0
+    for _attempt in range(8):
+        server = start_server("--commit-max-rows", "1000", "--flush-seconds", "0.02",
+                              data_dir=data_dir)
+        lock = threading.Lock()
+        stop = threading.Event()
+        before = len(acknowledged)
+
+        def ingest(worker):
+            with server.client() as client:
+                n = 0
+                while not stop.is_set():
+                    try:
+                        ids = client.track("default", [event(worker * 100000 + n + k)
+                                                       for k in range(100)])
+                    except TrackstoreError:
+                        return  # the server died mid-call: never acknowledged
+                    n += 100
+                    with lock:
+                        acknowledged.extend(ids)
+
+        threads = [threading.Thread(target=ingest, args=(w,)) for w in range(4)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 20
+        while len(acknowledged) < before + 3000 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        server.stop(signal.SIGKILL)
+        stop.set()
+        for thread in threads:
+            thread.join()
+        if len(list((data_dir / "wal").glob("*.wal"))) >= 2:
+            killed_in_flush += 1
+            if killed_in_flush >= 2:
+                break
+    assert killed_in_flush, "no kill landed inside a flush"
+    restarted = start_server(data_dir=data_dir)
+    with restarted.client() as client:
+        total = client.stats()["events"]
+    assert restarted.stop() == 0
+    stored = stored_track_ids(data_dir)
+    missing = set(acknowledged) - stored
+    assert not missing, f"{len(missing)} acknowledged events lost"
+    assert total == len(stored)  # each stored once: replay skipped what the lake held
+
+
 def test_stream_ingest_acknowledges_all_batches(start_server):
     server = start_server()
     with server.client() as client:

@@ -28,11 +28,25 @@ def test_rotation_drops_flushed_segments(tmp_path):
     wal = WriteAheadLog(tmp_path)
     wal.append(1, _table("a"))
     wal.sync()
-    wal.rotate_and_drop_old()
-    wal.append(2, _table("b"))
+    boundary = wal.rotate()  # a flush takes its snapshot: seq 1
+    wal.append(2, _table("b"))  # acknowledged while the flush commits
     wal.sync()
+    assert [seq for seq, _ in wal.replay()] == [1, 2]
+    wal.drop_before(boundary)  # the flush committed seq 1 only
     assert [seq for seq, _ in wal.replay()] == [2]
     assert len(list(tmp_path.glob("*.wal"))) == 1
+
+
+def test_a_failed_flush_drops_nothing_and_the_retry_drops_both_rotations(tmp_path):
+    wal = WriteAheadLog(tmp_path)
+    wal.append(1, _table("a"))
+    wal.rotate()  # this flush fails: nothing dropped
+    wal.append(2, _table("b"))
+    retry = wal.rotate()
+    wal.append(3, _table("c"))
+    wal.sync()
+    wal.drop_before(retry)  # the retry held seq 1 and 2
+    assert [seq for seq, _ in wal.replay()] == [3]
 
 
 def test_torn_tail_is_ignored(tmp_path):
