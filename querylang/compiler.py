@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import datetime, timezone
 
-from . import ast, parse_kql, parse_odata
+from . import ast, newest_first, parse_kql, parse_odata
 from .ast import OutputColumn
 from .errors import QueryError
 from .resolve import Resolver
@@ -20,6 +20,9 @@ class CompiledQuery:
     # Properties of the table's dynamic columns the query reads, e.g. ("Payload", ("price",)):
     # the server keeps frequently queried ones as typed columns.
     dynamic_paths: tuple[tuple[str, tuple], ...] = ()
+    # Set when the answer is the first rows by EventTime descending: the same query over the
+    # newest events only is exact once it returns `rows` rows (newest_first.py).
+    newest_first: newest_first.NewestFirst | None = None
 
 
 def _dynamic_paths(node) -> tuple[tuple[str, tuple], ...]:
@@ -36,7 +39,7 @@ def _dynamic_paths(node) -> tuple[tuple[str, tuple], ...]:
             for item in value:
                 walk(item)
 
-    walk(node)
+    walk(node.stages)  # not the schema: it holds no query text
     return tuple(found)
 
 
@@ -59,7 +62,8 @@ def compile(query: str, *, schema: Schema = EVENTS_SCHEMA, source_sql: str = '"e
         raise e.with_source(query) from None
     except RecursionError:
         raise _too_deep(query) from None
-    return CompiledQuery(sql, params, resolved.columns, _dynamic_paths(resolved))
+    return CompiledQuery(sql, params, resolved.columns, _dynamic_paths(resolved),
+                         newest_first.analyze(resolved, max_rows))
 
 
 def _too_deep(text) -> QueryError:
@@ -84,7 +88,8 @@ def compile_list(filter: str, orderby: str, *, skip: int, top: int,
         sql, params = generate(resolved, source_sql=source_sql, now=_now(None))
     except RecursionError:
         raise _too_deep(filter) from None
-    return CompiledQuery(sql, params, resolved.columns, _dynamic_paths(resolved))
+    return CompiledQuery(sql, params, resolved.columns, _dynamic_paths(resolved),
+                         newest_first.analyze(resolved))
 
 
 __all__ = ["CompiledQuery", "OutputColumn", "QueryError", "compile", "compile_list",

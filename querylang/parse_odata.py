@@ -119,14 +119,20 @@ def parse_filter(text: str) -> ast.Expr | None:
     """An OData $filter expression, or None when it is empty."""
     if text is None or not str(text).strip():
         return None
-    return _parse(text, "filter", "$filter")
+    return _parse_cached(str(text), "filter", "$filter")
 
 
 def parse_orderby(text: str) -> tuple[ast.SortKey, ...]:
     """OData $orderby keys; ascending puts nulls first, descending puts them last."""
     if text is None or not str(text).strip():
         return ()
-    return _parse(text, "orderby", "$orderby")
+    return _parse_cached(str(text), "orderby", "$orderby")
+
+
+# The same filters come back page after page; the trees are immutable, so a parse is reused.
+@lru_cache(maxsize=512)
+def _parse_cached(text: str, start: str, what: str):
+    return _parse(text, start, what)
 
 
 def parse(filter: str, orderby: str, *, skip: int, top: int, table: str = "Events") -> ast.Query:

@@ -5,6 +5,7 @@ import collections
 import logging
 import pathlib
 import threading
+import time
 import uuid
 from concurrent.futures import Future
 from typing import Callable
@@ -18,6 +19,7 @@ from .config import Settings
 from .errors import FieldViolation, InvalidArgument
 from .event_batch import EventBatch, build_batch, normalize_scope
 from .lake import LAKE, EVENTS_TABLE, quote_identifier, PENDING_DELETIONS_TABLE, open_lake
+from .newest import WindowPlanner, run_newest_first
 from .queries import QueryRunner
 from .rows import rows_to_items
 from .wal import WriteAheadLog
@@ -58,6 +60,7 @@ class Engine:
         self._queries = QueryRunner(
             self._conn, settings.max_concurrent_queries, settings.max_queued_queries
         )
+        self._windows = WindowPlanner()
         self._stop = threading.Event()
         # Compaction with key promotion (daily by default) and, between them, light compactions
         # that apply deletions and merge the small files flushes and deletes write (every 10
@@ -116,7 +119,7 @@ class Engine:
         return compaction.compact(cursor, self.settings.inline_row_limit)
 
     def _set_promoted(self, keys) -> None:
-        # Runs on the writer thread (or before it takes work), so inserts never miss a column.
+        # Runs on the lake thread (or before it takes work), so flushes never miss a column.
         self._writer.promoted = keys
         # One assignment, so a concurrent read never pairs a schema with another's sources.
         self._read_view = (promoted.schema_with(keys), *self._scoped_sources(keys))
@@ -177,11 +180,11 @@ class Engine:
                 on_cancel: Callable | None = None):
         scope = normalize_scope(scope)
         max_rows = self.settings.preview_max_rows
-        schema, source, prepare = self._read_plan()
-        compiled = querylang.compile(
-            query, schema=schema, source_sql=source, max_rows=max_rows + 1
+        result, compiled = self._read(
+            lambda schema, source: querylang.compile(
+                query, schema=schema, source_sql=source, max_rows=max_rows + 1),
+            scope, timeout_seconds, on_cancel,
         )
-        result = self._run(compiled, scope, timeout_seconds, on_cancel, prepare)
         truncated = len(result.rows) > max_rows
         rows = result.rows[:max_rows]
         columns = [(c.name, c.type) for c in compiled.columns]
@@ -204,12 +207,41 @@ class Engine:
             raise InvalidArgument(
                 "; ".join(f"{v.field} {v.description}" for v in violations), violations
             )
-        schema, source, prepare = self._read_plan()
-        compiled = querylang.compile_list(
-            filter or "", orderby or "", skip=skip, top=top, schema=schema, source_sql=source,
+        result, _ = self._read(
+            lambda schema, source: querylang.compile_list(
+                filter or "", orderby or "", skip=skip, top=top, schema=schema, source_sql=source),
+            scope, timeout_seconds, on_cancel,
         )
-        result = self._run(compiled, scope, timeout_seconds, on_cancel, prepare)
         return rows_to_items(result.names, result.json_columns, result.rows)
+
+    def _read(self, compile_for, scope, timeout_seconds, on_cancel):
+        """(result, compiled) of `compile_for(schema, source)`; newest-first queries are read
+        from the newest events first (server/newest.py)."""
+        schema, source, prepare = self._read_plan()
+        compiled = compile_for(schema, source)
+        self._count_paths(compiled)
+        if compiled.newest_first is None:
+            return self._run(compiled, scope, timeout_seconds, on_cancel, prepare), compiled
+        # One time limit for all the reads of the query.
+        limit = self.settings.preview_timeout_seconds
+        deadline = time.monotonic() + (
+            limit if timeout_seconds is None else min(limit, timeout_seconds))
+
+        def remaining():
+            return max(0.0, deadline - time.monotonic())
+
+        since = compile_for(schema, f'(SELECT * FROM {source} AS _all WHERE "EventTime" >= $srv_since)')
+        bounds = self._windows.bounds(scope, lambda: self._run_sql(
+            f'SELECT min("EventTime"), max("EventTime") FROM {source} AS _all', {},
+            scope, remaining(), on_cancel, prepare).rows[0])
+        result = run_newest_first(
+            self._windows, (scope, compiled.sql), compiled.newest_first, bounds,
+            run_since=lambda t: self._run(since, scope, remaining(), on_cancel, prepare,
+                                          {"srv_since": t}),
+            run_all=lambda: self._run(compiled, scope, remaining(), on_cancel, prepare),
+            size=lambda r: len(r.rows),
+        )
+        return result, compiled
 
     def _count_paths(self, compiled) -> None:
         used = [(d, p) for d, p in compiled.dynamic_paths if d in promoted.DYNAMIC_COLUMNS]
@@ -217,15 +249,18 @@ class Engine:
             with self._usage_lock:
                 self._path_usage.update(used)
 
-    def _run(self, compiled, scope, timeout_seconds, on_cancel, prepare):
-        self._count_paths(compiled)
+    def _run(self, compiled, scope, timeout_seconds, on_cancel, prepare, extra=None):
+        return self._run_sql(compiled.sql, {**compiled.params, **(extra or {})}, scope,
+                             timeout_seconds, on_cancel, prepare)
+
+    def _run_sql(self, sql, params, scope, timeout_seconds, on_cancel, prepare):
         limit = self.settings.preview_timeout_seconds
         timeout = limit if timeout_seconds is None else min(limit, timeout_seconds)
-        params = dict(compiled.params)
+        params = dict(params)
         params["srv_scope"] = scope
         if prepare is not None:  # the source reads recent events and this server's watermark
             params["srv_server"] = self._writer.server_id
-        return self._queries.run(compiled.sql, params, timeout, on_cancel, prepare=prepare)
+        return self._queries.run(sql, params, timeout, on_cancel, prepare=prepare)
 
     # -- upkeep -------------------------------------------------------------------------------
 
