@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import duckdb
 
-from .lake import EVENTS_TABLE, LAKE, PENDING_DELETIONS_TABLE, rewrite_rows, rollback
+from .lake import (
+    EVENTS_TABLE, LAKE, PENDING_DELETIONS_TABLE, TIME_ORDER, rewrite_rows, rollback,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +71,8 @@ def apply_deletions(cursor: duckdb.DuckDBPyConnection, inline_row_limit: int) ->
         where = '"Scope" = $scope AND "EventTime" >= $start AND "EventTime" < $end'
         bounds = {"scope": scope, "start": start, "end": end}
         cursor.execute("BEGIN")
-        copy = f"INSERT INTO {EVENTS_TABLE} SELECT * FROM {EVENTS_TABLE} WHERE {where}"
+        copy = (f"INSERT INTO {EVENTS_TABLE} SELECT * FROM {EVENTS_TABLE} WHERE {where} "
+                f"{TIME_ORDER}")
         rewrite_rows(cursor, copy, where, bounds, inline_row_limit)
         cursor.execute("COMMIT")
 

@@ -30,6 +30,12 @@ PROMOTED_KEYS_TABLE = f"{LAKE}.main.promoted_keys"
 WAL_STATE_TABLE = f"{LAKE}.main.wal_state"
 
 ROW_GROUP_SIZE = 16_384
+# Rows rewritten by compaction are written in time order, so each Parquet row group covers a
+# short time range and a filter on EventTime skips the rest by min/max statistics (DuckLake
+# 1.4 has no sorted tables). Measured: row groups of 16,384 of 1M events over 90 days spanned
+# 45 to 57 hours written in order, 720 (the whole month partition) in the order of a parallel
+# scan.
+TIME_ORDER = 'ORDER BY "Scope", "EventTime"'
 
 _SQL_TYPES = {DATETIME: "TIMESTAMP", DYNAMIC: "JSON"}
 

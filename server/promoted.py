@@ -21,7 +21,8 @@ from querylang.schema import EVENTS_SCHEMA, PromotedKey, Schema
 from querylang.sqlgen import json_path
 
 from .lake import (
-    EVENTS_TABLE, PROMOTED_KEYS_TABLE, quote_identifier, quote_literal, rewrite_rows,
+    EVENTS_TABLE, PROMOTED_KEYS_TABLE, TIME_ORDER, quote_identifier, quote_literal,
+    rewrite_rows,
 )
 
 log = logging.getLogger(__name__)
@@ -158,8 +159,8 @@ def promote(cursor: duckdb.DuckDBPyConnection, keys: list[PromotedKey],
         cursor.execute("COMMIT")
     cursor.execute("BEGIN")
     columns, select = select_sql(tuple(known) + tuple(keys), EVENTS_TABLE)
-    rewrite_rows(cursor, f"INSERT INTO {EVENTS_TABLE} ({columns}) {select}", "TRUE", {},
-                 inline_row_limit)
+    rewrite_rows(cursor, f"INSERT INTO {EVENTS_TABLE} ({columns}) {select} {TIME_ORDER}", "TRUE",
+                 {}, inline_row_limit)
     for key in keys:
         cursor.execute(
             f"INSERT INTO {PROMOTED_KEYS_TABLE} VALUES (?, ?, ?, ?)",
