@@ -8,7 +8,7 @@ its answer is exact once it returns all n rows (querylang/newest_first.py). So: 
 window below the scope's newest EventTime, and widen it only when the answer comes back short.
 
 Where the window starts is only a guess; it never changes an answer, only how much is read:
-- the scope's oldest and newest EventTime are cached for a few seconds (a stale newest one only
+- the scope's oldest and newest EventTime are cached for half a minute (a stale newest one only
   makes the window larger than needed; once the window reaches the oldest, the answer is exact
   whatever its length);
 - the window that answered a query shape last time starts the next one, scaled by the rows it
@@ -26,7 +26,7 @@ FIRST_WINDOW = dt.timedelta(hours=1)
 GROWTH = 8  # a short answer with no rows: widen this much
 MAX_GROWTH = 64  # a short answer with some rows: widen in proportion, at most this much
 MAX_ATTEMPTS = 6  # then the whole scope
-NEWEST_TTL_SECONDS = 5.0
+BOUNDS_TTL_SECONDS = 30.0
 REMEMBERED_SHAPES = 1024
 
 
@@ -43,7 +43,7 @@ class WindowPlanner:
         now = time.monotonic()
         with self._lock:
             cached = self._bounds.get(scope)
-        if cached is not None and now - cached[0] < NEWEST_TTL_SECONDS:
+        if cached is not None and now - cached[0] < BOUNDS_TTL_SECONDS:
             return cached[1]
         value = read_bounds()
         with self._lock:
