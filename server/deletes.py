@@ -1,6 +1,6 @@
 """Stage one of deletion, for a group of requests in one DuckLake transaction.
 
-Concurrent Delete calls queue on the writer thread like Track calls, and the ones queued
+Concurrent Delete calls queue on the lake writer thread, and the ones queued
 together share one existence lookup, one DELETE and one commit, instead of a scan and a commit
 each (measured before grouping: about 50 deletes/s at 1 million events from 8 clients).
 """

@@ -44,10 +44,18 @@ ARROW_SCHEMA = pa.schema(
 )
 
 
+_ARROW_TYPES = tuple(ARROW_SCHEMA.field(name).type for name in COLUMN_NAMES)
+# Batches up to this size keep their columns as Python lists until the writer builds one table
+# for its whole group (`concat`): building costs ~11 µs per column however few the rows, about
+# 150 µs for a one-event call, which was the largest cost of small Track calls.
+DEFER_BUILD_MAX_EVENTS = 64
+
+
 @dataclass
 class EventBatch:
     scope: str
-    table: pa.Table
+    # An Arrow table, or the columns as Python lists in COLUMN_NAMES order (small batches).
+    data: pa.Table | list[list]
     track_ids: list[str]
     # True when any TrackId came from the client, so a retry may repeat it.
     client_ids: bool
@@ -55,6 +63,35 @@ class EventBatch:
     @property
     def size(self) -> int:
         return len(self.track_ids)
+
+    @property
+    def table(self) -> pa.Table:
+        return concat([self])
+
+
+def _build(columns: list[list]) -> pa.Table:
+    arrays = [pa.array(values, type=kind) for values, kind in zip(columns, _ARROW_TYPES)]
+    return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA)
+
+
+def concat(batches: list[EventBatch]) -> pa.Table:
+    """One table of the batches' events in order; runs of small batches are built together."""
+    tables: list[pa.Table] = []
+    pending: list[list] | None = None
+    for batch in batches:
+        if isinstance(batch.data, pa.Table):
+            if pending is not None:
+                tables.append(_build(pending))
+                pending = None
+            tables.append(batch.data)
+        elif pending is None:
+            pending = [list(values) for values in batch.data]
+        else:
+            for merged, values in zip(pending, batch.data):
+                merged.extend(values)
+    if pending is not None:
+        tables.append(_build(pending))
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
 
 
 def normalize_scope(scope: str) -> str:
@@ -173,10 +210,10 @@ def build_batch(scope: str, events, encoded_size: int | None = None,
         if times[index] is None:
             times[index] = receive_time_us
     columns["Scope"] = [scope] * count
-    arrays = [
-        pa.array(columns[name], type=ARROW_SCHEMA.field(name).type) for name in COLUMN_NAMES
-    ]
-    return EventBatch(scope, pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA), track_ids, client_ids)
+    data = [columns[name] for name in COLUMN_NAMES]
+    if count > DEFER_BUILD_MAX_EVENTS:
+        data = _build(data)
+    return EventBatch(scope, data, track_ids, client_ids)
 
 
 # Fields copied as they are; scope is ignored on input (the request's scope applies).

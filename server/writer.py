@@ -32,7 +32,7 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-from . import promoted
+from . import event_batch, promoted
 from .deletes import DeleteRequest, delete_group
 from .errors import Unavailable
 from .event_batch import ARROW_SCHEMA, EventBatch
@@ -226,7 +226,7 @@ class Writer:
     def _acknowledge(self, group: list[_Insert]) -> None:
         try:
             self._wait_for_room()
-            incoming = pa.concat_tables([g.batch.table for g in group])
+            incoming = event_batch.concat([g.batch for g in group])
             if any(g.batch.client_ids for g in group):
                 incoming = self._without_stored(incoming)
             if incoming.num_rows:

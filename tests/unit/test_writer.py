@@ -165,3 +165,18 @@ def test_failing_flushes_refuse_inserts_once_recent_is_full_then_recover(
     acknowledged += len(writer.insert(batch(100, 500)).result(WAIT))
     writer.close()
     assert lake_rows(lake) == acknowledged == 400
+
+
+def test_a_group_of_small_and_large_batches_keeps_every_event_in_order():
+    from trackstore_server import event_batch
+
+    small = [batch(1, start=0), batch(3, start=1)]                   # columns kept as lists
+    large = batch(event_batch.DEFER_BUILD_MAX_EVENTS + 1, start=4)    # built at once
+    assert not isinstance(small[0].data, type(large.data))
+    group = [small[0], small[1], large, batch(2, start=1000)]
+    table = event_batch.concat(group)
+    assert table.schema == event_batch.ARROW_SCHEMA
+    assert table.column("Value").to_pylist() == [
+        v for b in group for v in b.table.column("Value").to_pylist()]
+    assert table.column("TrackId").to_pylist() == [t for b in group for t in b.track_ids]
+    assert small[0].data[event_batch.COLUMN_NAMES.index("Value")] == ["0"]  # not changed
