@@ -52,6 +52,18 @@ def _set_health(health_servicer, status) -> None:
         health_servicer.set(service, status)
 
 
+def grpc_server(interceptors=()) -> grpc.Server:
+    """The gRPC server with our thread pool and options (bench/noop_server.py uses it too)."""
+    return grpc.server(
+        futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="rpc"),
+        interceptors=list(interceptors),
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ],
+    )
+
+
 def create_server(settings: Settings) -> RunningServer:
     keys = ApiKeys.load(settings.api_keys_file) if settings.api_keys_file else None
     if keys is None and settings.host not in LOOPBACK_HOSTS:
@@ -59,15 +71,7 @@ def create_server(settings: Settings) -> RunningServer:
             f"refusing to listen on {settings.host} without API keys; "
             f"configure --api-keys-file or listen on 127.0.0.1"
         )
-    interceptors = [AuthInterceptor(keys)] if keys else []
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="rpc"),
-        interceptors=interceptors,
-        options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-        ],
-    )
+    server = grpc_server([AuthInterceptor(keys)] if keys else [])
     servicer = TrackEventsServicer()
     add_track_service(servicer, server)  # the generated one, with fast_decode for Track(Stream)
     admin_grpc.add_AdminServiceServicer_to_server(AdminServicer(servicer), server)

@@ -83,6 +83,15 @@ def test_bench_runs_end_to_end_with_a_tiny_n(tmp_path):
                  "Track, batch 1, 8 threads", "Track, batch 1000, 1 thread",
                  "Track, batch 1000, 8 threads"):
         assert ingest[name]["events_per_s"] > 0, ingest[name]
+    # Stream figures wait for the lake; batch-1 figures are put beside the gRPC no-op ceiling.
+    stream = ingest["TrackStream, JSON text"]
+    assert stream["acknowledged_per_s"] >= stream["events_per_s"] > 0
+    for threads in ("1 thread", "8 threads"):
+        ceiling = ingest[f"gRPC no-op ceiling, batch 1, {threads}"]
+        assert ceiling["events_per_s"] > 0, ceiling
+        ours = ingest[f"Track, batch 1, {threads}"]
+        assert ours["of_ceiling"] == ours["events_per_s"] / ceiling["events_per_s"]
+    assert "| gRPC no-op ceiling, batch 1, 8 threads |" in text
     assert results["load"]["events"] == 2000 and results["load"]["events_per_s"] > 0
     assert results["store_after_load"]["events"] >= 2000
 
