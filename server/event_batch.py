@@ -46,8 +46,8 @@ ARROW_SCHEMA = pa.schema(
 
 _ARROW_TYPES = tuple(ARROW_SCHEMA.field(name).type for name in COLUMN_NAMES)
 # Batches up to this size keep their columns as Python lists until the writer builds one table
-# for its whole group (`concat`): building costs ~11 µs per column however few the rows, about
-# 150 µs for a one-event call, which was the largest cost of small Track calls.
+# for its whole group (`concat`): building had a fixed cost of ~11 µs per column, about 150 µs
+# for a one-event call, which was the largest cost of small Track calls.
 DEFER_BUILD_MAX_EVENTS = 64
 
 
@@ -69,7 +69,17 @@ class EventBatch:
         return concat([self])
 
 
+_ROW_TYPE = pa.struct(list(ARROW_SCHEMA))
+# Up to a few hundred rows, one conversion of row tuples into a struct array is cheaper than one
+# per column (measured: 57 µs instead of 129 for one event, 175 instead of 236 for 64, but 845
+# instead of 697 for 1000).
+ROW_BUILD_MAX_ROWS = 256
+
+
 def _build(columns: list[list]) -> pa.Table:
+    if len(columns[0]) <= ROW_BUILD_MAX_ROWS:
+        rows = pa.array(list(zip(*columns)), type=_ROW_TYPE)
+        return pa.Table.from_batches([pa.RecordBatch.from_struct_array(rows)])
     arrays = [pa.array(values, type=kind) for values, kind in zip(columns, _ARROW_TYPES)]
     return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA)
 

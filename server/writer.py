@@ -115,7 +115,7 @@ class Writer:
         self._seq = 0
         # Guards what follows; the log thread waits on it for room (back-pressure).
         self._recent_changed = threading.Condition()
-        self._recent: list[_Recent] = []  # replaced, never changed in place
+        self._recent: list[_Recent] = []
         self._recent_rows = 0
         self._unflushed_rows = 0  # in recent and in no flush snapshot yet
         self._flush_asked = False
@@ -157,7 +157,8 @@ class Writer:
 
     def recent_snapshot(self) -> pa.Table:
         """The acknowledged events not yet known to be in the lake, with their log sequence."""
-        entries = self._recent
+        with self._recent_changed:
+            entries = list(self._recent)
         if not entries:
             return RECENT_SCHEMA.empty_table()
         return pa.concat_tables([entry.table for entry in entries])
@@ -301,7 +302,7 @@ class Writer:
         tagged = table.append_column(SEQ_COLUMN, pa.repeat(pa.scalar(seq, pa.int64()),
                                                            table.num_rows))
         with self._recent_changed:
-            self._recent = self._recent + [_Recent(seq, tagged, time.monotonic())]
+            self._recent.append(_Recent(seq, tagged, time.monotonic()))
             self._recent_rows += table.num_rows
             self._unflushed_rows += table.num_rows
 
@@ -417,7 +418,7 @@ class Writer:
             segment = self._wal.rotate()
             flushed_seq = self._seq
             with self._recent_changed:
-                entries = self._recent
+                entries = list(self._recent)
                 self._unflushed_rows = 0
                 self._flush_asked = False
         try:
