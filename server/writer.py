@@ -51,6 +51,8 @@ MAX_DELETES_PER_COMMIT = 10_000
 # Back-pressure: acknowledgements wait once recent holds this many commits' worth of events.
 RECENT_LIMIT_COMMITS = 4
 FLUSH_RETRY_SECONDS = 1.0
+# A flush whose groups average fewer events copies them into one chunk first.
+SMALL_GROUP_ROWS = 256
 
 
 @dataclass
@@ -421,8 +423,13 @@ class Writer:
                 entries = list(self._recent)
                 self._unflushed_rows = 0
                 self._flush_asked = False
+        recent = pa.concat_tables([e.table for e in entries])
+        if recent.num_rows < SMALL_GROUP_ROWS * len(entries):
+            # DuckDB scans each chunk separately: 1,500 one-event groups took 264 to 426 ms to
+            # insert, 82 ms as one chunk.
+            recent = recent.combine_chunks()
         try:
-            self._commit(pa.concat_tables([e.table for e in entries]), flushed_seq)
+            self._commit(recent, flushed_seq)
         except BaseException:
             self._retry_at = time.monotonic() + FLUSH_RETRY_SECONDS
             with self._recent_changed:  # those rows are still unflushed
