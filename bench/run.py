@@ -612,6 +612,25 @@ def run_preview(rpc: Rpc, parquet_path: pathlib.Path, scope: str, runs: int, log
     return rows
 
 
+# A Preview that reads no rows: what every call costs before DuckDB reads any data (gRPC,
+# compile, admission, DuckLake's catalog reads and scan planning). The floor under
+# matches_nothing, whose raw DuckDB answer comes from one file's metadata in a few ms.
+FLOOR_KQL = "Events | take 0"
+FLOOR_SQL = "SELECT * FROM events LIMIT 0"
+
+
+def run_preview_floor(rpc: Rpc, parquet_path: pathlib.Path, scope: str, runs: int) -> dict:
+    raw = duckdb.connect()
+    try:
+        raw.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{parquet_path}')")
+        raw_times = time_sql(raw, FLOOR_SQL, runs)["times"]
+    finally:
+        raw.close()
+    ours = time_preview(rpc, scope, FLOOR_KQL, runs)["times"]
+    return {"kql": FLOOR_KQL, "sql": FLOOR_SQL, "ours_p50_ms": 1000 * percentile(ours, 0.5),
+            "raw_p50_ms": 1000 * percentile(raw_times, 0.5)}
+
+
 def _same_answer(entry: dict) -> bool | None:
     """Row counts agree, and for one-row answers every shared numeric value agrees."""
     if entry.get("ours_rows") != entry.get("raw_rows"):
@@ -1014,6 +1033,11 @@ def main(argv=None) -> int:
         if parquet_path.exists():
             with Profiler(profile_dir, server.pid, "preview"):
                 results["preview"] = run_preview(rpc, parquet_path, cfg.scope, args.runs, log)
+                try:
+                    results["preview_floor"] = run_preview_floor(rpc, parquet_path, cfg.scope,
+                                                                 args.runs)
+                except Exception as error:  # noqa: BLE001 - recorded, the run goes on
+                    log(f"preview floor: ERROR {_error_text(error)}")
         sampler.phase = "list"
         with Profiler(profile_dir, server.pid, "list"):
             results["list"] = run_list(rpc, cfg.scope, args.runs, log)
@@ -1305,6 +1329,12 @@ def render(results: dict, notes: str | None) -> str:
         out += ["", "Preview errors:", ""]
         for r in errors:
             out.append(f"- `{r['name']}`: {r['error'][:300]}")
+    floor = results.get("preview_floor")
+    if floor:
+        out += ["", f"Fixed cost of a Preview that reads no rows (`{floor['kql']}`: gRPC, compile, "
+                f"admission, DuckLake catalog reads and scan planning): ours "
+                f"{_fmt(floor['ours_p50_ms'])} ms p50, raw DuckDB `{floor['sql']}` "
+                f"{_fmt(floor['raw_p50_ms'])} ms."]
     out += ["", "<details><summary>The queries</summary>", "",
             "| Query | KQL | Hand-written SQL |", "|---|---|---|"]
     for name, kql, sql, _payload, _what in QUERIES:

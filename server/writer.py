@@ -41,6 +41,10 @@ from .wal import WriteAheadLog
 
 log = logging.getLogger(__name__)
 
+# A read's view of recent events is copied into one chunk when it has more chunks than this,
+# each of fewer than SMALL_CHUNK_ROWS rows on average.
+READ_MAX_CHUNKS = 64
+SMALL_CHUNK_ROWS = 2048
 RECENT_RELATION = "recent_events"
 SEQ_COLUMN = "__seq"
 RECENT_SCHEMA = ARROW_SCHEMA.append(pa.field(SEQ_COLUMN, pa.int64()))
@@ -163,7 +167,11 @@ class Writer:
             entries = list(self._recent)
         if not entries:
             return RECENT_SCHEMA.empty_table()
-        return pa.concat_tables([entry.table for entry in entries])
+        table = pa.concat_tables([entry.table for entry in entries])
+        # Batch-1 traffic leaves one tiny chunk per group; DuckDB scans each chunk separately.
+        if len(entries) > READ_MAX_CHUNKS and table.num_rows < SMALL_CHUNK_ROWS * len(entries):
+            table = table.combine_chunks()
+        return table
 
     def has_recent(self) -> bool:
         return bool(self._recent)
