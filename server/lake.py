@@ -103,6 +103,10 @@ def _configure(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         conn.execute("SET threads = ?", [settings.threads])
     # Nothing may be fetched from the internet at run time.
     conn.execute("SET allow_community_extensions = false")
+    # Keep Parquet footers in memory: DuckLake never changes a file once written, and parsing
+    # the footers of every file again cost each query tens of ms at 10 million events (measured:
+    # a count over the scope 70 -> 39 ms, a query matching nothing 114 -> 73 ms).
+    conn.execute("SET GLOBAL parquet_metadata_cache = true")
     # The database itself is in memory: without a temp directory a large sort or aggregation
     # could not spill and would fail at the memory limit instead of slowing down.
     temp = pathlib.Path(settings.data_dir) / "tmp"
