@@ -78,9 +78,11 @@ class QueryRunner:
         timer = threading.Timer(max(0.0, deadline - time.monotonic()), interrupt, ("timeout",))
         timer.daemon = True
         timer.start()
-        if on_cancel is not None:
-            on_cancel(lambda: interrupt("cancelled"))
         try:
+            # gRPC's add_callback answers False once the call has ended: a client that went away
+            # before the query started would otherwise leave it running to the end.
+            if on_cancel is not None and on_cancel(lambda: interrupt("cancelled")) is False:
+                raise Cancelled("the client cancelled the query")
             cursor.execute(sql, params)
             names = [d[0] for d in cursor.description]
             json_columns = [str(d[1]) == "JSON" for d in cursor.description]
