@@ -230,7 +230,8 @@ class Engine:
         def remaining():
             return max(0.0, deadline - time.monotonic())
 
-        since = compile_for(schema, f'(SELECT * FROM {source} AS _all WHERE "EventTime" >= $srv_since)')
+        since = compile_for(
+            schema, f'(SELECT * FROM {source} AS _all WHERE "EventTime" >= $srv_since)')
         bounds = self._windows.bounds(scope, lambda: self._run_sql(
             f'SELECT min("EventTime"), max("EventTime") FROM {source} AS _all', {},
             scope, remaining(), on_cancel, prepare).rows[0])

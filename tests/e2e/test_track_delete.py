@@ -159,9 +159,10 @@ def test_concurrent_track_calls_are_grouped_into_few_commits(start_server, tmp_p
     assert 0 < len(files) < calls / 4, f"{len(files)} files for {calls} calls"
 
 
-def test_acknowledged_events_survive_sigkill(start_server, tmp_path):
-    server = start_server()
-    acknowledged: list[str] = []
+def _ingest_then_kill(server, acknowledged: list[str], batch: int, until: int,
+                      seconds: float) -> None:
+    """Four clients track batches until `until` TrackIds are acknowledged (or `seconds` pass);
+    then SIGKILL. Only acknowledged TrackIds are appended to `acknowledged`."""
     lock = threading.Lock()
     stop = threading.Event()
 
@@ -170,23 +171,29 @@ def test_acknowledged_events_survive_sigkill(start_server, tmp_path):
             n = 0
             while not stop.is_set():
                 try:
-                    ids = client.track("default", [event(worker * 100000 + n + k) for k in range(25)])
+                    ids = client.track("default", [event(worker * 100000 + n + k)
+                                                   for k in range(batch)])
                 except TrackstoreError:
                     return  # the server died mid-call: that batch was never acknowledged
-                n += 25
+                n += batch
                 with lock:
                     acknowledged.extend(ids)
 
     threads = [threading.Thread(target=ingest, args=(w,)) for w in range(4)]
     for thread in threads:
         thread.start()
-    deadline = time.monotonic() + 30
-    while len(acknowledged) < 2000 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    deadline = time.monotonic() + seconds
+    while len(acknowledged) < until and time.monotonic() < deadline:
+        time.sleep(0.01)
     server.stop(signal.SIGKILL)
     stop.set()
     for thread in threads:
         thread.join()
+
+
+def test_acknowledged_events_survive_sigkill(start_server, tmp_path):
+    acknowledged: list[str] = []
+    _ingest_then_kill(start_server(), acknowledged, batch=25, until=2000, seconds=30)
     assert len(acknowledged) >= 2000
     # The restart replays the write-ahead log into the lake.
     restarted = start_server()
@@ -211,33 +218,8 @@ def test_acknowledged_events_survive_sigkill_during_a_background_flush(start_ser
     for _attempt in range(8):
         server = start_server("--commit-max-rows", "1000", "--flush-seconds", "0.02",
                               data_dir=data_dir)
-        lock = threading.Lock()
-        stop = threading.Event()
-        before = len(acknowledged)
-
-        def ingest(worker):
-            with server.client() as client:
-                n = 0
-                while not stop.is_set():
-                    try:
-                        ids = client.track("default", [event(worker * 100000 + n + k)
-                                                       for k in range(100)])
-                    except TrackstoreError:
-                        return  # the server died mid-call: never acknowledged
-                    n += 100
-                    with lock:
-                        acknowledged.extend(ids)
-
-        threads = [threading.Thread(target=ingest, args=(w,)) for w in range(4)]
-        for thread in threads:
-            thread.start()
-        deadline = time.monotonic() + 20
-        while len(acknowledged) < before + 3000 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        server.stop(signal.SIGKILL)
-        stop.set()
-        for thread in threads:
-            thread.join()
+        _ingest_then_kill(server, acknowledged, batch=100, until=len(acknowledged) + 3000,
+                          seconds=20)
         if len(list((data_dir / "wal").glob("*.wal"))) >= 2:
             killed_in_flush += 1
             if killed_in_flush >= 2:
