@@ -58,6 +58,9 @@ def _newest_first_key(key: ast.SortKey, names: set[str]) -> bool:
 class NewestFirst:
     rows: int  # the restricted query is exact when it returns this many rows
     depth: int  # how many of the newest matching events that takes (with $skip: skip + top)
+    # An output column holding the table's EventTime, if one is kept: in an exact answer its
+    # last row is the time of the depth-th newest matching event, which sizes the next window.
+    time_output: str | None = None
 
 
 def analyze(rq: ResolvedQuery, max_rows: int | None = None) -> NewestFirst | None:
@@ -93,8 +96,13 @@ def analyze(rq: ResolvedQuery, max_rows: int | None = None) -> NewestFirst | Non
             rows = None
     else:
         return None
-    if any(not isinstance(op, _ROW_WISE) for op in stages[index:]):
-        return None
+    for op in stages[index:]:
+        if not isinstance(op, _ROW_WISE):
+            return None
+        names = _carry(op, names)
     if max_rows is not None:
         rows = max_rows if rows is None else min(rows, max_rows)
-    return NewestFirst(rows, skip + rows) if rows else None
+    if not rows:
+        return None
+    time_output = TIME_COLUMN if TIME_COLUMN in names else min(names, default=None)
+    return NewestFirst(rows, skip + rows, time_output)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import duckdb
 
 from .lake import (
-    EVENTS_TABLE, LAKE, PENDING_DELETIONS_TABLE, TIME_ORDER, rewrite_rows, rollback,
+    EVENTS_TABLE, LAKE, PENDING_DELETIONS_TABLE, rewrite_rows, rollback,
 )
 
 log = logging.getLogger(__name__)
@@ -71,10 +71,12 @@ def apply_deletions(cursor: duckdb.DuckDBPyConnection, inline_row_limit: int) ->
         where = '"Scope" = $scope AND "EventTime" >= $start AND "EventTime" < $end'
         bounds = {"scope": scope, "start": start, "end": end}
         cursor.execute("BEGIN")
-        copy = (f"INSERT INTO {EVENTS_TABLE} SELECT * FROM {EVENTS_TABLE} WHERE {where} "
-                f"{TIME_ORDER}")
-        rewrite_rows(cursor, copy, where, bounds, inline_row_limit)
+        rewrite_rows(cursor, _copy_of, where, bounds, inline_row_limit)
         cursor.execute("COMMIT")
+
+
+def _copy_of(condition: str) -> str:
+    return f"INSERT INTO {EVENTS_TABLE} SELECT * FROM {EVENTS_TABLE} WHERE {condition}"
 
 
 def _partitions_with_deletions(cursor: duckdb.DuckDBPyConnection):

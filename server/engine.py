@@ -241,6 +241,7 @@ class Engine:
                                           {"srv_since": t}),
             run_all=lambda: self._run(compiled, scope, remaining(), on_cancel, prepare),
             size=lambda r: len(r.rows),
+            last_time=lambda r: _last_value(r, compiled.newest_first.time_output),
         )
         return result, compiled
 
@@ -289,6 +290,12 @@ class Engine:
         self._stop.set()
         self._writer.close()
         self._conn.close()
+
+
+def _last_value(result, column: str | None):
+    if column is None or column not in result.names or not result.rows:
+        return None
+    return result.rows[-1][result.names.index(column)]
 
 
 def _server_id(data_dir: pathlib.Path) -> str:

@@ -21,7 +21,7 @@ from querylang.schema import EVENTS_SCHEMA, PromotedKey, Schema
 from querylang.sqlgen import json_path
 
 from .lake import (
-    EVENTS_TABLE, PROMOTED_KEYS_TABLE, TIME_ORDER, quote_identifier, quote_literal,
+    EVENTS_TABLE, PROMOTED_KEYS_TABLE, quote_identifier, quote_literal,
     rewrite_rows,
 )
 
@@ -158,9 +158,13 @@ def promote(cursor: duckdb.DuckDBPyConnection, keys: list[PromotedKey],
             )
         cursor.execute("COMMIT")
     cursor.execute("BEGIN")
-    columns, select = select_sql(tuple(known) + tuple(keys), EVENTS_TABLE)
-    rewrite_rows(cursor, f"INSERT INTO {EVENTS_TABLE} ({columns}) {select} {TIME_ORDER}", "TRUE",
-                 {}, inline_row_limit)
+    every_key = tuple(known) + tuple(keys)
+
+    def insert_of(condition: str) -> str:
+        columns, select = select_sql(every_key, EVENTS_TABLE, f"WHERE {condition}")
+        return f"INSERT INTO {EVENTS_TABLE} ({columns}) {select}"
+
+    rewrite_rows(cursor, insert_of, "TRUE", {}, inline_row_limit)
     for key in keys:
         cursor.execute(
             f"INSERT INTO {PROMOTED_KEYS_TABLE} VALUES (?, ?, ?, ?)",

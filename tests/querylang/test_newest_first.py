@@ -7,15 +7,17 @@ import querylang
 from querylang.newest_first import NewestFirst
 
 ELIGIBLE = [
-    ("Events | top 10 by EventTime desc", NewestFirst(10, 10)),
-    ("Events | where EventType == 'x' and User.Email != '' | top 10 by EventTime", NewestFirst(10, 10)),
-    ("Events | sort by EventTime desc", NewestFirst(1001, 1001)),  # the row cap applies
-    ("Events | sort by EventTime desc, DeviceId asc | take 5 | project EventType", NewestFirst(5, 5)),
-    ("Events | sort by EventTime desc | take 5000", NewestFirst(1001, 1001)),
-    ("Events | extend T = EventTime | top 3 by T", NewestFirst(3, 3)),
-    ("Events | project-rename T = EventTime | top 2 by T desc nulls last", NewestFirst(2, 2)),
+    ("Events | top 10 by EventTime desc", NewestFirst(10, 10, "EventTime")),
+    ("Events | where EventType == 'x' and User.Email != '' | top 10 by EventTime", NewestFirst(10, 10, "EventTime")),
+    ("Events | sort by EventTime desc", NewestFirst(1001, 1001, "EventTime")),  # the row cap applies
+    ("Events | sort by EventTime desc, DeviceId asc | take 5 | project EventType", NewestFirst(5, 5, None)),
+    ("Events | sort by EventTime desc | take 5000", NewestFirst(1001, 1001, "EventTime")),
+    ("Events | extend T = EventTime | top 3 by T", NewestFirst(3, 3, "EventTime")),
+    ("Events | project-rename T = EventTime | top 2 by T desc nulls last", NewestFirst(2, 2, "T")),
     ("Events | project EventTime, EventType | where EventType != '' | top 4 by EventTime",
-     NewestFirst(4, 4)),
+     NewestFirst(4, 4, "EventTime")),
+    ("Events | top 4 by EventTime | project-rename When = EventTime", NewestFirst(4, 4, "When")),
+    ("Events | top 4 by EventTime | extend EventTime = 1", NewestFirst(4, 4, None)),
 ]
 
 NOT_ELIGIBLE = [
@@ -47,9 +49,9 @@ def test_other_queries_are_read_whole(query):
 
 def test_list_pages_ordered_newest_first_count_their_skip():
     page = querylang.compile_list("EventType eq 'a'", "", skip=9900, top=50)
-    assert page.newest_first == NewestFirst(50, 9950)
+    assert page.newest_first == NewestFirst(50, 9950, "EventTime")
     explicit = querylang.compile_list("", "EventTime desc, DeviceId", skip=0, top=20)
-    assert explicit.newest_first == NewestFirst(20, 20)
+    assert explicit.newest_first == NewestFirst(20, 20, "EventTime")
 
 
 @pytest.mark.parametrize("orderby", ["EventTime asc", "DeviceId desc", "EventType, EventTime desc"])

@@ -83,3 +83,36 @@ def test_an_empty_scope_is_read_whole():
     result = run_newest_first(WindowPlanner(), ("q",), NewestFirst(5, 5), (None, None),
                               lambda t: pytest.fail("no window for an empty scope"), lambda: [])
     assert result == []
+
+
+def test_the_span_of_an_exact_answer_sizes_the_next_window_tightly():
+    events = make_events(4, 100_000, 90)  # 5,000 match
+    planner = WindowPlanner()
+    hint = NewestFirst(50, 2000)  # a page at skip 1950
+    reads = []
+
+    def since(t):
+        reads.append(t)
+        return page(events, t, 1950, 50)
+
+    whole_reads = []
+
+    def whole():
+        whole_reads.append(1)
+        return page(events, None, 1950, 50)
+
+    def last_time(result):
+        return result[-1][0]
+
+    first = run_newest_first(planner, ("q",), hint, bounds(events), since, whole,
+                             last_time=last_time)
+    # The widening overshoots: the 8-fold steps of a page that comes back empty pass the 2000th
+    # newest event (36 of the 90 days back) and reach the oldest, so the whole scope is read.
+    newest = bounds(events)[1]
+    needed = newest - first[-1][0]
+    assert whole_reads == [1] and needed > dt.timedelta(days=20)
+    reads.clear()
+    again = run_newest_first(planner, ("q",), hint, bounds(events), since, whole,
+                             last_time=last_time)
+    assert again == first and len(reads) == 1 and whole_reads == [1]
+    assert needed <= newest - reads[0] <= 1.31 * needed
