@@ -76,12 +76,24 @@ _ROW_TYPE = pa.struct(list(ARROW_SCHEMA))
 ROW_BUILD_MAX_ROWS = 256
 
 
-def _build(columns: list[list]) -> pa.Table:
+def build_columns(columns: list[list]) -> pa.Table:
     if len(columns[0]) <= ROW_BUILD_MAX_ROWS:
         rows = pa.array(list(zip(*columns)), type=_ROW_TYPE)
         return pa.Table.from_batches([pa.RecordBatch.from_struct_array(rows)])
     arrays = [pa.array(values, type=kind) for values, kind in zip(columns, _ARROW_TYPES)]
     return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA)
+
+
+def merged_columns(batches: list[EventBatch]) -> list[list] | None:
+    """The batches' events as one set of Python columns, if every batch still has its columns
+    (small batches), else None."""
+    if not all(isinstance(batch.data, list) for batch in batches):
+        return None
+    merged = [list(values) for values in batches[0].data]
+    for batch in batches[1:]:
+        for column, values in zip(merged, batch.data):
+            column.extend(values)
+    return merged
 
 
 def concat(batches: list[EventBatch]) -> pa.Table:
@@ -91,7 +103,7 @@ def concat(batches: list[EventBatch]) -> pa.Table:
     for batch in batches:
         if isinstance(batch.data, pa.Table):
             if pending is not None:
-                tables.append(_build(pending))
+                tables.append(build_columns(pending))
                 pending = None
             tables.append(batch.data)
         elif pending is None:
@@ -100,7 +112,7 @@ def concat(batches: list[EventBatch]) -> pa.Table:
             for merged, values in zip(pending, batch.data):
                 merged.extend(values)
     if pending is not None:
-        tables.append(_build(pending))
+        tables.append(build_columns(pending))
     return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
 
 
@@ -222,7 +234,7 @@ def build_batch(scope: str, events, encoded_size: int | None = None,
     columns["Scope"] = [scope] * count
     data = [columns[name] for name in COLUMN_NAMES]
     if count > DEFER_BUILD_MAX_EVENTS:
-        data = _build(data)
+        data = build_columns(data)
     return EventBatch(scope, data, track_ids, client_ids)
 
 

@@ -5,8 +5,9 @@ one row), which caps acknowledged commits near 100/s. An append to this log and 
 cost 0.1 to 3 ms here, so a whole group of Track calls is acknowledged at once and the
 lake receives the events later in large commits (writer.Writer._flush).
 
-Each record is `length, crc32, seq` (little-endian u32, u32, u64) and an Arrow IPC stream of the
-batch. Records are appended to numbered segment files. A flush starts a new segment when it takes
+Each record is `length, crc32, seq` (little-endian u32, u32, u64) and the batch: an Arrow IPC
+stream, or for the few events of a group of small calls their columns as a JSON array of
+arrays (an IPC stream starts with 0xFFFFFFFF, JSON with `[`; replay yields what was appended). Records are appended to numbered segment files. A flush starts a new segment when it takes
 its snapshot of the acknowledged events and, once they are in the lake, deletes the segments
 before that one; records appended meanwhile are in the new segment and stay. A torn record at
 the end of a segment (a kill during the write, before the fsync, so never acknowledged) ends the
@@ -21,6 +22,7 @@ import struct
 import zlib
 from typing import Iterator
 
+import orjson
 import pyarrow as pa
 
 log = logging.getLogger(__name__)
@@ -43,14 +45,18 @@ def _segments(directory: pathlib.Path) -> list[tuple[int, pathlib.Path]]:
     return sorted(found)
 
 
-def _encode(table: pa.Table) -> bytes:
+def _encode(data: pa.Table | list[list]) -> bytes:
+    if isinstance(data, list):
+        return orjson.dumps(data)
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
+    with pa.ipc.new_stream(sink, data.schema) as writer:
+        writer.write_table(data)
     return sink.getvalue().to_pybytes()
 
 
-def _decode(payload: bytes) -> pa.Table:
+def _decode(payload: bytes) -> pa.Table | list[list]:
+    if payload[:1] == b"[":
+        return orjson.loads(payload)
     return pa.ipc.open_stream(payload).read_all()
 
 
@@ -68,8 +74,8 @@ class WriteAheadLog:
         _fsync_directory(self.directory)
         return handle
 
-    def append(self, seq: int, table: pa.Table) -> None:
-        payload = _encode(table)
+    def append(self, seq: int, data: pa.Table | list[list]) -> None:
+        payload = _encode(data)
         self._file.write(_HEADER.pack(len(payload), zlib.crc32(payload), seq))
         self._file.write(payload)
 
@@ -96,7 +102,7 @@ class WriteAheadLog:
     def close(self) -> None:
         self._file.close()
 
-    def replay(self) -> Iterator[tuple[int, pa.Table]]:
+    def replay(self) -> Iterator[tuple[int, pa.Table | list[list]]]:
         """Every complete record of every segment, oldest first."""
         for _, path in _segments(self.directory):
             with open(path, "rb") as handle:

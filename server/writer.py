@@ -2,8 +2,9 @@
 
 The log thread acknowledges Track calls. Calls queued while it is busy are acknowledged together
 (group commit): their events are appended to the write-ahead log, fsynced once, and kept in
-`recent`, Arrow tables in memory that every read registers as a relation (read-your-writes).
-Registering is zero-copy; inserting each group into a DuckDB table instead cost 3 ms a call.
+`recent`, in memory, which every read registers as an Arrow relation (read-your-writes;
+server/recent.py). Registering is zero-copy; inserting each group into a DuckDB table instead
+cost 3 ms a call.
 
 The lake thread, with its own cursor, moves recent events into the lake in large DuckLake
 commits (a flush): every `flush_seconds`, when `commit_max_rows` events wait, and before any
@@ -35,8 +36,9 @@ import pyarrow as pa
 from . import event_batch, promoted
 from .deletes import DeleteRequest, delete_group
 from .errors import Unavailable
-from .event_batch import ARROW_SCHEMA, EventBatch
+from .event_batch import EventBatch
 from .lake import EVENTS_TABLE, WAL_STATE_TABLE, rollback, set_inline_row_limit
+from .recent import RECENT_SCHEMA, SEQ_COLUMN, RecentEntry, tables
 from .wal import WriteAheadLog
 
 log = logging.getLogger(__name__)
@@ -46,8 +48,6 @@ log = logging.getLogger(__name__)
 READ_MAX_CHUNKS = 64
 SMALL_CHUNK_ROWS = 2048
 RECENT_RELATION = "recent_events"
-SEQ_COLUMN = "__seq"
-RECENT_SCHEMA = ARROW_SCHEMA.append(pa.field(SEQ_COLUMN, pa.int64()))
 # DuckLake inlines inserts by row count alone; a few huge events would bloat the catalog
 # (measured: 80 MB in 100 rows took 3.9 s inlined, 0.2 s as Parquet). Write those as Parquet.
 INLINE_MAX_BYTES = 4 * 1024 * 1024
@@ -75,13 +75,6 @@ class _Delete:
 class _Task:
     run: Callable[[duckdb.DuckDBPyConnection], object]
     future: Future = field(default_factory=Future)
-
-
-@dataclass(frozen=True)
-class _Recent:
-    seq: int
-    table: pa.Table  # with the SEQ_COLUMN
-    added: float     # time.monotonic() when acknowledged (or replayed)
 
 
 _STOP = object()
@@ -121,7 +114,7 @@ class Writer:
         self._seq = 0
         # Guards what follows; the log thread waits on it for room (back-pressure).
         self._recent_changed = threading.Condition()
-        self._recent: list[_Recent] = []
+        self._recent: list[RecentEntry] = []
         self._recent_rows = 0
         self._unflushed_rows = 0  # in recent and in no flush snapshot yet
         self._flush_asked = False
@@ -167,7 +160,7 @@ class Writer:
             entries = list(self._recent)
         if not entries:
             return RECENT_SCHEMA.empty_table()
-        table = pa.concat_tables([entry.table for entry in entries])
+        table = pa.concat_tables(tables(entries))
         # Batch-1 traffic leaves one tiny chunk per group; DuckDB scans each chunk separately.
         if len(entries) > READ_MAX_CHUNKS and table.num_rows < SMALL_CHUNK_ROWS * len(entries):
             table = table.combine_chunks()
@@ -200,11 +193,10 @@ class Writer:
         watermark = self._watermark()
         self._seq = watermark
         replayed = 0
-        for seq, table in self._wal.replay():
+        for seq, data in self._wal.replay():
             self._seq = max(self._seq, seq)
             if seq > watermark:
-                self._add_recent(seq, table)
-                replayed += table.num_rows
+                replayed += self._add_recent(seq, data)
         if replayed:
             log.info("replayed %d acknowledged events from the write-ahead log", replayed)
         self._flush()
@@ -237,10 +229,15 @@ class Writer:
     def _acknowledge(self, group: list[_Insert]) -> None:
         try:
             self._wait_for_room()
-            incoming = event_batch.concat([g.batch for g in group])
-            if any(g.batch.client_ids for g in group):
-                incoming = self._without_stored(incoming)
-            if incoming.num_rows:
+            batches = [g.batch for g in group]
+            client_ids = any(batch.client_ids for batch in batches)
+            # Without client TrackIds, small calls stay Python columns (server/recent.py).
+            incoming = None if client_ids else event_batch.merged_columns(batches)
+            if incoming is None:
+                incoming = event_batch.concat(batches)
+                if client_ids:
+                    incoming = self._without_stored(incoming)
+            if len(incoming[0]) if isinstance(incoming, list) else incoming.num_rows:
                 with self._log_lock:
                     self._seq += 1
                     self._wal.append(self._seq, incoming)
@@ -308,13 +305,13 @@ class Writer:
             cursor.unregister(RECENT_RELATION)
         return incoming.take(pa.array([row[0] for row in keep], type=pa.int64()))
 
-    def _add_recent(self, seq: int, table: pa.Table) -> None:
-        tagged = table.append_column(SEQ_COLUMN, pa.repeat(pa.scalar(seq, pa.int64()),
-                                                           table.num_rows))
+    def _add_recent(self, seq: int, data: pa.Table | list[list]) -> int:
+        entry = RecentEntry(seq, time.monotonic(), data)
         with self._recent_changed:
-            self._recent.append(_Recent(seq, tagged, time.monotonic()))
-            self._recent_rows += table.num_rows
-            self._unflushed_rows += table.num_rows
+            self._recent.append(entry)
+            self._recent_rows += entry.rows
+            self._unflushed_rows += entry.rows
+        return entry.rows
 
     # -- the lake thread: flushes, deletes, tasks, upkeep --------------------------------------
 
@@ -431,7 +428,7 @@ class Writer:
                 entries = list(self._recent)
                 self._unflushed_rows = 0
                 self._flush_asked = False
-        recent = pa.concat_tables([e.table for e in entries])
+        recent = pa.concat_tables(tables(entries))
         if recent.num_rows < SMALL_GROUP_ROWS * len(entries):
             # DuckDB scans each chunk separately: 1,500 one-event groups took 264 to 426 ms to
             # insert, 82 ms as one chunk.
@@ -441,12 +438,12 @@ class Writer:
         except BaseException:
             self._retry_at = time.monotonic() + FLUSH_RETRY_SECONDS
             with self._recent_changed:  # those rows are still unflushed
-                self._unflushed_rows += sum(e.table.num_rows for e in entries)
+                self._unflushed_rows += sum(e.rows for e in entries)
             raise
         # The lake holds them now; reads already skip recent rows at or below the watermark.
         with self._recent_changed:
             self._recent = [e for e in self._recent if e.seq > flushed_seq]
-            self._recent_rows -= sum(e.table.num_rows for e in entries)
+            self._recent_rows -= sum(e.rows for e in entries)
             self._stalled_since = None
             self._recent_changed.notify_all()
         self._retry_at = 0.0

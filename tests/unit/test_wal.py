@@ -73,3 +73,14 @@ def test_damage_before_the_end_is_an_error(tmp_path):
     segment.write_bytes(bytes(data))
     with pytest.raises(WalCorrupt):
         list(WriteAheadLog(tmp_path).replay())
+
+
+def test_column_records_replay_as_columns_beside_arrow_ones(tmp_path):
+    wal = WriteAheadLog(tmp_path)
+    columns = [["id-1", "id-2"], [None, "caf\u00e9 \"quoted\""], [1_700_000_000_000_000, 0]]
+    wal.append(1, columns)
+    wal.append(2, _table("x"))
+    wal.sync()
+    replayed = list(WriteAheadLog(tmp_path).replay())
+    assert replayed[0] == (1, columns)
+    assert replayed[1][0] == 2 and replayed[1][1].column("TrackId").to_pylist() == ["x"]

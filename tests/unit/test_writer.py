@@ -107,7 +107,7 @@ def test_acknowledgements_go_on_while_a_flush_commits(make_writer, lake, monkeyp
     assert lake_rows(lake) == 100
     assert writer.recent_snapshot().num_rows == 50
     assert visible_rows(lake, writer) == 150
-    assert [(seq, t.num_rows) for seq, t in writer._wal.replay()] == [(2, 50)]
+    assert [(seq, len(columns[0])) for seq, columns in writer._wal.replay()] == [(2, 50)]
     writer.close()
     assert lake.cursor().execute(
         f'SELECT count(*), count(DISTINCT "TrackId") FROM {EVENTS_TABLE}').fetchone() == (150, 150)
@@ -180,3 +180,20 @@ def test_a_group_of_small_and_large_batches_keeps_every_event_in_order():
         v for b in group for v in b.table.column("Value").to_pylist()]
     assert table.column("TrackId").to_pylist() == [t for b in group for t in b.track_ids]
     assert small[0].data[event_batch.COLUMN_NAMES.index("Value")] == ["0"]  # not changed
+
+
+def test_small_calls_are_logged_as_columns_and_built_once_for_reads(make_writer, lake, tmp_path):
+    writer = make_writer(commit_max_rows=10_000)
+    sent = [writer.insert(batch(2, start=10 * i)) for i in range(30)]
+    ids = [track_id for future in sent for track_id in future.result(WAIT)]
+    records = list(writer._wal.replay())
+    # Groups of small calls are logged as their Python columns (JSON), not Arrow.
+    assert records and all(isinstance(data, list) for _, data in records)
+    assert sum(len(data[0]) for _, data in records) == 60
+    snapshot = writer.recent_snapshot()
+    assert sorted(snapshot.column("TrackId").to_pylist()) == sorted(ids)
+    assert sorted(set(snapshot.column("__seq").to_pylist())) == [seq for seq, _ in records]
+    assert sorted(snapshot.column("Value").to_pylist(), key=int) == [
+        str(10 * i + k) for i in range(30) for k in range(2)]
+    assert visible_rows(lake, writer) == 60
+

@@ -1,0 +1,74 @@
+"""Acknowledged events held in memory until a flush puts them in the lake.
+
+Each log record becomes one entry. Groups of small Track calls keep their events as Python
+columns, the form they arrive in, and become Arrow only when a read or a flush needs them: then
+every consecutive unbuilt entry is built in one go and each keeps its slice. On the log thread,
+building a table per group cost more than the fsync (one-event calls from 8 clients: 30% of its
+time against 51% in fdatasync), and one build of a flush's thousands of rows costs less than
+thousands of builds of a few rows.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+
+import numpy as np
+import pyarrow as pa
+
+from . import event_batch
+
+SEQ_COLUMN = "__seq"
+RECENT_SCHEMA = event_batch.ARROW_SCHEMA.append(pa.field(SEQ_COLUMN, pa.int64()))
+
+# Entries are built by whichever thread needs them first (a read or the flush).
+_build_lock = threading.Lock()
+
+
+class RecentEntry:
+    """The events of log record `seq`: an Arrow table, or columns in COLUMN_NAMES order."""
+
+    __slots__ = ("seq", "rows", "added", "_table", "_columns")
+
+    def __init__(self, seq: int, added: float, data: pa.Table | list[list]):
+        self.seq = seq
+        self.added = added  # time.monotonic() when acknowledged (or replayed)
+        if isinstance(data, pa.Table):
+            self.rows = data.num_rows
+            self._table = _tagged(data, [seq], [data.num_rows])
+            self._columns = None
+        else:
+            self.rows = len(data[0])
+            self._table = None
+            self._columns = data
+
+
+def tables(entries: list[RecentEntry]) -> list[pa.Table]:
+    """The entries' tables (with SEQ_COLUMN), in order."""
+    if any(entry._table is None for entry in entries):
+        with _build_lock:
+            _build_unbuilt(entries)
+    return [entry._table for entry in entries]
+
+
+def _build_unbuilt(entries: list[RecentEntry]) -> None:
+    run: list[RecentEntry] = []
+    for entry in [*entries, None]:
+        if entry is not None and entry._table is None:
+            run.append(entry)
+            continue
+        if run:
+            columns = [list(itertools.chain.from_iterable(e._columns[i] for e in run))
+                       for i in range(len(event_batch.COLUMN_NAMES))]
+            table = _tagged(event_batch.build_columns(columns), [e.seq for e in run],
+                            [e.rows for e in run])
+            offset = 0
+            for e in run:
+                e._table = table.slice(offset, e.rows)
+                e._columns = None
+                offset += e.rows
+            run = []
+
+
+def _tagged(table: pa.Table, seqs: list[int], rows: list[int]) -> pa.Table:
+    seq_column = pa.array(np.repeat(np.array(seqs, dtype=np.int64), rows), pa.int64())
+    return table.append_column(SEQ_COLUMN, seq_column)
