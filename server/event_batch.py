@@ -6,6 +6,7 @@ the columns are built as plain Python lists handed to Arrow in one go.
 """
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 
@@ -84,35 +85,34 @@ def build_columns(columns: list[list]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA)
 
 
+def merge_columns(column_sets: list[list[list]]) -> list[list]:
+    """Sets of Python columns (COLUMN_NAMES order) as one new set, their events in order."""
+    return [list(itertools.chain.from_iterable(columns[i] for columns in column_sets))
+            for i in range(len(COLUMN_NAMES))]
+
+
 def merged_columns(batches: list[EventBatch]) -> list[list] | None:
     """The batches' events as one set of Python columns, if every batch still has its columns
     (small batches), else None."""
     if not all(isinstance(batch.data, list) for batch in batches):
         return None
-    merged = [list(values) for values in batches[0].data]
-    for batch in batches[1:]:
-        for column, values in zip(merged, batch.data):
-            column.extend(values)
-    return merged
+    return merge_columns([batch.data for batch in batches])
 
 
 def concat(batches: list[EventBatch]) -> pa.Table:
     """One table of the batches' events in order; runs of small batches are built together."""
     tables: list[pa.Table] = []
-    pending: list[list] | None = None
+    run: list[list[list]] = []
     for batch in batches:
         if isinstance(batch.data, pa.Table):
-            if pending is not None:
-                tables.append(build_columns(pending))
-                pending = None
+            if run:
+                tables.append(build_columns(merge_columns(run)))
+                run = []
             tables.append(batch.data)
-        elif pending is None:
-            pending = [list(values) for values in batch.data]
         else:
-            for merged, values in zip(pending, batch.data):
-                merged.extend(values)
-    if pending is not None:
-        tables.append(build_columns(pending))
+            run.append(batch.data)
+    if run:
+        tables.append(build_columns(merge_columns(run)))
     return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
 
 

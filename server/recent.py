@@ -9,7 +9,6 @@ thousands of builds of a few rows.
 """
 from __future__ import annotations
 
-import itertools
 import threading
 
 import numpy as np
@@ -57,8 +56,7 @@ def _build_unbuilt(entries: list[RecentEntry]) -> None:
             run.append(entry)
             continue
         if run:
-            columns = [list(itertools.chain.from_iterable(e._columns[i] for e in run))
-                       for i in range(len(event_batch.COLUMN_NAMES))]
+            columns = event_batch.merge_columns([e._columns for e in run])
             table = _tagged(event_batch.build_columns(columns), [e.seq for e in run],
                             [e.rows for e in run])
             offset = 0

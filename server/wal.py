@@ -7,7 +7,8 @@ lake receives the events later in large commits (writer.Writer._flush).
 
 Each record is `length, crc32, seq` (little-endian u32, u32, u64) and the batch: an Arrow IPC
 stream, or for the few events of a group of small calls their columns as a JSON array of
-arrays (an IPC stream starts with 0xFFFFFFFF, JSON with `[`; replay yields what was appended). Records are appended to numbered segment files. A flush starts a new segment when it takes
+arrays (an IPC stream starts with 0xFFFFFFFF, JSON with `[`; replay yields what was appended).
+Records are appended to numbered segment files. A flush starts a new segment when it takes
 its snapshot of the acknowledged events and, once they are in the lake, deletes the segments
 before that one; records appended meanwhile are in the new segment and stay. A torn record at
 the end of a segment (a kill during the write, before the fsync, so never acknowledged) ends the
