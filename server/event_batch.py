@@ -14,6 +14,7 @@ import orjson
 import pyarrow as pa
 import uuid_utils
 
+from . import _wire
 from .errors import FieldViolation, InvalidArgument
 
 MAX_EVENTS_PER_BATCH = 10_000
@@ -43,6 +44,24 @@ COLUMN_NAMES = tuple(column for _, column in STRING_FIELDS)
 ARROW_SCHEMA = pa.schema(
     [(name, pa.timestamp("us") if name == "EventTime" else pa.string()) for name in COLUMN_NAMES]
 )
+
+
+_JSON_TEXT = pa.json_(pa.string())
+
+
+def with_json_types(table: pa.Table) -> pa.Table:
+    """The table with User and Payload typed as JSON text (the arrow.json extension type, the
+    same buffers). DuckDB stores such columns in the lake's JSON columns as they are, instead of
+    parsing every text again (measured: 0.35 instead of 0.75 µs per 240-byte text); every
+    ingest path has already checked each text is a JSON object (orjson, or server/_wire.c,
+    which accepts only what orjson does)."""
+    for name in ("User", "Payload"):
+        index = table.schema.get_field_index(name)
+        chunks = [pa.ExtensionArray.from_storage(_JSON_TEXT, chunk)
+                  for chunk in table.column(index).chunks]
+        table = table.set_column(index, pa.field(name, _JSON_TEXT),
+                                 pa.chunked_array(chunks, _JSON_TEXT))
+    return table
 
 
 _ARROW_TYPES = tuple(ARROW_SCHEMA.field(name).type for name in COLUMN_NAMES)
@@ -127,7 +146,7 @@ def normalize_scope(scope: str) -> str:
 
 
 def _struct_to_python(value):
-    # google.protobuf.Value -> plain Python, without json_format's generic (slower) machinery.
+    # google.protobuf.Value -> plain Python, for Structs nested deeper than _wire follows.
     kind = value.WhichOneof("kind")
     if kind == "struct_value":
         return {k: _struct_to_python(v) for k, v in value.struct_value.fields.items()}
@@ -144,7 +163,13 @@ def _struct_to_python(value):
 
 
 def struct_to_json(struct) -> str:
-    return orjson.dumps({k: _struct_to_python(v) for k, v in struct.fields.items()}).decode()
+    """The JSON text of a Struct, as the columnar decode writes it (server/_wire.c): keys sorted,
+    integers below 2^53 without a fraction, NaN and infinities as null."""
+    text = _wire.struct_json(struct.SerializeToString())
+    if text is None:
+        text = orjson.dumps({k: _struct_to_python(v) for k, v in struct.fields.items()},
+                            option=orjson.OPT_SORT_KEYS).decode()
+    return text
 
 
 def _check_json_object(text: str, where: str) -> str:

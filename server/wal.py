@@ -46,13 +46,13 @@ def _segments(directory: pathlib.Path) -> list[tuple[int, pathlib.Path]]:
     return sorted(found)
 
 
-def _encode(data: pa.Table | list[list]) -> bytes:
+def _encode(data: pa.Table | list[list]) -> bytes | pa.Buffer:
     if isinstance(data, list):
         return orjson.dumps(data)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, data.schema) as writer:
         writer.write_table(data)
-    return sink.getvalue().to_pybytes()
+    return sink.getvalue()  # written and checksummed as it is, without a copy to bytes
 
 
 def _decode(payload: bytes) -> pa.Table | list[list]:

@@ -457,7 +457,7 @@ class Writer:
         too_big_to_inline = (
             0 < recent.num_rows <= self._inline_row_limit and json_bytes > INLINE_MAX_BYTES
         )
-        cursor.register(RECENT_RELATION, recent)
+        cursor.register(RECENT_RELATION, event_batch.with_json_types(recent))
         try:
             cursor.execute("BEGIN")
             # Another server sharing the catalog may have promoted keys since: fill their

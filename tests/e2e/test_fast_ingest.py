@@ -61,3 +61,32 @@ def test_invalid_event_in_a_large_track_batch_is_named(start_server):
         assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "events[1999]: User must be a JSON object" in error.value.details()
         assert client.stats()["events"] == 0
+
+
+def test_large_stream_of_struct_payloads_is_stored_as_json(start_server):
+    server = start_server()
+    batches = []
+    for b in range(2):
+        batch = []
+        for i in range(b * 1000, b * 1000 + 1000):
+            event = pb.TrackEvent(event_type="purchase", device_id=f"d{i % 5}")
+            event.payload_struct.update({"total": i + 0.5, "cart": {"items": i % 4, "tags": ["a", None]},
+                                         "sku": f"sku-{i}"})
+            event.user_struct.update({"Email": f"u{i}@example.com"})
+            event.event_time.seconds = 1_600_000_000 + i
+            batch.append(event)
+        batches.append(batch)
+    with server.client() as client:
+        assert len(client.track_stream("structs", batches)) == 2000
+        total = client.preview("structs", "Events | summarize s = sum(todouble(Payload.total)), "
+                                          "n = countif(toint(Payload.cart.items) == 3)")
+        assert total["items"][0]["s"] == sum(i + 0.5 for i in range(2000))
+        assert total["items"][0]["n"] == 500
+        rows = client.preview("structs", "Events | where Payload.sku == 'sku-7' "
+                                         "| project Payload, User, text = tostring(Payload)")
+        row = rows["items"][0]
+        assert row["Payload"] == {"cart": {"items": 3, "tags": ["a", None]}, "sku": "sku-7",
+                                  "total": 7.5}
+        assert row["User"] == {"Email": "u7@example.com"}
+        # The text as stored: keys sorted, integers without a fraction.
+        assert row["text"] == '{"cart":{"items":3,"tags":["a",null]},"sku":"sku-7","total":7.5}'

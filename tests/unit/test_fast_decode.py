@@ -148,7 +148,7 @@ def test_invalid_utf8_fails_as_the_ordinary_parse_does():
         deserialize(data)
 
 
-def test_invalid_event_in_a_columnar_batch_is_named_by_its_index():
+def test_invalid_event_in_a_large_batch_is_named_by_its_index():
     table = next(generate.chunks(generate.Config(events=1000, scope="s", chunk_rows=1000)))
     good = generate.encode_requests(table, 1000, "s")[0]
     request = pb.TrackStreamRequest.FromString(good)
@@ -158,22 +158,27 @@ def test_invalid_event_in_a_columnar_batch_is_named_by_its_index():
         request_copy.events[index].payload_json = text
         data = request_copy.SerializeToString()
         decoded = deserialize(data)
-        assert isinstance(decoded, fast_decode.FastRequest)
+        # The decoder leaves what it cannot store to the ordinary path, which names the event.
+        assert not isinstance(decoded, fast_decode.FastRequest)
         with pytest.raises(InvalidArgument) as error:
             build_batch("s", fast_decode.events_of(decoded), len(data), RECEIVED)
         assert error.value.violations[0].field == f"events[{index}]"
         assert error.value.message.startswith(f"events[{index}]: Payload")
 
 
-def test_small_requests_and_struct_payloads_use_the_ordinary_parse():
+def test_small_requests_use_the_ordinary_parse():
     small = pb.TrackStreamRequest(events=[pb.TrackEvent(event_type="a")]).SerializeToString()
     assert isinstance(deserialize(small), pb.TrackStreamRequest)
-    events = [pb.TrackEvent(event_type="a" * 100) for _ in range(500)]
-    events[3].payload_struct.update({"a": 1})
+
+
+def test_a_struct_among_json_payloads_matches():
+    events = [pb.TrackEvent(event_type="a" * 100, payload_json='{"b": 2}') for _ in range(500)]
+    events[3].payload_struct.update({"a": 1, "z": [1.5, None]})
     data = pb.TrackStreamRequest(events=events).SerializeToString()
     request, fast, ordinary = both(data)
-    assert not isinstance(request, fast_decode.FastRequest)
+    assert isinstance(request, fast_decode.FastRequest)
     assert_same(fast, ordinary)
+    assert fast.table.column("Payload")[3].as_py() == '{"a":1,"z":[1.5,null]}'
 
 
 def test_unusual_timestamps_match():
@@ -189,17 +194,83 @@ def test_unusual_timestamps_match():
     assert_same(fast, ordinary)
 
 
-def test_vectorized_timestamps_read_what_the_timestamp_parse_reads():
-    import pyarrow as pa
+def test_every_timestamp_encoding_reads_what_the_timestamp_parse_reads():
     from google.protobuf import timestamp_pb2
 
     stamps = [timestamp_pb2.Timestamp(seconds=s, nanos=n)
               for s in (0, 1, -1, -(2**33), 2**35, 1_700_000_000)
-              for n in (0, 1, 999, 999_999_999, 500_000)]
-    raw = [s.SerializeToString() for s in stamps]
-    micros = fast_decode._timestamps(pa.array(raw, pa.binary()))
-    assert micros is not None  # missing seconds or nanos do not need the slow path
-    assert micros.tolist() == [s.seconds * 1_000_000 + s.nanos // 1000 for s in stamps]
-    # Fields in another order, or repeated: not this shape, the caller parses them one by one.
-    assert fast_decode._timestamps(pa.array([b"\x10\x01\x08\x01"], pa.binary())) is None
-    assert fast_decode._timestamps(pa.array([b"\x08\x01\x08\x02"], pa.binary())) is None
+              for n in (0, 1, 999, -1, -999_999, 999_999_999, 500_000)]
+    events = [pb.TrackEvent(event_type="t" * 500, event_time=stamp) for stamp in stamps]
+    data = pb.TrackStreamRequest(events=events).SerializeToString()
+    request, fast, ordinary = both(data)
+    assert isinstance(request, fast_decode.FastRequest)
+    assert_same(fast, ordinary)
+    expected = [s.seconds * 1_000_000 + s.nanos // 1000 for s in stamps]
+    assert [t.value for t in fast.table.column("EventTime")] == expected
+
+
+@pytest.mark.parametrize("timestamp", [b"\x10\x01\x08\x01", b"\x08\x01\x08\x02", b"\x18\x01"])
+def test_unusual_timestamp_bytes_take_the_ordinary_parse(timestamp):
+    # Fields out of order, repeated, or unknown: the protobuf parse decides what they mean.
+    event = _field(3, b"t" * 100) + bytes([0x82, 0x01, len(timestamp)]) + timestamp
+    data = b"".join(bytes([0x12, len(event)]) + event for _ in range(200))
+    request, fast, ordinary = both(data)
+    assert not isinstance(request, fast_decode.FastRequest)
+    assert_same(fast, ordinary)
+
+
+def test_unknown_fields_take_the_ordinary_parse():
+    event = _field(3, b"t" * 100) + bytes([0xA2, 0x01, 1]) + b"x"  # field 20: not TrackEvent's
+    data = b"".join(bytes([0x12, len(event)]) + event for _ in range(200))
+    request, fast, ordinary = both(data)
+    assert not isinstance(request, fast_decode.FastRequest)
+    assert_same(fast, ordinary)
+
+
+def test_track_ids_made_by_the_decoder_are_fresh_uuid7s():
+    import time
+    import uuid
+
+    events = [pb.TrackEvent(event_type="t" * 100) for _ in range(2000)]
+    data = pb.TrackStreamRequest(events=events).SerializeToString()
+    before = time.time()
+    batch = build_batch("s", fast_decode.events_of(deserialize(data)), len(data), RECEIVED)
+    assert not batch.client_ids
+    assert len(set(batch.track_ids)) == 2000
+    for text in batch.track_ids[:50]:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 7 and parsed.variant == uuid.RFC_4122
+        assert abs(int(text.replace("-", "")[:12], 16) / 1000 - before) < 5
+
+
+def test_struct_payloads_take_the_columnar_path_and_match():
+    table = next(generate.chunks(generate.Config(events=2000, scope="s", chunk_rows=2000)))
+    for data in generate.struct_requests(table, 1000, "s"):
+        request, fast, ordinary = both(data)
+        assert isinstance(request, fast_decode.FastRequest)
+        assert_same(fast, ordinary)
+        assert fast.table.column("Payload").null_count < fast.size
+
+
+def test_a_struct_key_given_twice_takes_its_last_value_on_both_paths():
+    def entry(key: bytes, number: float) -> bytes:
+        import struct as packing
+        value = b"\x11" + packing.pack("<d", number)  # Value.number_value
+        return _field(1, _field(1, key) + _field(2, value))
+
+    payload = entry(b"b", 1) + entry(b"a", 2) + entry(b"b", 3)  # Struct.fields
+    event = _field(3, b"t" * 50) + _field(12, payload)
+    data = b"".join(bytes([0x12, len(event)]) + event for _ in range(300))
+    request, fast, ordinary = both(data)
+    assert isinstance(request, fast_decode.FastRequest)
+    assert_same(fast, ordinary)
+    assert fast.table.column("Payload")[0].as_py() == '{"a":2,"b":3}'
+
+
+def test_both_json_and_struct_for_one_field_take_the_ordinary_parse():
+    event = _field(3, b"t" * 60) + _field(13, b'{"a": 1}') + _field(12, b"")
+    data = b"".join(bytes([0x12, len(event)]) + event for _ in range(300))
+    request, fast, ordinary = both(data)
+    assert not isinstance(request, fast_decode.FastRequest)
+    assert_same(fast, ordinary)
+    assert ordinary.table.column("Payload")[0].as_py() == "{}"  # the last one given wins
