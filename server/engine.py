@@ -21,7 +21,7 @@ from .event_batch import EventBatch, build_batch, normalize_scope
 from .lake import LAKE, EVENTS_TABLE, quote_identifier, PENDING_DELETIONS_TABLE, open_lake
 from .newest import WindowPlanner, run_newest_first
 from .queries import QueryRunner
-from .rows import rows_to_items
+from .rows import ResultRows
 from .wal import WriteAheadLog
 from .writer import Writer
 
@@ -188,7 +188,7 @@ class Engine:
         truncated = len(result.rows) > max_rows
         rows = result.rows[:max_rows]
         columns = [(c.name, c.type) for c in compiled.columns]
-        return columns, rows_to_items(result.names, result.json_columns, rows), truncated
+        return columns, ResultRows(result.names, result.json_columns, rows), truncated
 
     def list(self, scope: str, filter: str, orderby: str, skip: int | None, top: int | None,
              timeout_seconds: float | None = None, on_cancel: Callable | None = None):
@@ -212,7 +212,7 @@ class Engine:
                 filter or "", orderby or "", skip=skip, top=top, schema=schema, source_sql=source),
             scope, timeout_seconds, on_cancel,
         )
-        return rows_to_items(result.names, result.json_columns, result.rows)
+        return ResultRows(result.names, result.json_columns, result.rows)
 
     def _read(self, compile_for, scope, timeout_seconds, on_cancel):
         """(result, compiled) of `compile_for(schema, source)`; newest-first queries are read

@@ -113,6 +113,12 @@ def events_of(request):
     return request if type(request) is FastRequest else request.events
 
 
+def _serialized(response) -> bytes:
+    """Preview and List answer serialized bytes (servicer._with_items); anything else is a
+    message."""
+    return response if type(response) is bytes else response.SerializeToString()
+
+
 def add_track_service(servicer, server) -> None:
     """As pb_grpc.add_TrackEventsServiceServicer_to_server, with the columnar decode for Track
     and TrackStream requests."""
@@ -127,10 +133,10 @@ def add_track_service(servicer, server) -> None:
             response_serializer=pb.TrackStreamResponse.SerializeToString),
         "Preview": grpc.unary_unary_rpc_method_handler(
             servicer.Preview, request_deserializer=pb.PreviewRequest.FromString,
-            response_serializer=pb.PreviewResponse.SerializeToString),
+            response_serializer=_serialized),
         "List": grpc.unary_unary_rpc_method_handler(
             servicer.List, request_deserializer=pb.ListRequest.FromString,
-            response_serializer=pb.ListResponse.SerializeToString),
+            response_serializer=_serialized),
         "Delete": grpc.unary_unary_rpc_method_handler(
             servicer.Delete, request_deserializer=pb.DeleteRequest.FromString,
             response_serializer=pb.DeleteResponse.SerializeToString),

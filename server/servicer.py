@@ -30,12 +30,24 @@ access_log = logging.getLogger("trackstore.access")
 # A stream keeps at most this many batches waiting for their commit, so a fast client cannot
 # fill the server's memory; the next batch is read once the oldest is durable.
 STREAM_BATCHES_IN_FLIGHT = 64
+PREVIEW_ITEMS_FIELD = pb.PreviewResponse.DESCRIPTOR.fields_by_name["items"].number
+LIST_ITEMS_FIELD = pb.ListResponse.DESCRIPTOR.fields_by_name["items"].number
 
 
 def _to_struct(item: dict) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
     struct.update(item)
     return struct
+
+
+def _with_items(message, rows, field: int) -> bytes:
+    """The serialized response: `message` with the rows as its Struct items (field `field`).
+    Serialized messages concatenate into their merge, so the rows' bytes are appended."""
+    encoded = rows.encode(field)
+    if encoded is None:
+        message.items.extend(_to_struct(item) for item in rows.items())
+        return message.SerializeToString()
+    return message.SerializeToString() + encoded
 
 
 def rpc(query_field: str = "query"):
@@ -137,12 +149,10 @@ class TrackEventsServicer(pb_grpc.TrackEventsServiceServicer):
             on_cancel=context.add_callback,
         )
         call["rows"] = len(items)
-        return pb.PreviewResponse(
+        response = pb.PreviewResponse(
             columns=[pb.Column(name=name, type=kind) for name, kind in columns],
-            items=[_to_struct(item) for item in items],
-            count=len(items),
-            truncated=truncated,
-        )
+            count=len(items), truncated=truncated)
+        return _with_items(response, items, PREVIEW_ITEMS_FIELD)
 
     @rpc(query_field="filter")
     def List(self, request, context, call):
@@ -155,7 +165,7 @@ class TrackEventsServicer(pb_grpc.TrackEventsServiceServicer):
             timeout_seconds=context.time_remaining(), on_cancel=context.add_callback,
         )
         call["rows"] = len(items)
-        return pb.ListResponse(items=[_to_struct(item) for item in items], count=len(items))
+        return _with_items(pb.ListResponse(count=len(items)), items, LIST_ITEMS_FIELD)
 
     @rpc()
     def Delete(self, request, context, call):
