@@ -2,11 +2,11 @@
 # environment on first use (VENV, default .venv) with the project installed in editable mode.
 PYTHON ?= python3
 VENV ?= .venv
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml server/_wire.c | cksum | cut -d" " -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml server/wire/* | cksum | cut -d" " -f1)
 
 .PHONY: serve test bench stubs lint-proto
 
-$(STAMP): pyproject.toml server/_wire.c
+$(STAMP): pyproject.toml $(wildcard server/wire/*)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'

@@ -53,8 +53,8 @@ def with_json_types(table: pa.Table) -> pa.Table:
     """The table with User and Payload typed as JSON text (the arrow.json extension type, the
     same buffers). DuckDB stores such columns in the lake's JSON columns as they are, instead of
     parsing every text again (measured: 0.35 instead of 0.75 µs per 240-byte text); every
-    ingest path has already checked each text is a JSON object (orjson, or server/_wire.c,
-    which accepts only what orjson does)."""
+    ingest path has already checked each text is a JSON object (orjson, or
+    server/wire/json_check.c, which accepts only what orjson does)."""
     for name in ("User", "Payload"):
         index = table.schema.get_field_index(name)
         chunks = [pa.ExtensionArray.from_storage(_JSON_TEXT, chunk)
@@ -163,8 +163,8 @@ def _struct_to_python(value):
 
 
 def struct_to_json(struct) -> str:
-    """The JSON text of a Struct, as the columnar decode writes it (server/_wire.c): keys sorted,
-    integers below 2^53 without a fraction, NaN and infinities as null."""
+    """The JSON text of a Struct, as the columnar decode writes it (server/wire/struct_json.c):
+    keys sorted, integers below 2^53 without a fraction, NaN and infinities as null."""
     text = _wire.struct_json(struct.SerializeToString())
     if text is None:
         text = orjson.dumps({k: _struct_to_python(v) for k, v in struct.fields.items()},

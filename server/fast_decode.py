@@ -1,4 +1,4 @@
-"""The columnar decode of Track/TrackStream requests, in C (server/_wire.c), proven exact.
+"""The columnar decode of Track/TrackStream requests, in C (server/wire/requests.c), proven exact.
 
 `event_batch.build_batch` reads each event with ListFields(): several µs of Python per event
 (about 70 for a Struct Payload). Here `_wire.decode` reads the serialized request in one pass

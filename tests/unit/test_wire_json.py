@@ -1,5 +1,5 @@
-"""The decoder's JSON check (server/_wire.c) never accepts what orjson, the ordinary path's
-parser, refuses or reads as something other than an object (or null)."""
+"""The decoder's JSON check (server/wire/json_check.c) never accepts what orjson, the ordinary
+path's parser, refuses or reads as something other than an object (or null)."""
 from __future__ import annotations
 
 import json

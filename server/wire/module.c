@@ -1,0 +1,37 @@
+/* trackstore_server._wire: the protobuf wire format and JSON text, without Python objects.
+ *
+ * Three jobs of the hot paths, each in its own file:
+ *   requests.c     Track/TrackStream requests -> Arrow column buffers (server/fast_decode.py)
+ *   struct_json.c  google.protobuf.Struct -> JSON text (ingest and event_batch.struct_to_json)
+ *   rows.c         result rows -> serialized Structs (Preview and List, server/rows.py)
+ * with json_check.c (the strict JSON checker of ingest) and primitives.c beside them. Each
+ * function answers None for whatever it is not sure of, and its caller then takes the
+ * ordinary Python path, so this code may be conservative, never lenient.
+ */
+#include "wire.h"
+
+static PyMethodDef METHODS[] = {
+    {"decode", decode, METH_VARARGS,
+     "decode(request: bytes, max_events: int, max_event_bytes: int) -> tuple | None\n\n"
+     "(scope, count, client_track_ids, columns, event_time_micros, some_time_missing) of a\n"
+     "Track/TrackStream request, or None when the ordinary parse must read it."},
+    {"is_json_object", is_json_object, METH_VARARGS,
+     "is_json_object(text: bytes) -> int: 1 a JSON object, 2 the text null, 0 otherwise or "
+     "unsure."},
+    {"struct_json", struct_json_text, METH_VARARGS,
+     "struct_json(serialized_struct: bytes) -> str | None: the JSON text of a\n"
+     "google.protobuf.Struct, or None when it is nested deeper than the decoder follows."},
+    {"encode_items", encode_items, METH_VARARGS,
+     "encode_items(names, json_columns, rows, to_json_value, field) -> bytes | None\n\n"
+     "Each row (a tuple) as a google.protobuf.Struct, written as field `field` of a response\n"
+     "message; None when some value needs protobuf's own Struct.update."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef MODULE = {PyModuleDef_HEAD_INIT, "_wire", NULL, -1, METHODS};
+
+PyMODINIT_FUNC PyInit__wire(void) {
+    if (!rows_init()) return NULL;
+    return PyModule_Create(&MODULE);
+}
+

@@ -1,0 +1,49 @@
+/* What the parts of the _wire extension share (server/wire/; module.c says what it is for). */
+#ifndef TRACKSTORE_WIRE_H
+#define TRACKSTORE_WIRE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define JSON_MAX_DEPTH 200
+
+/* A growing byte buffer (malloc'ed; the owner frees data). */
+typedef struct {
+    char *data;
+    size_t length, capacity;
+} Out;
+
+int out_reserve(Out *o, size_t extra);
+int out_put(Out *o, const void *s, size_t n);
+
+/* Protobuf varints and strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
+int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out);
+int valid_utf8(const uint8_t *s, size_t n, size_t *chars);
+
+/* JSON text being read (json_check.c). */
+typedef struct {
+    const uint8_t *p;
+    const uint8_t *end;
+} Json;
+
+void json_space(Json *j);
+int hex_digit(uint8_t c);
+int json_literal(Json *j, const char *word);
+int json_number_shape(Json *j, int *integer_digits, int *exponent_digits,
+                      int *exponent_magnitude, int *exact_integer);
+/* 1: a JSON object; 2: the text null; 0: anything else (or not surely either). */
+int json_object_or_null(const uint8_t *s, size_t n);
+
+/* A serialized google.protobuf.Struct as JSON text, appended to o (struct_json.c). */
+int struct_json(const uint8_t *p, const uint8_t *end, Out *o, int depth);
+
+/* The module's functions (module.c lists them). */
+PyObject *decode(PyObject *self, PyObject *args);
+PyObject *is_json_object(PyObject *self, PyObject *args);
+PyObject *struct_json_text(PyObject *self, PyObject *args);
+PyObject *encode_items(PyObject *self, PyObject *args);
+int rows_init(void);
+
+#endif
