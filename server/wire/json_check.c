@@ -110,6 +110,21 @@ int json_literal(Json *j, const char *word) {
     return 1;
 }
 
+int json_next_member(Json *j, uint8_t close) {
+    json_space(j);
+    if (j->p >= j->end) return 0;
+    if (*j->p == ',') {
+        j->p++;
+        json_space(j);
+        return 1;
+    }
+    if (*j->p == close) {
+        j->p++;
+        return 2;
+    }
+    return 0;
+}
+
 static int json_value(Json *j, int depth);
 
 static int json_container(Json *j, int depth, uint8_t close, int is_object) {
@@ -129,18 +144,8 @@ static int json_container(Json *j, int depth, uint8_t close, int is_object) {
             json_space(j);
         }
         if (!json_value(j, depth + 1)) return 0;
-        json_space(j);
-        if (j->p >= j->end) return 0;
-        if (*j->p == ',') {
-            j->p++;
-            json_space(j);
-            continue;
-        }
-        if (*j->p == close) {
-            j->p++;
-            return 1;
-        }
-        return 0;
+        int next = json_next_member(j, close);
+        if (next != 1) return next == 2;
     }
 }
 

@@ -207,67 +207,33 @@ static int parse_number(Json *j, Out *o) {
     return put_number(o, x);
 }
 
-static int parse_object(Json *j, Out *o, int depth) {
+/* An object as Value.struct_value (members as map entries), an array as Value.list_value. */
+static int parse_container(Json *j, Out *o, int depth, int is_object) {
+    uint8_t close = is_object ? '}' : ']';
     size_t value_start;
-    if (!open_field(o, V_STRUCT, &value_start)) return 0;
+    if (!open_field(o, is_object ? V_STRUCT : V_LIST, &value_start)) return 0;
     j->p++;
     json_space(j);
-    if (j->p < j->end && *j->p == '}') {
+    if (j->p < j->end && *j->p == close) {
         j->p++;
         return close_field(o, value_start);
     }
     for (;;) {
-        size_t entry;
-        if (j->p >= j->end || *j->p != '"' || !open_field(o, 1, &entry)) return 0;
-        if (!parse_string_field(j, o, 1)) return 0;
-        json_space(j);
-        if (j->p >= j->end || *j->p != ':') return 0;
-        j->p++;
-        json_space(j);
-        size_t value;
-        if (!open_field(o, 2, &value) || !parse_value(j, o, depth + 1) ||
-            !close_field(o, value) || !close_field(o, entry))
-            return 0;
-        json_space(j);
-        if (j->p >= j->end) return 0;
-        if (*j->p == ',') {
+        size_t member, value;
+        if (!open_field(o, 1, &member)) return 0; /* Struct.fields entry, ListValue.values */
+        value = member;
+        if (is_object) {
+            if (j->p >= j->end || *j->p != '"' || !parse_string_field(j, o, 1)) return 0;
+            json_space(j);
+            if (j->p >= j->end || *j->p != ':') return 0;
             j->p++;
             json_space(j);
-            continue;
+            if (!open_field(o, 2, &value)) return 0;
         }
-        if (*j->p == '}') {
-            j->p++;
-            return close_field(o, value_start);
-        }
-        return 0;
-    }
-}
-
-static int parse_array(Json *j, Out *o, int depth) {
-    size_t value_start;
-    if (!open_field(o, V_LIST, &value_start)) return 0;
-    j->p++;
-    json_space(j);
-    if (j->p < j->end && *j->p == ']') {
-        j->p++;
-        return close_field(o, value_start);
-    }
-    for (;;) {
-        size_t item;
-        if (!open_field(o, 1, &item) || !parse_value(j, o, depth + 1) || !close_field(o, item))
-            return 0;
-        json_space(j);
-        if (j->p >= j->end) return 0;
-        if (*j->p == ',') {
-            j->p++;
-            json_space(j);
-            continue;
-        }
-        if (*j->p == ']') {
-            j->p++;
-            return close_field(o, value_start);
-        }
-        return 0;
+        if (!parse_value(j, o, depth + 1) || !close_field(o, value)) return 0;
+        if (is_object && !close_field(o, member)) return 0;
+        int next = json_next_member(j, close);
+        if (next != 1) return next == 2 && close_field(o, value_start);
     }
 }
 
@@ -275,8 +241,8 @@ static int parse_array(Json *j, Out *o, int depth) {
 static int parse_value(Json *j, Out *o, int depth) {
     if (depth > JSON_MAX_DEPTH || j->p >= j->end) return 0;
     switch (*j->p) {
-    case '{': return parse_object(j, o, depth);
-    case '[': return parse_array(j, o, depth);
+    case '{': return parse_container(j, o, depth, 1);
+    case '[': return parse_container(j, o, depth, 0);
     case '"': return parse_string_field(j, o, V_STRING);
     case 't': return json_literal(j, "true") && put_bool(o, 1);
     case 'f': return json_literal(j, "false") && put_bool(o, 0);

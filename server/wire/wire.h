@@ -31,6 +31,9 @@ typedef struct {
 void json_space(Json *j);
 int hex_digit(uint8_t c);
 int json_literal(Json *j, const char *word);
+/* After a member of an object or array: 1 at a comma (skipped, and the space after it), 2 at
+ * `close` (skipped), 0 at anything else. */
+int json_next_member(Json *j, uint8_t close);
 int json_number_shape(Json *j, int *integer_digits, int *exponent_digits,
                       int *exponent_magnitude, int *exact_integer);
 /* 1: a JSON object; 2: the text null; 0: anything else (or not surely either). */
