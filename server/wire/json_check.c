@@ -19,36 +19,59 @@ int hex_digit(uint8_t c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+static uint32_t hex4(const uint8_t *p) {
+    uint32_t v = 0;
+    for (int k = 0; k < 4; k++) {
+        uint8_t c = p[k];
+        v = v << 4 | (uint32_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
+static int read_hex4(Json *j, uint32_t *value) {
+    if (j->end - j->p < 4) return 0;
+    for (int k = 0; k < 4; k++)
+        if (!hex_digit(j->p[k])) return 0;
+    *value = hex4(j->p);
+    j->p += 4;
+    return 1;
+}
+
+int json_escape(Json *j, uint32_t *code) {
+    if (j->p >= j->end) return 0;
+    uint8_t c = *j->p++;
+    switch (c) {
+    case '"': case '\\': case '/': *code = c; return 1;
+    case 'b': *code = '\b'; return 1;
+    case 'f': *code = '\f'; return 1;
+    case 'n': *code = '\n'; return 1;
+    case 'r': *code = '\r'; return 1;
+    case 't': *code = '\t'; return 1;
+    case 'u': {
+        uint32_t high, low;
+        if (!read_hex4(j, &high) || (high >= 0xDC00 && high <= 0xDFFF)) return 0;
+        if (high < 0xD800 || high > 0xDBFF) {
+            *code = high;
+            return 1;
+        }
+        if (j->end - j->p < 2 || j->p[0] != '\\' || j->p[1] != 'u') return 0;
+        j->p += 2;
+        if (!read_hex4(j, &low) || low < 0xDC00 || low > 0xDFFF) return 0;
+        *code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+        return 1;
+    }
+    default: return 0;
+    }
+}
+
 static int json_string(Json *j) {
     j->p++; /* the opening quote */
     while (j->p < j->end) {
         uint8_t c = *j->p++;
         if (c == '"') return 1;
         if (c < 0x20) return 0;
-        if (c == '\\') {
-            if (j->p >= j->end) return 0;
-            c = *j->p++;
-            if (c == 'u') {
-                if (j->end - j->p < 4) return 0;
-                for (int k = 0; k < 4; k++)
-                    if (!hex_digit(j->p[k])) return 0;
-                /* A surrogate pair is one character; a lone surrogate is left to orjson. */
-                uint8_t high = j->p[0] | 0x20, next = j->p[1] | 0x20;
-                if (high == 'd' && next >= '8') {
-                    int leading = next == '8' || next == '9' || next == 'a' || next == 'b';
-                    const uint8_t *low = j->p + 4;
-                    if (!leading || j->end - low < 6 || low[0] != '\\' || low[1] != 'u' ||
-                        (low[2] | 0x20) != 'd' || !hex_digit(low[4]) || !hex_digit(low[5]))
-                        return 0;
-                    uint8_t trailing = low[3] | 0x20;
-                    if (trailing < 'c' || trailing > 'f') return 0;
-                    j->p += 6;
-                }
-                j->p += 4;
-            } else if (c == 0 || !strchr("\"\\/bfnrt", c)) {
-                return 0;
-            }
-        }
+        uint32_t code;
+        if (c == '\\' && !json_escape(j, &code)) return 0;
     }
     return 0;
 }

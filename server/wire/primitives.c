@@ -66,6 +66,27 @@ int valid_utf8(const uint8_t *s, size_t n, size_t *chars) {
     return 1;
 }
 
+int read_field(const uint8_t **p, const uint8_t *end, Field *f) {
+    uint64_t tag;
+    if (!read_varint(p, end, &tag) || tag > UINT32_MAX) return 0;
+    f->number = (uint32_t)(tag >> 3);
+    f->wire_type = (int)(tag & 7);
+    if (f->wire_type == 0) return read_varint(p, end, &f->scalar);
+    if (f->wire_type == 1) {
+        if (end - *p < 8) return 0;
+        memcpy(&f->scalar, *p, 8); /* little-endian, as this machine */
+        *p += 8;
+        return 1;
+    }
+    if (f->wire_type == 2) {
+        if (!read_varint(p, end, &f->length) || f->length > (uint64_t)(end - *p)) return 0;
+        f->bytes = *p;
+        *p += f->length;
+        return 1;
+    }
+    return 0;
+}
+
 /* ---- buffers -------------------------------------------------------------------------------- */
 
 int out_reserve(Out *o, size_t extra) {

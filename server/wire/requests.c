@@ -20,7 +20,6 @@
 
 #define FIELD_COUNT 17 /* TrackEvent field numbers 1..16 */
 #define F_TRACK_ID 1
-#define F_SCOPE 5
 #define F_USER_STRUCT 10
 #define F_USER_JSON 11
 #define F_PAYLOAD_STRUCT 12
@@ -42,17 +41,6 @@ typedef struct {
     uint8_t converted; /* a Struct: offset and length are in Scan.converted's text */
 } Slot;
 
-static int read_delimited(const uint8_t **p, const uint8_t *end, uint32_t *field,
-                          const uint8_t **value, uint64_t *length) {
-    uint64_t tag;
-    if (!read_varint(p, end, &tag) || tag > UINT32_MAX || (tag & 7) != 2) return 0;
-    *field = (uint32_t)(tag >> 3);
-    if (!read_varint(p, end, length) || *length > (uint64_t)(end - *p)) return 0;
-    *value = *p;
-    *p += *length;
-    return 1;
-}
-
 /* ---- Timestamp --------------------------------------------------------------------------- */
 
 /* google.protobuf.Timestamp {int64 seconds = 1; int32 nanos = 2}, each at most once, in order. */
@@ -61,13 +49,13 @@ static int timestamp_micros(const uint8_t *p, const uint8_t *end, int64_t *micro
     int32_t nanos = 0;
     int last_field = 0;
     while (p < end) {
-        uint64_t tag, value;
-        if (!read_varint(&p, end, &tag) || !read_varint(&p, end, &value)) return 0;
-        if (tag == 0x08 && last_field < 1) {
-            seconds = (int64_t)value;
+        Field f;
+        if (!read_field(&p, end, &f) || f.wire_type != 0) return 0;
+        if (f.number == 1 && last_field < 1) {
+            seconds = (int64_t)f.scalar;
             last_field = 1;
-        } else if (tag == 0x10 && last_field < 2) {
-            nanos = (int32_t)(uint32_t)value; /* an int32 keeps the low 32 bits */
+        } else if (f.number == 2 && last_field < 2) {
+            nanos = (int32_t)(uint32_t)f.scalar; /* an int32 keeps the low 32 bits */
             last_field = 2;
         } else {
             return 0;
@@ -143,10 +131,11 @@ static int scan_event(Scan *scan, Py_ssize_t index, const uint8_t *p, const uint
     Slot *slots = scan->slots + index * FIELD_COUNT;
     scan->micros[index] = INT64_MIN;
     while (p < end) {
-        uint32_t field;
-        const uint8_t *value;
-        uint64_t length;
-        if (!read_delimited(&p, end, &field, &value, &length)) return 0;
+        Field f; /* every field of a request and of a TrackEvent is length-delimited */
+        if (!read_field(&p, end, &f) || f.wire_type != 2) return 0;
+        uint32_t field = f.number;
+        const uint8_t *value = f.bytes;
+        uint64_t length = f.length;
         if (field < 1 || field > 16) return 0;
         /* Given twice, or both members of a oneof: the last one would win. */
         if (slots[field].present) return 0;
@@ -193,10 +182,11 @@ static int scan_request(Scan *scan) {
     int scope_seen = 0;
     scan->count = 0;
     while (p < end) {
-        uint32_t field;
-        const uint8_t *value;
-        uint64_t length;
-        if (!read_delimited(&p, end, &field, &value, &length)) return 0;
+        Field f; /* every field of a request and of a TrackEvent is length-delimited */
+        if (!read_field(&p, end, &f) || f.wire_type != 2) return 0;
+        uint32_t field = f.number;
+        const uint8_t *value = f.bytes;
+        uint64_t length = f.length;
         if (field == 1 && !scope_seen) {
             if (!valid_utf8(value, length, NULL)) return 0;
             scan->scope = value;

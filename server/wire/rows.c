@@ -122,15 +122,6 @@ static int put_utf8(Out *o, uint32_t c) {
     return 1;
 }
 
-static uint32_t hex4(const uint8_t *p) {
-    uint32_t v = 0;
-    for (int k = 0; k < 4; k++) {
-        uint8_t c = p[k];
-        v = v << 4 | (uint32_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-    }
-    return v;
-}
-
 /* A JSON string at j->p, decoded, as a length-delimited field. */
 static int parse_string_field(Json *j, Out *o, uint32_t field) {
     size_t start;
@@ -146,40 +137,8 @@ static int parse_string_field(Json *j, Out *o, uint32_t field) {
             break;
         }
         j->p++; /* the backslash */
-        if (j->p >= j->end) return 0;
-        uint8_t c = *j->p++;
-        char plain = 0;
-        switch (c) {
-        case '"': plain = '"'; break;
-        case '\\': plain = '\\'; break;
-        case '/': plain = '/'; break;
-        case 'b': plain = '\b'; break;
-        case 'f': plain = '\f'; break;
-        case 'n': plain = '\n'; break;
-        case 'r': plain = '\r'; break;
-        case 't': plain = '\t'; break;
-        case 'u': {
-            if (j->end - j->p < 4) return 0;
-            for (int k = 0; k < 4; k++)
-                if (!hex_digit(j->p[k])) return 0;
-            uint32_t code = hex4(j->p);
-            j->p += 4;
-            if (code >= 0xDC00 && code <= 0xDFFF) return 0; /* a lone low surrogate */
-            if (code >= 0xD800 && code <= 0xDBFF) {
-                if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u') return 0;
-                for (int k = 2; k < 6; k++)
-                    if (!hex_digit(j->p[k])) return 0;
-                uint32_t low = hex4(j->p + 2);
-                if (low < 0xDC00 || low > 0xDFFF) return 0;
-                j->p += 6;
-                code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
-            }
-            if (!put_utf8(o, code)) return 0;
-            continue;
-        }
-        default: return 0;
-        }
-        if (!out_put(o, &plain, 1)) return 0;
+        uint32_t code;
+        if (!json_escape(j, &code) || !put_utf8(o, code)) return 0;
     }
     return close_field(o, start);
 }

@@ -69,36 +69,6 @@ static int out_number(Out *o, double x) {
     return out_put(o, text, (size_t)n);
 }
 
-/* One field of a message: its number, wire type and value (varint, fixed64 or bytes). */
-typedef struct {
-    uint32_t number;
-    int wire_type;
-    uint64_t scalar;
-    const uint8_t *bytes;
-    uint64_t length;
-} Field;
-
-static int read_field(const uint8_t **p, const uint8_t *end, Field *f) {
-    uint64_t tag;
-    if (!read_varint(p, end, &tag) || tag > UINT32_MAX) return 0;
-    f->number = (uint32_t)(tag >> 3);
-    f->wire_type = (int)(tag & 7);
-    if (f->wire_type == 0) return read_varint(p, end, &f->scalar);
-    if (f->wire_type == 1) {
-        if (end - *p < 8) return 0;
-        memcpy(&f->scalar, *p, 8); /* little-endian, as this machine */
-        *p += 8;
-        return 1;
-    }
-    if (f->wire_type == 2) {
-        if (!read_varint(p, end, &f->length) || f->length > (uint64_t)(end - *p)) return 0;
-        f->bytes = *p;
-        *p += f->length;
-        return 1;
-    }
-    return 0;
-}
-
 int struct_json(const uint8_t *p, const uint8_t *end, Out *o, int depth);
 
 static int list_json(const uint8_t *p, const uint8_t *end, Out *o, int depth);

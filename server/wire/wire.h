@@ -22,6 +22,18 @@ int out_put(Out *o, const void *s, size_t n);
 int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out);
 int valid_utf8(const uint8_t *s, size_t n, size_t *chars);
 
+/* One field of a protobuf message: its number, wire type and value (varint, fixed64 or bytes). */
+typedef struct {
+    uint32_t number;
+    int wire_type;
+    uint64_t scalar;
+    const uint8_t *bytes;
+    uint64_t length;
+} Field;
+
+/* The field at *p, which then points past it; 0 when it is cut off or of a group wire type. */
+int read_field(const uint8_t **p, const uint8_t *end, Field *f);
+
 /* JSON text being read (json_check.c). */
 typedef struct {
     const uint8_t *p;
@@ -31,6 +43,9 @@ typedef struct {
 void json_space(Json *j);
 int hex_digit(uint8_t c);
 int json_literal(Json *j, const char *word);
+/* The escape after a backslash at j->p, as a code point (a surrogate pair is one character);
+ * 0 for an unknown escape or a lone surrogate, both of which orjson refuses. */
+int json_escape(Json *j, uint32_t *code);
 /* After a member of an object or array: 1 at a comma (skipped, and the space after it), 2 at
  * `close` (skipped), 0 at anything else. */
 int json_next_member(Json *j, uint8_t close);
