@@ -182,18 +182,15 @@ static int scan_request(Scan *scan) {
     int scope_seen = 0;
     scan->count = 0;
     while (p < end) {
-        Field f; /* every field of a request and of a TrackEvent is length-delimited */
+        Field f;
         if (!read_field(&p, end, &f) || f.wire_type != 2) return 0;
-        uint32_t field = f.number;
-        const uint8_t *value = f.bytes;
-        uint64_t length = f.length;
-        if (field == 1 && !scope_seen) {
-            if (!valid_utf8(value, length, NULL)) return 0;
-            scan->scope = value;
-            scan->scope_length = length;
+        if (f.number == 1 && !scope_seen) {
+            if (!valid_utf8(f.bytes, f.length, NULL)) return 0;
+            scan->scope = f.bytes;
+            scan->scope_length = f.length;
             scope_seen = 1;
-        } else if (field == 2) {
-            if (scan->count >= scan->max_events || length > scan->max_event_bytes) return 0;
+        } else if (f.number == 2) {
+            if (scan->count >= scan->max_events || f.length > scan->max_event_bytes) return 0;
             if (scan->count == capacity) {
                 capacity = capacity ? capacity * 2 : 1024;
                 Slot *slots = realloc(scan->slots, sizeof(Slot) * FIELD_COUNT * capacity);
@@ -203,7 +200,7 @@ static int scan_request(Scan *scan) {
                 if (!slots || !micros) return 0;
             }
             memset(scan->slots + scan->count * FIELD_COUNT, 0, sizeof(Slot) * FIELD_COUNT);
-            if (!scan_event(scan, scan->count, value, value + length)) return 0;
+            if (!scan_event(scan, scan->count, f.bytes, f.bytes + f.length)) return 0;
             scan->count++;
         } else {
             return 0;
