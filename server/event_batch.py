@@ -252,15 +252,26 @@ def build_batch(scope: str, events, encoded_size: int | None = None,
                     reason="INVALID_EVENT",
                 )
             client_ids = True
-        else:
-            track_ids[index] = str(uuid_utils.uuid7())
         if times[index] is None:
             times[index] = receive_time_us
+        if not track_id:
+            track_ids[index] = event_track_id(times[index])
     columns["Scope"] = [scope] * count
     data = [columns[name] for name in COLUMN_NAMES]
     if count > DEFER_BUILD_MAX_EVENTS:
         data = build_columns(data)
     return EventBatch(scope, data, track_ids, client_ids)
+
+
+def event_track_id(event_time_us: int) -> str:
+    """A fresh UUIDv7 whose time field is the event's time (as the C decoder makes them, see
+    server/wire/requests.c): files are laid out by EventTime, so the row groups' TrackId
+    min/max stay narrow and a Delete by id reads only the row groups of its time."""
+    millis = min(max(event_time_us // 1000, 0), _UUID7_MAX_MILLIS)
+    return str(uuid_utils.uuid7(nanoseconds=millis * 1_000_000))
+
+
+_UUID7_MAX_MILLIS = (1 << 48) - 1
 
 
 # Fields copied as they are; scope is ignored on input (the request's scope applies).

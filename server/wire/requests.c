@@ -73,11 +73,23 @@ static int timestamp_micros(const uint8_t *p, const uint8_t *end, int64_t *micro
 
 static const char HEX[] = "0123456789abcdef";
 
-/* count UUIDv7 strings, 36 characters each, written one after another into out. */
-static int write_uuid7s(char *out, Py_ssize_t count) {
+/* The 48-bit time field of an event's UUIDv7: its EventTime in whole ms (floored, as Python's
+ * // does), limited to the field's range; the receive time for an event without one. */
+static uint64_t uuid7_millis(int64_t micros, int64_t now_ms) {
+    int64_t ms = micros == INT64_MIN ? now_ms : micros / 1000 - (micros % 1000 < 0);
+    if (ms < 0) return 0;
+    if (ms > (int64_t)0xFFFFFFFFFFFF) return 0xFFFFFFFFFFFF;
+    return (uint64_t)ms;
+}
+
+/* UUIDv7 strings, 36 characters each, written one after another into out: one per event, whose
+ * time field is the event's EventTime in ms (the receive time where it has none), so that in
+ * files laid out by EventTime each row group's TrackId min/max is narrow and a lookup by id
+ * (Delete) reads the few row groups of its time instead of every TrackId. */
+static int write_uuid7s(char *out, Py_ssize_t count, const int64_t *micros) {
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+    int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
     uint8_t *random = malloc((size_t)count * 10 + 1);
     if (!random) return 0;
     size_t wanted = (size_t)count * 10, got = 0;
@@ -92,6 +104,7 @@ static int write_uuid7s(char *out, Py_ssize_t count) {
     for (Py_ssize_t i = 0; i < count; i++) {
         uint8_t bytes[16];
         const uint8_t *r = random + i * 10;
+        uint64_t ms = uuid7_millis(micros[i], now_ms);
         for (int k = 0; k < 6; k++) bytes[k] = (uint8_t)(ms >> (40 - 8 * k));
         bytes[6] = 0x70 | (r[0] & 0x0F);
         bytes[7] = r[1];
@@ -252,7 +265,7 @@ static PyObject *string_column(const Scan *scan, int field) {
     return Py_BuildValue("(NNNn)", validity, offsets, data, nulls);
 }
 
-static PyObject *generated_track_ids(Py_ssize_t count) {
+static PyObject *generated_track_ids(Py_ssize_t count, const int64_t *micros) {
     PyObject *offsets = PyBytes_FromStringAndSize(NULL, (count + 1) * 4);
     PyObject *data = PyBytes_FromStringAndSize(NULL, count * UUID_CHARS);
     if (!offsets || !data) {
@@ -262,7 +275,7 @@ static PyObject *generated_track_ids(Py_ssize_t count) {
     }
     int32_t *offset = (int32_t *)PyBytes_AS_STRING(offsets);
     for (Py_ssize_t i = 0; i <= count; i++) offset[i] = (int32_t)(i * UUID_CHARS);
-    if (!write_uuid7s(PyBytes_AS_STRING(data), count)) {
+    if (!write_uuid7s(PyBytes_AS_STRING(data), count, micros)) {
         Py_DECREF(offsets);
         Py_DECREF(data);
         return PyErr_SetFromErrno(PyExc_OSError);
@@ -301,7 +314,7 @@ PyObject *decode(PyObject *self, PyObject *args) {
     for (int c = 0; c < COLUMN_COUNT; c++) {
         int field = COLUMN_FIELDS[c];
         PyObject *column = field == F_TRACK_ID && !scan.track_ids_given
-                               ? generated_track_ids(scan.count)
+                               ? generated_track_ids(scan.count, scan.micros)
                                : string_column(&scan, field);
         if (!column) {
             Py_DECREF(columns);

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 import sys
+import time
 import pathlib
 
 import pytest
@@ -241,6 +242,34 @@ def test_track_ids_made_by_the_decoder_are_fresh_uuid7s():
         parsed = uuid.UUID(text)
         assert str(parsed) == text and parsed.version == 7 and parsed.variant == uuid.RFC_4122
         assert abs(int(text.replace("-", "")[:12], 16) / 1000 - before) < 5
+
+
+def _id_millis(track_id: str) -> int:
+    return int(track_id.replace("-", "")[:12], 16)
+
+
+def test_generated_track_ids_carry_the_event_time_on_both_paths():
+    from google.protobuf import timestamp_pb2
+
+    # (seconds, nanos) of EventTimes -> the ms in the id: floored, and 0 before 1970.
+    times = [((1_600_000_000, 999_999_999), 1_600_000_000_999),
+             ((1_600_000_000, 1_000_000), 1_600_000_000_001),
+             ((0, 0), 0), ((-1, 500_000_000), 0), ((-86_400 * 365, 0), 0),
+             ((253_402_300_799, 0), 253_402_300_799_000)]
+    events = [pb.TrackEvent(event_type="t" * 100,
+                            event_time=timestamp_pb2.Timestamp(seconds=s, nanos=n))
+              for (s, n), _ in times] * 300
+    events.append(pb.TrackEvent(event_type="no time"))
+    data = pb.TrackStreamRequest(events=events).SerializeToString()
+    request, fast, ordinary = both(data)
+    assert isinstance(request, fast_decode.FastRequest)
+    expected = [ms for _, ms in times] * 300
+    for batch in (fast, ordinary):
+        assert [_id_millis(i) for i in batch.track_ids[:-1]] == expected
+        assert len(set(batch.track_ids)) == len(events)
+    # Without an EventTime: the receive time, as in the EventTime column.
+    assert _id_millis(ordinary.track_ids[-1]) == RECEIVED // 1000
+    assert abs(_id_millis(fast.track_ids[-1]) / 1000 - time.time()) < 60
 
 
 def test_struct_payloads_take_the_columnar_path_and_match():
