@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import duckdb
 
 from .lake import (
-    EVENTS_TABLE, LAKE, PENDING_DELETIONS_TABLE, rewrite_rows, rollback,
+    EVENTS_TABLE, LAKE, pending_deletions, rewrite_rows, rollback,
 )
 
 log = logging.getLogger(__name__)
@@ -39,12 +39,9 @@ def flush_inlined(cursor: duckdb.DuckDBPyConnection) -> None:
 
 def compact(cursor: duckdb.DuckDBPyConnection, inline_row_limit: int) -> CompactionReport:
     started = time.monotonic()
-    started_at = cursor.execute("SELECT now()::TIMESTAMP").fetchone()[0]
-    pending = cursor.execute(f"SELECT count(*) FROM {PENDING_DELETIONS_TABLE}").fetchone()[0]
+    pending = pending_deletions(cursor)
     flush_inlined(cursor)
     apply_deletions(cursor, inline_row_limit)
-    # Only deletions made before this rewrite are applied; another server's later ones wait.
-    cursor.execute(f'DELETE FROM {PENDING_DELETIONS_TABLE} WHERE "DeletedAt" <= ?', [started_at])
     _call(cursor, "ducklake_rewrite_data_files(?, delete_threshold => 0.0)")
     merge_small_files(cursor)
     report = CompactionReport(pending, time.monotonic() - started)

@@ -18,7 +18,7 @@ from . import compaction, promoted
 from .config import Settings
 from .errors import FieldViolation, InvalidArgument
 from .event_batch import EventBatch, build_batch, normalize_scope
-from .lake import LAKE, EVENTS_TABLE, quote_identifier, PENDING_DELETIONS_TABLE, open_lake
+from .lake import LAKE, EVENTS_TABLE, quote_identifier, open_lake, pending_deletions
 from .newest import WindowPlanner, run_newest_first
 from .queries import QueryRunner
 from .rows import ResultRows
@@ -158,7 +158,7 @@ class Engine:
                 f"(SELECT count(*) FROM ({self._writer.recent_source_sql(())}))",
                 {"srv_scope": None, "srv_server": self._writer.server_id},
             ).fetchone()[0]
-            pending = cursor.execute(f"SELECT count(*) FROM {PENDING_DELETIONS_TABLE}").fetchone()[0]
+            pending = pending_deletions(cursor)
             files = cursor.execute(
                 "SELECT count(*) FROM ducklake_list_files(?, 'events')", [LAKE]
             ).fetchone()[0]

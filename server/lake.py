@@ -5,8 +5,8 @@ TIMESTAMP holding UTC: time-zone-aware types run through ICU per row and were 30
 by day), JSON for User and Payload, partitioned by Scope and month of EventTime, in Parquet row
 groups of 16,384 rows. bench/LAYOUTS.md has the measurements behind that choice: a day's
 `EventType` filter with `take 1000` ran 4x faster than with month partitions and DuckDB's default
-row groups, as fast as day partitions, without 30 times the files. Table
-`lake.main.pending_deletions` records deletions that compaction has not yet applied to the files.
+row groups, as fast as day partitions, without 30 times the files. A deletion waits for
+compaction as a row of a DuckLake delete file (see pending_deletions).
 """
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 LAKE = "lake"
 EVENTS_TABLE = f"{LAKE}.main.events"
-PENDING_DELETIONS_TABLE = f"{LAKE}.main.pending_deletions"
+# DuckLake's own catalog tables (its specification's ducklake_delete_file etc.), attached by it.
+METADATA = f"__ducklake_metadata_{LAKE}"
 PROMOTED_KEYS_TABLE = f"{LAKE}.main.promoted_keys"
 # Per server: the last write-ahead log sequence number whose events are in the lake.
 WAL_STATE_TABLE = f"{LAKE}.main.wal_state"
@@ -142,6 +143,22 @@ def time_slices(cursor: duckdb.DuckDBPyConnection, where: str, params: dict,
     return slices, sum(rows for _, _, rows in hours)
 
 
+def pending_deletions(cursor: duckdb.DuckDBPyConnection) -> int:
+    """Deleted events still in the events table's data files: the rows of its live delete
+    files, which reads filter out and compaction's rewrite removes. Read from the catalog, so
+    every server sharing it counts the same, and a Delete writes nothing but its delete file (a
+    table of deletions, as before, cost each Delete an INSERT and a Parquet file of its own).
+    A file whose every row is deleted leaves the snapshot instead of getting a delete file; it
+    needs no rewrite (compaction's cleanup removes it), so its rows are not counted."""
+    return cursor.execute(
+        f"SELECT coalesce(sum(d.delete_count), 0) FROM {METADATA}.ducklake_delete_file d "
+        f"JOIN {METADATA}.ducklake_table t USING (table_id) "
+        f"JOIN {METADATA}.ducklake_schema s USING (schema_id) "
+        "WHERE d.end_snapshot IS NULL AND t.end_snapshot IS NULL AND s.end_snapshot IS NULL "
+        "AND t.table_name = 'events' AND s.schema_name = 'main'"
+    ).fetchone()[0]
+
+
 def events_table_ddl() -> str:
     columns = ", ".join(
         f"{quote_identifier(col.name)} {_SQL_TYPES.get(col.type, 'VARCHAR')}"
@@ -212,7 +229,7 @@ def open_lake(settings: Settings) -> duckdb.DuckDBPyConnection:
 def _create_tables(conn: duckdb.DuckDBPyConnection) -> None:
     existing = {row[0] for row in conn.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [LAKE]).fetchall()}
-    if {"events", "pending_deletions", "promoted_keys", "wal_state"} <= existing:
+    if {"events", "promoted_keys", "wal_state"} <= existing:
         return
     conn.execute("BEGIN")
     if "events" not in existing:
@@ -222,10 +239,6 @@ def _create_tables(conn: duckdb.DuckDBPyConnection) -> None:
             f'month("EventTime"))'
         )
         conn.execute(f"CALL {LAKE}.set_option('parquet_row_group_size', {ROW_GROUP_SIZE})")
-    conn.execute(
-        f"CREATE TABLE IF NOT EXISTS {PENDING_DELETIONS_TABLE} "
-        f'("Scope" VARCHAR, "TrackId" VARCHAR, "DeletedAt" TIMESTAMP)'
-    )
     conn.execute(
         f'CREATE TABLE IF NOT EXISTS {WAL_STATE_TABLE} ("ServerId" VARCHAR, "FlushedSeq" BIGINT)'
     )
