@@ -31,6 +31,10 @@ def test_large_stream_is_stored_as_sent(start_server):
         batches[1][10].track_id = "client-id"
         ids = client.track_stream("bulk", batches)
         assert len(set(ids)) == 3000 and ids[1010] == "client-id"
+        # Server-made ids carry the event's time (ms) in their UUIDv7 time field, on the
+        # columnar path (batches 0 and 2) and the ordinary one (batch 1 has a client id).
+        assert [int(ids[i].replace("-", "")[:12], 16) for i in range(3000) if i != 1010] == [
+            (1_600_000_000 + i) * 1000 for i in range(3000) if i != 1010]
         assert client.stats()["events"] == 3000
         rows = client.list("bulk", "TrackId eq 'client-id'", "", 0, 10)
         assert rows["items"][0]["DeviceId"] == "device-2"  # 1010 % 7

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import datetime as dt
 import signal
 import threading
 import time
@@ -23,9 +24,12 @@ def test_track_assigns_time_ordered_ids_and_keeps_client_ids(start_server):
         ids = client.track("default", [event(1), event(2, TrackId="client-id-2"), event(3)])
     assert ids[1] == "client-id-2"
     assert len(set(ids)) == 3
-    # UUIDv7: version nibble 7, and later events sort after earlier ones.
+    # UUIDv7: version nibble 7, the time field the EventTime's ms, so later events sort after
+    # earlier ones.
     assert ids[0][14] == "7" and ids[2][14] == "7"
     assert ids[0] < ids[2]
+    event_time = dt.datetime.fromisoformat(event(1)["EventTime"].replace("Z", "+00:00"))
+    assert int(ids[0].replace("-", "")[:12], 16) == int(event_time.timestamp() * 1000)
 
 
 def test_events_survive_restart(start_server, tmp_path):
