@@ -67,6 +67,34 @@ def delete_group(cursor: duckdb.DuckDBPyConnection, requests: list[DeleteRequest
     return outcomes
 
 
+def delete_batch(cursor: duckdb.DuckDBPyConnection, scope: str, track_ids: list[str], *,
+                 allow_missing: bool, max_pending: int, retry_seconds: float) -> list[str]:
+    """Deletes the events of one BatchDelete in one transaction, all or none (AIP-235), and
+    returns the TrackIds deleted, in request order. One lookup and one DELETE for the lot."""
+    keys = [(scope, track_id) for track_id in dict.fromkeys(track_ids)]
+    # On failure the writer rolls the transaction back (writer.Writer._run_task).
+    cursor.execute("BEGIN")
+    stored = _existing(cursor, keys)
+    missing = [key[1] for key in keys if key not in stored]
+    if missing and not allow_missing:
+        shown = ", ".join(repr(track_id) for track_id in missing[:5])
+        raise NotFound(
+            f"{len(missing)} of the {len(keys)} TrackIds are not stored in scope {scope!r} "
+            f"({shown}{', ...' if len(missing) > 5 else ''}); nothing was deleted")
+    found = [key for key in keys if key in stored]
+    pending = pending_deletions(cursor)
+    if pending + len(found) > max_pending:
+        raise ResourceExhausted(
+            f"{pending} deletions are waiting for compaction, the limit is {max_pending}: "
+            f"{len(found)} more do not fit; nothing was deleted, retry after the next compaction",
+            retry_after_seconds=retry_seconds,
+            reason="TOO_MANY_PENDING_DELETES",
+        )
+    _delete_rows(cursor, found)
+    cursor.execute("COMMIT")
+    return [track_id for _, track_id in found]
+
+
 def _by_scope(keys: list[tuple[str, str]]) -> dict[str, list[str]]:
     ids: dict[str, list[str]] = {}
     for scope, track_id in keys:

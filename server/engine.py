@@ -17,7 +17,7 @@ import querylang
 from . import compaction, promoted
 from .config import Settings
 from .errors import FieldViolation, InvalidArgument
-from .event_batch import EventBatch, build_batch, normalize_scope
+from .event_batch import MAX_TRACK_ID_LENGTH, EventBatch, build_batch, normalize_scope
 from .lake import LAKE, EVENTS_TABLE, quote_identifier, open_lake, pending_deletions
 from .newest import WindowPlanner, run_newest_first
 from .queries import QueryRunner
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 MAX_LIST_WINDOW = 10_000
 PROMOTION_SAMPLE_ROWS = 100_000
 DEFAULT_TOP = 100
+# TrackIds per BatchDelete: two IN lists of at most 500 constants each (deletes._CHUNK).
+MAX_BATCH_DELETE = 1000
 
 
 class Engine:
@@ -96,6 +98,21 @@ class Engine:
                 "track_id is required", [FieldViolation("track_id", "must not be empty")]
             )
         self._writer.delete(scope, track_id).result()
+
+    def batch_delete(self, scope: str, track_ids: list[str], allow_missing: bool) -> list[str]:
+        scope = normalize_scope(scope)
+        if not 1 <= len(track_ids) <= MAX_BATCH_DELETE:
+            raise InvalidArgument(
+                f"track_ids must hold 1 to {MAX_BATCH_DELETE} TrackIds, got {len(track_ids)}",
+                [FieldViolation("track_ids", f"1 to {MAX_BATCH_DELETE} TrackIds")],
+            )
+        for index, track_id in enumerate(track_ids):
+            if not track_id or len(track_id) > MAX_TRACK_ID_LENGTH:
+                raise InvalidArgument(
+                    f"track_ids[{index}] must be 1 to {MAX_TRACK_ID_LENGTH} characters",
+                    [FieldViolation(f"track_ids[{index}]", "empty or too long")],
+                )
+        return self._writer.delete_batch(scope, list(track_ids), allow_missing).result()
 
     def compact(self) -> compaction.CompactionReport:
         return self._writer.run(self._compact_and_promote).result()

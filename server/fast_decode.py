@@ -140,6 +140,9 @@ def add_track_service(servicer, server) -> None:
         "Delete": grpc.unary_unary_rpc_method_handler(
             servicer.Delete, request_deserializer=pb.DeleteRequest.FromString,
             response_serializer=pb.DeleteResponse.SerializeToString),
+        "BatchDelete": grpc.unary_unary_rpc_method_handler(
+            servicer.BatchDelete, request_deserializer=pb.BatchDeleteRequest.FromString,
+            response_serializer=pb.BatchDeleteResponse.SerializeToString),
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
     server.add_registered_method_handlers(SERVICE, handlers)

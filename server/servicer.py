@@ -175,6 +175,14 @@ class TrackEventsServicer(pb_grpc.TrackEventsServiceServicer):
         call["rows"] = 1
         return pb.DeleteResponse(track_id=request.track_id)
 
+    @rpc()
+    def BatchDelete(self, request, context, call):
+        engine = self._engine()
+        scope = self._scope(request.scope, call)
+        deleted = engine.batch_delete(scope, list(request.track_ids), request.allow_missing)
+        call["rows"] = len(deleted)
+        return pb.BatchDeleteResponse(track_ids=deleted)
+
 
 class AdminServicer(admin_grpc.AdminServiceServicer):
     """Store maintenance; needs a key allowed every scope."""

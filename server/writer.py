@@ -34,7 +34,7 @@ import duckdb
 import pyarrow as pa
 
 from . import event_batch, promoted
-from .deletes import DeleteRequest, delete_group
+from .deletes import DeleteRequest, delete_batch, delete_group
 from .errors import Unavailable
 from .event_batch import EventBatch
 from .lake import EVENTS_TABLE, WAL_STATE_TABLE, rollback, set_inline_row_limit
@@ -136,6 +136,13 @@ class Writer:
     def delete(self, scope: str, track_id: str) -> Future:
         """Queues a deletion; deletions queued together share one transaction."""
         return self._put(self._lake_work, _Delete(DeleteRequest(scope, track_id)))
+
+    def delete_batch(self, scope: str, track_ids: list[str], allow_missing: bool) -> Future:
+        """Queues the deletion of several events, all or none; the future holds the TrackIds
+        deleted."""
+        return self.run(lambda cursor: delete_batch(
+            cursor, scope, track_ids, allow_missing=allow_missing,
+            max_pending=self._max_pending_deletes, retry_seconds=self._delete_retry_seconds))
 
     def run(self, task: Callable[[duckdb.DuckDBPyConnection], object]) -> Future:
         """Runs `task(cursor)` on the lake thread after a flush (so the lake holds every

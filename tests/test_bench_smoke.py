@@ -60,7 +60,7 @@ def test_bench_runs_end_to_end_with_a_tiny_n(tmp_path):
     completed = subprocess.run(
         [sys.executable, str(BENCH / "run.py"), "--events", "2000", "--out", str(out),
          "--ingest-events", "2000", "--struct-events", "1000", "--unary-seconds", "0.5",
-         "--runs", "2", "--deletes", "10", "--compaction-deletes", "20",
+         "--runs", "2", "--deletes", "10", "--compaction-deletes", "40",
          "--settle-seconds", "5.5"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
@@ -109,8 +109,12 @@ def test_bench_runs_end_to_end_with_a_tiny_n(tmp_path):
         assert row.get("p50_ms", 0) > 0 or row.get("error")
 
     delete = results["delete"]
-    assert delete["rate_deletes"] + delete["extra_deletes"] > 0
-    assert delete.get("compaction_seconds", 0) > 0 or delete.get("compaction_error")
+    # 10 one by one, 10 from 8 threads, the other 20 in one BatchDelete; all before compaction.
+    assert (delete["rate_deletes"], delete["extra_deletes"], delete["batch_deletes"]) == (10, 10, 20)
+    assert delete["errors"] == 0
+    assert delete["stats_before_compaction"]["pending_deletions"] == 40
+    assert delete.get("compaction_applied") == 40 or delete.get("compaction_error")
+    assert "| More in BatchDeletes of 1000 (1 client) | 20 in" in text
     after_load = results["compaction_after_load"]
     assert after_load.get("seconds", 0) > 0 or after_load.get("error")
     assert results["memory"]["peak_rss_bytes"] > 0

@@ -58,6 +58,21 @@ def test_failed_call_prints_status_on_stderr_and_exits_non_zero(start_server):
     assert "Traceback" not in result.stderr
 
 
+def test_delete_of_several_ids_is_one_batch(start_server):
+    server = start_server()
+    with server.client() as client:
+        ids = client.track("default", [{"EventType": "a"}, {"EventType": "b"}, {"EventType": "c"}])
+    result = run_cli("delete", "--target", server.target, ids[2], ids[0])
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"deleted": [ids[2], ids[0]]}
+    failed = run_cli("delete", "--target", server.target, ids[1], "no-such-event")
+    assert failed.returncode == 1 and failed.stderr.startswith("NOT_FOUND: ")
+    skipped = run_cli("delete", "--target", server.target, "--allow-missing", ids[1], "nope")
+    assert json.loads(skipped.stdout) == {"deleted": [ids[1]]}
+    with server.client() as client:
+        assert client.stats()["events"] == 0
+
+
 def test_bad_input_file_names_the_line(start_server, tmp_path):
     server = start_server()
     bad = tmp_path / "bad.ndjson"

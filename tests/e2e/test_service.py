@@ -56,6 +56,9 @@ def test_key_works_on_its_scopes_only(keyed_server):
         with pytest.raises(TrackstoreError) as denied_delete:
             client.delete("other", track_id)
         assert denied_delete.value.code == grpc.StatusCode.PERMISSION_DENIED
+        with pytest.raises(TrackstoreError) as denied_batch:
+            client.batch_delete("other", [track_id])
+        assert denied_batch.value.code == grpc.StatusCode.PERMISSION_DENIED
         # Administration needs a key allowed every scope.
         with pytest.raises(TrackstoreError) as denied_admin:
             client.compact()

@@ -360,3 +360,63 @@ def test_compaction_applies_deletions_spread_over_several_partitions(start_serve
         assert rows_in_data_files(data_dir, "DeviceId", gone) == 0
     assert rows_in_data_files(data_dir, "DeviceId", "dev-3") == 1
     assert "rewriting partitions" in server.log()
+
+
+def test_batch_delete_removes_every_listed_event_in_one_call(start_server):
+    server = start_server()
+    with server.client() as client:
+        ids = client.track("shop", [event(i) for i in range(10)])
+        # Request order, and a repeated id counts once.
+        assert client.batch_delete("shop", [ids[7], ids[2], ids[7], ids[4]]) == [
+            ids[7], ids[2], ids[4]]
+        stats = client.stats()
+        assert stats["events"] == 7 and stats["pending_deletions"] == 3
+        rows = client.list("shop", "", "", 0, 100)["items"]
+        assert {row["TrackId"] for row in rows} == set(ids) - {ids[2], ids[4], ids[7]}
+        assert client.compact()["applied_deletions"] == 3
+
+
+def test_batch_delete_with_an_unknown_id_deletes_nothing_unless_missing_is_allowed(start_server):
+    server = start_server()
+    with server.client() as client:
+        ids = client.track("shop", [event(i) for i in range(4)])
+        other = client.track("other", [event(9)])
+        with pytest.raises(TrackstoreError) as error:
+            client.batch_delete("shop", [ids[0], "no-such-id", other[0], ids[1]])
+        assert error.value.code == grpc.StatusCode.NOT_FOUND
+        assert "2 of the 4" in error.value.message and "'no-such-id'" in error.value.message
+        assert "nothing was deleted" in error.value.message
+        assert client.stats()["events"] == 5
+        assert client.batch_delete("shop", [ids[0], "no-such-id", other[0], ids[1]],
+                                   allow_missing=True) == [ids[0], ids[1]]
+        assert client.stats()["events"] == 3
+        assert client.batch_delete("shop", ["gone"], allow_missing=True) == []
+
+
+def test_batch_delete_over_the_pending_limit_is_refused_whole(start_server):
+    server = start_server("--max-pending-deletes", "3", "--delete-retry-seconds", "90")
+    with server.client() as client:
+        ids = client.track("default", [event(i) for i in range(6)])
+        client.delete("default", ids[0])
+        with pytest.raises(TrackstoreError) as refused:
+            client.batch_delete("default", ids[1:4])
+        assert refused.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert detail(refused.value, error_details_pb2.RetryInfo).retry_delay.seconds == 90
+        assert error_reason(refused.value) == "TOO_MANY_PENDING_DELETES"
+        assert client.stats()["events"] == 5
+        assert client.batch_delete("default", ids[1:3]) == ids[1:3]
+        assert client.stats()["pending_deletions"] == 3
+
+
+@pytest.mark.parametrize("track_ids, field", [
+    ([], "track_ids"), (["x"] * 1001, "track_ids"), (["ok", ""], "track_ids[1]"),
+    (["ok", "x" * 201], "track_ids[1]"),
+])
+def test_batch_delete_rejects_bad_id_lists(start_server, track_ids, field):
+    server = start_server()
+    with server.client() as client:
+        with pytest.raises(TrackstoreError) as error:
+            client.batch_delete("default", track_ids)
+    assert error.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    violations = detail(error.value, error_details_pb2.BadRequest).field_violations
+    assert [v.field for v in violations] == [field]

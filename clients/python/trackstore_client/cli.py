@@ -100,7 +100,11 @@ def cmd_list(args) -> int:
 
 def cmd_delete(args) -> int:
     with _client(args) as client:
-        _print_json({"deleted": client.delete(args.scope, args.track_id)})
+        if len(args.track_ids) == 1 and not args.allow_missing:
+            _print_json({"deleted": client.delete(args.scope, args.track_ids[0])})
+        else:
+            _print_json({"deleted": client.batch_delete(args.scope, args.track_ids,
+                                                        args.allow_missing)})
     return 0
 
 
@@ -156,8 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--top", type=int, default=None, help="events to return (default 100)")
     listing.set_defaults(run=cmd_list)
 
-    delete = client_command("delete", "delete one event by TrackId")
-    delete.add_argument("track_id")
+    delete = client_command(
+        "delete", "delete events by TrackId (several: up to 1000, all or none)")
+    delete.add_argument("track_ids", nargs="+", metavar="track_id")
+    delete.add_argument("--allow-missing", action="store_true",
+                        help="skip TrackIds that are not stored instead of failing")
     delete.set_defaults(run=cmd_delete)
     compact = client_command("compact", "compact the store now (apply deletions, merge files)")
     compact.set_defaults(run=cmd_compact)

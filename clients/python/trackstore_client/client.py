@@ -198,6 +198,13 @@ class Client:
         response = self._call(self.stub.Delete, pb.DeleteRequest(scope=scope, track_id=track_id))
         return response.track_id
 
+    def batch_delete(self, scope: str, track_ids: list[str],
+                     allow_missing: bool = False) -> list[str]:
+        """Deletes up to 1000 events at once, all or none; returns the TrackIds deleted."""
+        response = self._call(self.stub.BatchDelete, pb.BatchDeleteRequest(
+            scope=scope, track_ids=track_ids, allow_missing=allow_missing))
+        return list(response.track_ids)
+
 
     def compact(self) -> dict:
         response = self._call(self.admin.Compact, admin_pb.CompactRequest())

@@ -139,3 +139,19 @@ class DeleteResponse(_message.Message):
     TRACK_ID_FIELD_NUMBER: _ClassVar[int]
     track_id: str
     def __init__(self, track_id: _Optional[str] = ...) -> None: ...
+
+class BatchDeleteRequest(_message.Message):
+    __slots__ = ("scope", "track_ids", "allow_missing")
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    TRACK_IDS_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_MISSING_FIELD_NUMBER: _ClassVar[int]
+    scope: str
+    track_ids: _containers.RepeatedScalarFieldContainer[str]
+    allow_missing: bool
+    def __init__(self, scope: _Optional[str] = ..., track_ids: _Optional[_Iterable[str]] = ..., allow_missing: _Optional[bool] = ...) -> None: ...
+
+class BatchDeleteResponse(_message.Message):
+    __slots__ = ("track_ids",)
+    TRACK_IDS_FIELD_NUMBER: _ClassVar[int]
+    track_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, track_ids: _Optional[_Iterable[str]] = ...) -> None: ...

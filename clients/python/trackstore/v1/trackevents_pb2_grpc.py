@@ -60,6 +60,11 @@ class TrackEventsServiceStub:
                 request_serializer=trackstore_dot_v1_dot_trackevents__pb2.DeleteRequest.SerializeToString,
                 response_deserializer=trackstore_dot_v1_dot_trackevents__pb2.DeleteResponse.FromString,
                 _registered_method=True)
+        self.BatchDelete = channel.unary_unary(
+                '/trackstore.v1.TrackEventsService/BatchDelete',
+                request_serializer=trackstore_dot_v1_dot_trackevents__pb2.BatchDeleteRequest.SerializeToString,
+                response_deserializer=trackstore_dot_v1_dot_trackevents__pb2.BatchDeleteResponse.FromString,
+                _registered_method=True)
 
 
 class TrackEventsServiceServicer:
@@ -101,6 +106,14 @@ class TrackEventsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchDelete(self, request, context):
+        """Deletes up to 1000 events of one scope in one transaction (AIP-235): every one of them or,
+        on any error, none. Far cheaper per event than one Delete each.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TrackEventsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -128,6 +141,11 @@ def add_TrackEventsServiceServicer_to_server(servicer, server):
                     servicer.Delete,
                     request_deserializer=trackstore_dot_v1_dot_trackevents__pb2.DeleteRequest.FromString,
                     response_serializer=trackstore_dot_v1_dot_trackevents__pb2.DeleteResponse.SerializeToString,
+            ),
+            'BatchDelete': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchDelete,
+                    request_deserializer=trackstore_dot_v1_dot_trackevents__pb2.BatchDeleteRequest.FromString,
+                    response_serializer=trackstore_dot_v1_dot_trackevents__pb2.BatchDeleteResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -266,6 +284,33 @@ class TrackEventsService:
             '/trackstore.v1.TrackEventsService/Delete',
             trackstore_dot_v1_dot_trackevents__pb2.DeleteRequest.SerializeToString,
             trackstore_dot_v1_dot_trackevents__pb2.DeleteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchDelete(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trackstore.v1.TrackEventsService/BatchDelete',
+            trackstore_dot_v1_dot_trackevents__pb2.BatchDeleteRequest.SerializeToString,
+            trackstore_dot_v1_dot_trackevents__pb2.BatchDeleteResponse.FromString,
             options,
             channel_credentials,
             insecure,
