@@ -205,7 +205,6 @@ class Client:
             scope=scope, track_ids=track_ids, allow_missing=allow_missing))
         return list(response.track_ids)
 
-
     def compact(self) -> dict:
         response = self._call(self.admin.Compact, admin_pb.CompactRequest())
         return {"applied_deletions": response.applied_deletions, "seconds": response.seconds}
