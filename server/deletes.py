@@ -51,12 +51,8 @@ def delete_group(cursor: duckdb.DuckDBPyConnection, requests: list[DeleteRequest
             outcomes.append(NotFound(
                 f"no event with TrackId {request.track_id!r} in scope {request.scope!r}"))
         elif pending + len(accepted) + 1 > max_pending:
-            outcomes.append(ResourceExhausted(
-                f"{pending + len(accepted)} deletions are waiting for compaction, the limit "
-                f"is {max_pending}; retry after the next compaction",
-                retry_after_seconds=retry_seconds,
-                reason="TOO_MANY_PENDING_DELETES",
-            ))
+            outcomes.append(_over_pending_limit(pending + len(accepted), max_pending,
+                                                retry_seconds))
         else:
             seen.add(key)
             accepted.append(key)
@@ -84,15 +80,21 @@ def delete_batch(cursor: duckdb.DuckDBPyConnection, scope: str, track_ids: list[
     found = [key for key in keys if key in stored]
     pending = pending_deletions(cursor)
     if pending + len(found) > max_pending:
-        raise ResourceExhausted(
-            f"{pending} deletions are waiting for compaction, the limit is {max_pending}: "
-            f"{len(found)} more do not fit; nothing was deleted, retry after the next compaction",
-            retry_after_seconds=retry_seconds,
-            reason="TOO_MANY_PENDING_DELETES",
-        )
+        raise _over_pending_limit(pending, max_pending, retry_seconds,
+                                  f": {len(found)} more do not fit; nothing was deleted")
     _delete_rows(cursor, found)
     cursor.execute("COMMIT")
     return [track_id for _, track_id in found]
+
+
+def _over_pending_limit(pending: int, max_pending: int, retry_seconds: float,
+                        detail: str = "") -> ResourceExhausted:
+    return ResourceExhausted(
+        f"{pending} deletions are waiting for compaction, the limit is {max_pending}{detail}; "
+        f"retry after the next compaction",
+        retry_after_seconds=retry_seconds,
+        reason="TOO_MANY_PENDING_DELETES",
+    )
 
 
 def _by_scope(keys: list[tuple[str, str]]) -> dict[str, list[str]]:

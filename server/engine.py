@@ -112,7 +112,7 @@ class Engine:
                     f"track_ids[{index}] must be 1 to {MAX_TRACK_ID_LENGTH} characters",
                     [FieldViolation(f"track_ids[{index}]", "empty or too long")],
                 )
-        return self._writer.delete_batch(scope, list(track_ids), allow_missing).result()
+        return self._writer.delete_batch(scope, track_ids, allow_missing).result()
 
     def compact(self) -> compaction.CompactionReport:
         return self._writer.run(self._compact_and_promote).result()
