@@ -22,6 +22,7 @@ import argparse
 import collections
 import concurrent.futures
 import datetime as dt
+import itertools
 import json
 import os
 import pathlib
@@ -835,8 +836,7 @@ def run_deletes(rpc: Rpc, scope: str, track_ids: list[str], rate_count: int,
     latencies = []
     started = time.perf_counter()
     while batched < wanted and time.perf_counter() - started < budget:
-        chunk = [track_id for _, track_id in zip(range(min(BATCH_DELETE_SIZE,
-                                                           wanted - batched)), ids)]
+        chunk = list(itertools.islice(ids, min(BATCH_DELETE_SIZE, wanted - batched)))
         if not chunk:
             break
         began = time.perf_counter()
