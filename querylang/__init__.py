@@ -1,13 +1,15 @@
 """trackstore's query compiler: KQL and OData text -> one parameterized DuckDB SELECT.
 
 Stages, each usable alone: parse_kql / parse_odata (text -> ast) -> resolve (names and types
-against a Schema) -> sqlgen (SQL text and bound parameters). `compile()` runs them in order.
+against a Schema) -> known_values (tests the data cannot pass, when told what it holds) ->
+sqlgen (SQL text and bound parameters). `compile()` runs them in order.
 This package imports no database driver and nothing from the server.
 """
 from .ast import OutputColumn
 from .compiler import CompiledQuery, compile, compile_list
 from .errors import QueryError
+from .known_values import KnownValues
 from .schema import EVENTS_SCHEMA, Schema
 
-__all__ = ["compile", "compile_list", "CompiledQuery", "OutputColumn", "QueryError",
-           "EVENTS_SCHEMA", "Schema"]
+__all__ = ["compile", "compile_list", "CompiledQuery", "KnownValues", "OutputColumn",
+           "QueryError", "EVENTS_SCHEMA", "Schema"]

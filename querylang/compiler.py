@@ -4,9 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import datetime, timezone
 
-from . import ast, newest_first, parse_kql, parse_odata
+from . import ast, known_values, newest_first, parse_kql, parse_odata
 from .ast import OutputColumn
 from .errors import QueryError
+from .known_values import KnownValues
 from .resolve import Resolver
 from .schema import EVENTS_SCHEMA, Schema
 from .sqlgen import generate, quote_ident
@@ -23,6 +24,9 @@ class CompiledQuery:
     # Set when the answer is the first rows by EventTime descending: the same query over the
     # newest events only is exact once it returns `rows` rows (newest_first.py).
     newest_first: newest_first.NewestFirst | None = None
+    # Set when a test was answered from `known_values` (querylang/known_values.py): the answer
+    # is exact only if those values still hold when the query has read its snapshot.
+    pruned: bool = False
 
 
 def _dynamic_paths(node) -> tuple[tuple[str, tuple], ...]:
@@ -52,18 +56,35 @@ def _now(now: datetime | None) -> datetime:
 
 
 def compile(query: str, *, schema: Schema = EVENTS_SCHEMA, source_sql: str = '"events"',
-            now: datetime | None = None, max_rows: int | None = None) -> CompiledQuery:
-    """KQL text -> one DuckDB SELECT over `source_sql`, its parameters and output columns."""
+            now: datetime | None = None, max_rows: int | None = None,
+            known: KnownValues | None = None) -> CompiledQuery:
+    """KQL text -> one DuckDB SELECT over `source_sql`, its parameters and output columns.
+
+    `known`: column -> every value it may hold in the data read (known_values.py)."""
     try:
         tree = parse_kql.parse(query)
         resolved = Resolver(schema, "kql").query(tree)
+        resolved, pruned = _prune(resolved, known)
         sql, params = generate(resolved, source_sql=source_sql, now=_now(now), max_rows=max_rows)
     except QueryError as e:
         raise e.with_source(query) from None
     except RecursionError:
         raise _too_deep(query) from None
     return CompiledQuery(sql, params, resolved.columns, _dynamic_paths(resolved),
-                         newest_first.analyze(resolved, max_rows))
+                         _newest_first(resolved, max_rows), pruned)
+
+
+def _prune(resolved, known):
+    if not known:
+        return resolved, False
+    return known_values.prune(resolved, known)
+
+
+def _newest_first(resolved, max_rows=None):
+    # Reading the newest events first only pays when a query reads rows at all.
+    if known_values.never_matches(resolved):
+        return None
+    return newest_first.analyze(resolved, max_rows)
 
 
 def _too_deep(text) -> QueryError:
@@ -72,7 +93,8 @@ def _too_deep(text) -> QueryError:
 
 
 def compile_list(filter: str, orderby: str, *, skip: int, top: int,
-                 schema: Schema = EVENTS_SCHEMA, source_sql: str = '"events"') -> CompiledQuery:
+                 schema: Schema = EVENTS_SCHEMA, source_sql: str = '"events"',
+                 known: KnownValues | None = None) -> CompiledQuery:
     """OData $filter/$orderby -> SELECT of all columns, ordered (TrackId last), paged.
 
     With an empty $orderby the order is EventTime descending (newest first), then TrackId.
@@ -85,12 +107,13 @@ def compile_list(filter: str, orderby: str, *, skip: int, top: int,
             keys = keys + (ast.SortKey(ast.Name("TrackId"), False, True),)
         query = replace(query, operators=(*ops, replace(sort, keys=keys), take))
         resolved = Resolver(schema, "odata").query(query)
+        resolved, pruned = _prune(resolved, known)
         sql, params = generate(resolved, source_sql=source_sql, now=_now(None))
     except RecursionError:
         raise _too_deep(filter) from None
     return CompiledQuery(sql, params, resolved.columns, _dynamic_paths(resolved),
-                         newest_first.analyze(resolved))
+                         _newest_first(resolved), pruned)
 
 
-__all__ = ["CompiledQuery", "OutputColumn", "QueryError", "compile", "compile_list",
-           "quote_ident"]
+__all__ = ["CompiledQuery", "KnownValues", "OutputColumn", "QueryError", "compile",
+           "compile_list", "quote_ident"]

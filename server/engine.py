@@ -14,7 +14,7 @@ import duckdb
 
 import querylang
 
-from . import compaction, promoted
+from . import column_values, compaction, promoted
 from .config import Settings
 from .errors import FieldViolation, InvalidArgument
 from .event_batch import MAX_TRACK_ID_LENGTH, EventBatch, build_batch, normalize_scope
@@ -39,6 +39,7 @@ class Engine:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._conn = open_lake(settings)
+        self._lake_values = column_values.LakeValues()
         self._flushes_at_last_upkeep = 0
         # How often queries read each Payload/User property: compaction promotes those first.
         self._path_usage: collections.Counter = collections.Counter()
@@ -59,6 +60,7 @@ class Engine:
             on_idle=self._upkeep, idle_seconds=5.0,
         )
         self._set_promoted(keys)
+        self._refresh_lake_values()
         self._queries = QueryRunner(
             self._conn, settings.max_concurrent_queries, settings.max_queued_queries
         )
@@ -198,8 +200,8 @@ class Engine:
         scope = normalize_scope(scope)
         max_rows = self.settings.preview_max_rows
         result, compiled = self._read(
-            lambda schema, source: querylang.compile(
-                query, schema=schema, source_sql=source, max_rows=max_rows + 1),
+            lambda schema, source, known: querylang.compile(
+                query, schema=schema, source_sql=source, max_rows=max_rows + 1, known=known),
             scope, timeout_seconds, on_cancel,
         )
         truncated = len(result.rows) > max_rows
@@ -225,20 +227,51 @@ class Engine:
                 "; ".join(f"{v.field} {v.description}" for v in violations), violations
             )
         result, _ = self._read(
-            lambda schema, source: querylang.compile_list(
-                filter or "", orderby or "", skip=skip, top=top, schema=schema, source_sql=source),
+            lambda schema, source, known: querylang.compile_list(
+                filter or "", orderby or "", skip=skip, top=top, schema=schema, source_sql=source,
+                known=known),
             scope, timeout_seconds, on_cancel,
         )
         return ResultRows(result.names, result.json_columns, result.rows)
 
     def _read(self, compile_for, scope, timeout_seconds, on_cancel):
-        """(result, compiled) of `compile_for(schema, source)`; newest-first queries are read
-        from the newest events first (server/newest.py)."""
+        """(result, compiled) of `compile_for(schema, source, known)`, where `known` is what the
+        scope's tracked columns hold (server/column_values.py). An answer that relied on it is
+        kept only if it had not changed when the query ended; otherwise (rare: a value new to
+        the scope arrived meanwhile, or on another server) the query runs again without it."""
         schema, source, prepare = self._read_plan()
-        compiled = compile_for(schema, source)
+        token, known = self._known(scope)
+        compiled = compile_for(schema, source, known)
         self._count_paths(compiled)
+        result = self._read_compiled(compiled, schema, source, prepare, compile_for, known,
+                                     scope, timeout_seconds, on_cancel)
+        if compiled.pruned:
+            self._refresh_lake_values()
+            if self._known(scope)[0] != token:
+                compiled = compile_for(schema, source, None)
+                result = self._read_compiled(compiled, schema, source, prepare, compile_for,
+                                             None, scope, timeout_seconds, on_cancel)
+        return result, compiled
+
+    def _known(self, scope):
+        """((lake version, given generation), column -> values) for `scope`."""
+        version, in_lake = self._lake_values.of_scope(scope)
+        generation, given = self._writer.values.of_scope(scope)
+        return (version, generation), column_values.combined(in_lake, given)
+
+    def _refresh_lake_values(self) -> None:
+        cursor = self._conn.cursor()
+        try:
+            self._lake_values.refresh(cursor)
+        finally:
+            cursor.close()
+
+    def _read_compiled(self, compiled, schema, source, prepare, compile_for, known, scope,
+                       timeout_seconds, on_cancel):
+        """The result of `compiled`; newest-first queries are read from the newest events
+        first (server/newest.py)."""
         if compiled.newest_first is None:
-            return self._run(compiled, scope, timeout_seconds, on_cancel, prepare), compiled
+            return self._run(compiled, scope, timeout_seconds, on_cancel, prepare)
         # One time limit for all the reads of the query.
         limit = self.settings.preview_timeout_seconds
         deadline = time.monotonic() + (
@@ -248,11 +281,11 @@ class Engine:
             return max(0.0, deadline - time.monotonic())
 
         since = compile_for(
-            schema, f'(SELECT * FROM {source} AS _all WHERE "EventTime" >= $srv_since)')
+            schema, f'(SELECT * FROM {source} AS _all WHERE "EventTime" >= $srv_since)', known)
         bounds = self._windows.bounds(scope, lambda: self._run_sql(
             f'SELECT min("EventTime"), max("EventTime") FROM {source} AS _all', {},
             scope, remaining(), on_cancel, prepare).rows[0])
-        result = run_newest_first(
+        return run_newest_first(
             self._windows, (scope, compiled.sql), compiled.newest_first, bounds,
             run_since=lambda t: self._run(since, scope, remaining(), on_cancel, prepare,
                                           {"srv_since": t}),
@@ -260,7 +293,6 @@ class Engine:
             size=lambda r: len(r.rows),
             last_time=lambda r: _last_value(r, compiled.newest_first.time_output),
         )
-        return result, compiled
 
     def _count_paths(self, compiled) -> None:
         used = [(d, p) for d, p in compiled.dynamic_paths if d in promoted.DYNAMIC_COLUMNS]

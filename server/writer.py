@@ -33,7 +33,7 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-from . import event_batch, promoted
+from . import column_values, event_batch, promoted
 from .deletes import DeleteRequest, delete_batch, delete_group
 from .errors import Unavailable
 from .event_batch import EventBatch
@@ -120,6 +120,8 @@ class Writer:
         self._flush_asked = False
         self._stalled_since: float | None = None
         self._retry_at = 0.0  # when to retry a failed flush (0: none failed); lake thread
+        # Values of the tracked columns given to this server (server/column_values.py).
+        self.values = column_values.GivenValues()
         self._start()
         self._log_thread = threading.Thread(target=self._log_loop, name="log-writer", daemon=True)
         self._lake_thread = threading.Thread(target=self._lake_loop, name="lake-writer",
@@ -131,6 +133,7 @@ class Writer:
 
     def insert(self, batch: EventBatch) -> Future:
         """Queues a batch; the future holds its TrackIds once it is durable."""
+        self.values.note(batch.scope, batch.data)  # before a read can see the batch
         return self._put(self._inserts, _Insert(batch))
 
     def delete(self, scope: str, track_id: str) -> Future:
@@ -199,10 +202,14 @@ class Writer:
     def _start(self) -> None:
         watermark = self._watermark()
         self._seq = watermark
+        column_values.ensure_table(self._cursor, self._inline_row_limit)
+        self.values.load_stored(self._cursor)
         replayed = 0
         for seq, data in self._wal.replay():
             self._seq = max(self._seq, seq)
             if seq > watermark:
+                self.values.note_table(
+                    data if isinstance(data, pa.Table) else event_batch.build_columns(data))
                 replayed += self._add_recent(seq, data)
         if replayed:
             log.info("replayed %d acknowledged events from the write-ahead log", replayed)
@@ -482,7 +489,12 @@ class Writer:
                            [self.server_id, flushed_seq])
             if too_big_to_inline:
                 set_inline_row_limit(cursor, self._inline_row_limit)
+            # Every event flushed had its values noted before it was acknowledged.
+            generation, new_values = self.values.unstored()
+            if new_values:
+                column_values.insert(cursor, new_values, self._inline_row_limit)
             cursor.execute("COMMIT")
+            self.values.mark_stored(generation, new_values)
         except BaseException:
             rollback(cursor)  # first: an unregister inside the transaction would be undone
             raise

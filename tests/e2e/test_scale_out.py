@@ -119,5 +119,14 @@ def test_two_servers_share_one_store(start_server, postgres, s3, tmp_path):
             time.sleep(0.1)
         assert a.preview("shop", query)["items"] == [{"Count": 5}]
         assert b.preview("shop", query)["items"] == [{"Count": 5}]
+        # An event type new to the store, tracked on the second server: the first has read
+        # the known values of the scope already (no 'refund' there), and must notice the change.
+        refunds = "Events | where EventType == 'refund' | count"
+        assert a.preview("shop", refunds)["items"] == [{"Count": 0}]
+        b.track("shop", [event(i, EventType="refund") for i in range(3)])
+        deadline = time.monotonic() + 15
+        while a.preview("shop", refunds)["items"] != [{"Count": 3}] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert a.preview("shop", refunds)["items"] == [{"Count": 3}]
     # Nothing of the store is in the servers' local directories.
     assert not glob.glob(str(tmp_path / "one" / "**" / "*.parquet"), recursive=True)

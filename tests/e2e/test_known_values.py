@@ -1,0 +1,59 @@
+"""Through the real server: a test for a value the scope never held answers from the known
+values without a scan, and answers stay exact as new values arrive, are flushed, or were stored
+before the server kept values at all (server/column_values.py)."""
+from __future__ import annotations
+
+from helpers import event
+
+
+def count(client, scope, where) -> int:
+    return client.preview(scope, f"Events | where {where} | count")["items"][0]["Count"]
+
+
+def test_a_value_is_found_from_the_moment_it_is_acknowledged(shared_server):
+    scope = "known-values"
+    with shared_server.client() as client:
+        client.track(scope, [event(i) for i in range(20)])  # pageview and purchase, in SE
+        assert count(client, scope, "EventType == 'signup'") == 0
+        assert count(client, scope, "EventType == 'pageview'") == 10
+        assert count(client, scope, "EventType == 'signup' or CountryCode == 'SE'") == 20
+        assert count(client, scope, "not(EventType == 'signup')") == 20
+        assert client.list(scope, filter="EventType eq 'signup'")["items"] == []
+        # Not flushed yet: the new value is known from memory.
+        client.track(scope, [event(100, EventType="signup", CountryCode="NO")])
+        assert count(client, scope, "EventType == 'signup'") == 1
+        assert count(client, scope, "EventType == 'signup' and CountryCode == 'NO'") == 1
+        listed = client.list(scope, filter="EventType eq 'signup'")["items"]
+        assert [e["EventType"] for e in listed] == ["signup"]
+        client.compact()  # flushed, and the files rewritten
+        assert count(client, scope, "EventType in ('signup', 'nope')") == 1
+        assert count(client, scope, "CountryCode == 'NO'") == 1
+        # Another scope's values are not this one's.
+        assert count(client, "known-values-other", "EventType == 'pageview'") == 0
+
+
+def test_values_survive_a_restart_and_are_filled_in_for_an_older_store(start_server, tmp_path):
+    data_dir = tmp_path / "data"
+    server = start_server(data_dir=data_dir)
+    with server.client() as client:
+        client.track("shop", [event(i) for i in range(10)])
+        client.track("shop", [event(10, EventType="refund")])
+    server.stop()
+    restarted = start_server(data_dir=data_dir)
+    with restarted.client() as client:
+        assert count(client, "shop", "EventType == 'refund'") == 1
+        assert count(client, "shop", "EventType == 'nope'") == 0
+    restarted.stop()
+    # As a server before the table existed left the store: the events, no values.
+    from trackstore_server.config import Settings
+    from trackstore_server.lake import open_lake
+
+    conn = open_lake(Settings(data_dir=str(data_dir)))
+    conn.execute("DROP TABLE lake.main.column_values")
+    conn.close()
+    upgraded = start_server(data_dir=data_dir)
+    with upgraded.client() as client:
+        assert count(client, "shop", "EventType == 'refund'") == 1
+        assert count(client, "shop", "EventType == 'pageview'") == 5
+        assert count(client, "shop", "CountryCode == 'SE'") == 11
+        assert count(client, "shop", "CountryCode == 'DE'") == 0
