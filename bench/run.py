@@ -36,6 +36,7 @@ import tempfile
 import threading
 import time
 import traceback
+from typing import Callable
 
 import duckdb
 import grpc
@@ -531,21 +532,6 @@ def load_events(rpc: Rpc, cfg: generate.Config, parquet_path: pathlib.Path, keep
     }
 
 
-def time_preview(rpc: Rpc, scope: str, kql: str, runs: int) -> dict:
-    request = pb.PreviewRequest(scope=scope, query=kql)
-    response = rpc.preview(request, timeout=600)  # warm-up; errors surface here
-    times = []
-    for _ in range(runs):
-        began = time.perf_counter()
-        response = rpc.preview(request, timeout=600)
-        times.append(time.perf_counter() - began)
-    first = {}
-    if response.items:
-        first = {k: _value(v) for k, v in response.items[0].fields.items()}
-    return {"times": times, "rows": response.count, "first": first,
-            "columns": [c.name for c in response.columns]}
-
-
 def _value(v):
     kind = v.WhichOneof("kind")
     if kind == "number_value":
@@ -583,28 +569,47 @@ def queries_before_compaction(rpc: Rpc, scope: str, log) -> None:
         log(f"queries before compaction: list: {_error_text(error)[:200]}")
 
 
+def time_alternately(sides: dict[str, Callable[[], object]], runs: int) -> dict[str, list]:
+    """Seconds of `runs` calls of each side, called in turn (each side once before, untimed):
+    this machine's speed drifts within minutes, and a drift then weighs on both sides of a
+    ratio alike instead of on whichever was measured second."""
+    times: dict[str, list] = {name: [] for name in sides}
+    for _ in range(runs):
+        for name, call in sides.items():
+            began = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - began)
+    return times
+
+
 def run_preview(rpc: Rpc, parquet_path: pathlib.Path, scope: str, runs: int, log) -> list[dict]:
     raw = duckdb.connect()
     raw.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{parquet_path}')")
     rows = []
     for name, kql, sql, payload, what in QUERIES:
         entry = {"name": name, "kql": kql, "sql": sql, "payload": payload, "what": what}
-        try:
-            raw_result = time_sql(raw, sql, runs)
-            entry["raw_p50_ms"] = 1000 * percentile(raw_result["times"], 0.5)
-            entry["raw_p95_ms"] = 1000 * percentile(raw_result["times"], 0.95)
-            entry["raw_rows"] = raw_result["rows"]
-            entry["raw_first"] = _jsonable(raw_result["first"])
+        request = pb.PreviewRequest(scope=scope, query=kql)
+        sides: dict[str, Callable[[], object]] = {}
+        try:  # the first call of each side is its warm-up; errors surface here
+            raw_rows = raw.execute(sql).fetchall()
+            names = [d[0] for d in raw.description]
+            entry["raw_rows"] = len(raw_rows)
+            entry["raw_first"] = _jsonable(dict(zip(names, raw_rows[0])) if raw_rows else {})
+            sides["raw"] = lambda: raw.execute(sql).fetchall()
         except Exception as error:  # noqa: BLE001
             entry["raw_error"] = _error_text(error)
         try:
-            ours = time_preview(rpc, scope, kql, runs)
-            entry["ours_p50_ms"] = 1000 * percentile(ours["times"], 0.5)
-            entry["ours_p95_ms"] = 1000 * percentile(ours["times"], 0.95)
-            entry["ours_rows"] = ours["rows"]
-            entry["ours_first"] = _jsonable(ours["first"])
+            response = rpc.preview(request, timeout=600)
+            entry["ours_rows"] = response.count
+            entry["ours_first"] = _jsonable(
+                {k: _value(v) for k, v in response.items[0].fields.items()}
+                if response.items else {})
+            sides["ours"] = lambda: rpc.preview(request, timeout=600)
         except Exception as error:  # noqa: BLE001
             entry["error"] = _error_text(error)
+        for side, times in time_alternately(sides, runs).items():
+            entry[f"{side}_p50_ms"] = 1000 * percentile(times, 0.5)
+            entry[f"{side}_p95_ms"] = 1000 * percentile(times, 0.95)
         if "ours_p50_ms" in entry and "raw_p50_ms" in entry:
             entry["ratio"] = entry["ours_p50_ms"] / entry["raw_p50_ms"]
             entry["same_answer"] = _same_answer(entry)
@@ -625,14 +630,19 @@ FLOOR_SQL = "SELECT * FROM events LIMIT 0"
 
 def run_preview_floor(rpc: Rpc, parquet_path: pathlib.Path, scope: str, runs: int) -> dict:
     raw = duckdb.connect()
+    request = pb.PreviewRequest(scope=scope, query=FLOOR_KQL)
     try:
         raw.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{parquet_path}')")
-        raw_times = time_sql(raw, FLOOR_SQL, runs)["times"]
+        sides = {"raw": lambda: raw.execute(FLOOR_SQL).fetchall(),
+                 "ours": lambda: rpc.preview(request, timeout=600)}
+        for call in sides.values():
+            call()  # warm-up
+        times = time_alternately(sides, runs)
     finally:
         raw.close()
-    ours = time_preview(rpc, scope, FLOOR_KQL, runs)["times"]
-    return {"kql": FLOOR_KQL, "sql": FLOOR_SQL, "ours_p50_ms": 1000 * percentile(ours, 0.5),
-            "raw_p50_ms": 1000 * percentile(raw_times, 0.5)}
+    return {"kql": FLOOR_KQL, "sql": FLOOR_SQL,
+            "ours_p50_ms": 1000 * percentile(times["ours"], 0.5),
+            "raw_p50_ms": 1000 * percentile(times["raw"], 0.5)}
 
 
 def _same_answer(entry: dict) -> bool | None:
@@ -666,7 +676,8 @@ def run_lake_sql(data_dir: pathlib.Path, scope: str, runs: int, log) -> dict:
     try:
         import querylang
         schema, source = _read_view(conn)
-        compile_options = {"source_sql": source} | ({"schema": schema} if schema else {})
+        compile_options = ({"source_sql": source} | ({"schema": schema} if schema else {})
+                           | _known_values(conn, scope))
     except Exception as error:  # noqa: BLE001
         querylang = None
         out["_compile_error"] = _error_text(error)
@@ -727,6 +738,22 @@ def _read_view(conn) -> tuple:
     finally:
         cursor.close()
     return promoted.schema_with(keys), source
+
+
+def _known_values(conn, scope: str) -> dict:
+    """The `known` the server compiles with: once it stopped, every value is in the lake."""
+    try:
+        from trackstore_server import column_values
+    except ImportError:  # a server without known values
+        return {}
+    cursor = conn.cursor()
+    try:
+        lake = column_values.LakeValues()
+        lake.refresh(cursor)
+    finally:
+        cursor.close()
+    given = {column: frozenset() for column in column_values.TRACKED_COLUMNS}
+    return {"known": column_values.combined(lake.of_scope(scope)[1], given)}
 
 
 def time_params(conn: duckdb.DuckDBPyConnection, sql: str, params: dict, runs: int) -> list:

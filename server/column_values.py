@@ -101,6 +101,7 @@ class GivenValues:
         self._stored: Values = {}
         self.generation = 0  # grows whenever a value is given for the first time
         self._stored_generation = -1  # every value given up to it is stored
+        self._by_scope: dict[str, tuple[int, dict]] = {}  # of_scope's answers
 
     def note(self, scope: str, data: pa.Table | list[list]) -> None:
         """The values of a batch of one scope (an Arrow table or COLUMN_NAMES columns)."""
@@ -127,18 +128,26 @@ class GivenValues:
                 self.note(scope, table.filter(pc.equal(scopes, scope)))
 
     def of_scope(self, scope: str) -> tuple[int, dict[str, frozenset[str] | None]]:
+        """(generation, column -> the values given for the scope or found stored when this
+        server started; None: not tracked). Unchanged while the generation is: values stored
+        since came from those given."""
         with self._lock:
-            return self.generation, {
-                column: None if (v := self._given.get((scope, column), set())) is None
-                else frozenset(v)
-                for column in TRACKED_COLUMNS
-            }
+            cached = self._by_scope.get(scope)
+            if cached is None or cached[0] != self.generation:
+                cached = self.generation, {
+                    column: _union(self._given.get((scope, column), set()),
+                                   self._stored.get((scope, column), set()))
+                    for column in TRACKED_COLUMNS
+                }
+                self._by_scope[scope] = cached
+            return cached
 
     def load_stored(self, cursor: duckdb.DuckDBPyConnection) -> None:
         rows = cursor.execute(
             f'SELECT "Scope", "Column", "Value" FROM {COLUMN_VALUES_TABLE}').fetchall()
         with self._lock:
             self._stored = _as_values(rows)
+            self._by_scope.clear()
 
     def unstored(self) -> tuple[int, list[Row]]:
         """(generation, rows the lake table lacks for the values given up to it); a null
@@ -204,6 +213,7 @@ class LakeValues:
         self._lock = threading.Lock()
         self.version: int | None = None
         self._values: Values = {}
+        self._by_scope: dict[str, tuple] = {}  # of_scope's answers at `version`
 
     def refresh(self, cursor: duckdb.DuckDBPyConnection) -> int:
         """Reads the table again if it changed; the version the values now are at least as
@@ -218,11 +228,18 @@ class LakeValues:
 
     def of_scope(self, scope: str) -> tuple[int | None, dict[str, frozenset[str] | None]]:
         with self._lock:
-            return self.version, {
-                column: None if (v := self._values.get((scope, column), set())) is None
-                else frozenset(v)
-                for column in TRACKED_COLUMNS
-            }
+            cached = self._by_scope.get(scope)
+            if cached is None or cached[0] != self.version:
+                cached = self.version, {
+                    column: _union(self._values.get((scope, column), set()), set())
+                    for column in TRACKED_COLUMNS
+                }
+                self._by_scope[scope] = cached
+            return cached
+
+
+def _union(a: set[str] | None, b: set[str] | None) -> frozenset[str] | None:
+    return None if a is None or b is None else frozenset(a | b)
 
 
 def combined(lake: dict, given: dict) -> dict[str, frozenset[str]]:

@@ -39,6 +39,8 @@ class Engine:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._conn = open_lake(settings)
+        # What other servers sharing the catalog stored of the tracked columns' values.
+        self._shared_catalog = bool(settings.catalog)
         self._lake_values = column_values.LakeValues()
         self._flushes_at_last_upkeep = 0
         # How often queries read each Payload/User property: compaction promotes those first.
@@ -255,11 +257,17 @@ class Engine:
 
     def _known(self, scope):
         """((lake version, given generation), column -> values) for `scope`."""
-        version, in_lake = self._lake_values.of_scope(scope)
         generation, given = self._writer.values.of_scope(scope)
+        if not self._shared_catalog:
+            # DuckDB locks an embedded catalog's file, so no other process writes to it: the
+            # lake holds what this server found there at start or stored since.
+            return (None, generation), {c: v for c, v in given.items() if v is not None}
+        version, in_lake = self._lake_values.of_scope(scope)
         return (version, generation), column_values.combined(in_lake, given)
 
     def _refresh_lake_values(self) -> None:
+        if not self._shared_catalog:
+            return
         cursor = self._conn.cursor()
         try:
             self._lake_values.refresh(cursor)
