@@ -9,18 +9,10 @@ import pytest
 from trackstore.v1 import trackevents_pb2 as pb
 from trackstore_server import column_values
 from trackstore_server.column_values import COLUMN_VALUES_TABLE, GivenValues, LakeValues
-from trackstore_server.config import Settings
 from trackstore_server.event_batch import build_batch
-from trackstore_server.lake import EVENTS_TABLE, open_lake
+from trackstore_server.lake import EVENTS_TABLE
 from trackstore_server.wal import WriteAheadLog
 from trackstore_server.writer import Writer
-
-
-@pytest.fixture
-def lake(tmp_path):
-    conn = open_lake(Settings(data_dir=str(tmp_path / "data")))
-    yield conn
-    conn.close()
 
 
 @pytest.fixture

@@ -9,21 +9,13 @@ import pytest
 
 from trackstore.v1 import trackevents_pb2 as pb
 from trackstore_server import promoted
-from trackstore_server.config import Settings
 from trackstore_server.errors import Unavailable
 from trackstore_server.event_batch import build_batch
-from trackstore_server.lake import EVENTS_TABLE, open_lake
+from trackstore_server.lake import EVENTS_TABLE
 from trackstore_server.wal import WriteAheadLog
 from trackstore_server.writer import Writer
 
 WAIT = 10.0
-
-
-@pytest.fixture
-def lake(tmp_path):
-    conn = open_lake(Settings(data_dir=str(tmp_path / "data")))
-    yield conn
-    conn.close()
 
 
 @pytest.fixture
