@@ -145,10 +145,9 @@ class GivenValues:
             return cached
 
     def load_stored(self, cursor: duckdb.DuckDBPyConnection) -> None:
-        rows = cursor.execute(
-            f'SELECT "Scope", "Column", "Value" FROM {COLUMN_VALUES_TABLE}').fetchall()
+        stored = _read_table(cursor)
         with self._lock:
-            self._stored = _as_values(rows)
+            self._stored = stored
             self._by_scope.clear()
 
     def unstored(self) -> tuple[int, list[Row]]:
@@ -186,9 +185,10 @@ def insert(cursor: duckdb.DuckDBPyConnection, rows: list[Row], inline_row_limit:
     set_inline_row_limit(cursor, inline_row_limit)
 
 
-def _as_values(rows: Iterable[Row]) -> Values:
+def _read_table(cursor: duckdb.DuckDBPyConnection) -> Values:
+    rows = cursor.execute(f'SELECT "Scope", "Column", "Value" FROM {COLUMN_VALUES_TABLE}')
     values: Values = {}
-    for scope, column, value in rows:
+    for scope, column, value in rows.fetchall():
         key = (scope, column)
         if value is None:
             values[key] = None
@@ -222,10 +222,9 @@ class LakeValues:
         new as."""
         version = lake_version(cursor)
         if version != self.version:
-            rows = cursor.execute(
-                f'SELECT "Scope", "Column", "Value" FROM {COLUMN_VALUES_TABLE}').fetchall()
+            values = _read_table(cursor)
             with self._lock:
-                self._values, self.version = _as_values(rows), version
+                self._values, self.version = values, version
         return version
 
     def of_scope(self, scope: str) -> tuple[int | None, dict[str, frozenset[str] | None]]:
@@ -233,15 +232,16 @@ class LakeValues:
             cached = self._by_scope.get(scope)
             if cached is None or cached[0] != self.version:
                 cached = self.version, {
-                    column: _union(self._values.get((scope, column), set()), set())
+                    column: _union(self._values.get((scope, column), set()))
                     for column in TRACKED_COLUMNS
                 }
                 self._by_scope[scope] = cached
             return cached
 
 
-def _union(a: set[str] | None, b: set[str] | None) -> frozenset[str] | None:
-    return None if a is None or b is None else frozenset(a | b)
+def _union(*parts: set[str] | None) -> frozenset[str] | None:
+    """The values of all parts; None (not tracked) if any part is not tracked."""
+    return None if None in parts else frozenset().union(*parts)
 
 
 def combined(lake: dict, given: dict) -> dict[str, frozenset[str]]:
