@@ -1,5 +1,6 @@
-"""Compaction writes rows in time order, so row groups cover short time ranges and EventTime
-filters skip the others by their min/max statistics."""
+"""The data files' layout: compaction writes rows in time order, so row groups cover short time
+ranges and EventTime filters skip the others by their min/max statistics; row groups of 16,384
+rows in Parquet's version 2 encodings, also in a store made before those options."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,6 +9,8 @@ import random
 import duckdb
 
 from helpers import event, parquet_files
+from trackstore_server.config import Settings
+from trackstore_server.lake import LAKE, open_lake
 
 START = dt.datetime(2024, 3, 1)
 DAYS = 28
@@ -44,3 +47,32 @@ def test_compaction_writes_each_month_in_time_order(start_server, tmp_path):
     # In arrival order each row group would span about the whole month.
     assert len(after) >= 3 and sum(after) / len(after) < 0.5 * whole
     assert newest == max(times).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _column_chunks(data_dir) -> dict[str, list[tuple[int, str]]]:
+    """Per data file written: (rows, encodings) of each row group's EventTime."""
+    conn = duckdb.connect()
+    return {path: conn.execute(
+        "SELECT row_group_num_rows, encodings FROM parquet_metadata(?) "
+        "WHERE path_in_schema = 'EventTime'", [path]).fetchall()
+        for path in parquet_files(data_dir) if not path.endswith("-delete.parquet")}
+
+
+def test_a_store_of_version_1_files_writes_its_new_files_in_version_2(start_server, tmp_path):
+    data_dir = tmp_path / "data"
+    old = open_lake(Settings(data_dir=str(data_dir)))
+    # The options of a store made before version 2 (ROW_GROUP_SIZE was already 16,384).
+    old.execute(f"CALL {LAKE}.set_option('parquet_version', 1)")
+    old.execute(f"CALL {LAKE}.set_option('parquet_row_group_size', 122880)")
+    old.close()
+    server = start_server(data_dir=data_dir)
+    with server.client() as client:
+        client.track_stream("layout", (
+            [event(i, EventTime=(START + dt.timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+             for i in range(b, b + 10_000)] for b in range(0, 40_000, 10_000)))
+        client.compact()
+        assert client.preview("layout", "Events | count")["items"][0]["Count"] == 40_000
+    chunks = [chunk for file in _column_chunks(data_dir).values() for chunk in file]
+    assert chunks and sum(rows for rows, _ in chunks) == 40_000
+    assert max(rows for rows, _ in chunks) == 16_384
+    assert {encodings for _, encodings in chunks} == {"DELTA_BINARY_PACKED"}
