@@ -6,8 +6,8 @@ by day), JSON for User and Payload, partitioned by Scope and month of EventTime,
 groups of 16,384 rows written in Parquet's version 2 encodings. bench/LAYOUTS.md has the
 measurements behind that choice: a day's `EventType` filter with `take 1000` ran 4x faster than
 with month partitions and DuckDB's default row groups, as fast as day partitions, without 30
-times the files. A deletion waits for
-compaction as a row of a DuckLake delete file (see pending_deletions).
+times the files. A deletion waits for compaction as a row of a DuckLake delete file (see
+pending_deletions).
 """
 from __future__ import annotations
 

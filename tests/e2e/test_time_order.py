@@ -49,19 +49,19 @@ def test_compaction_writes_each_month_in_time_order(start_server, tmp_path):
     assert newest == max(times).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _column_chunks(data_dir) -> dict[str, list[tuple[int, str]]]:
-    """Per data file written: (rows, encodings) of each row group's EventTime."""
+def _event_time_chunks(data_dir) -> list[tuple[int, str]]:
+    """(rows, encodings) of EventTime in each row group of the data files on disk."""
     conn = duckdb.connect()
-    return {path: conn.execute(
-        "SELECT row_group_num_rows, encodings FROM parquet_metadata(?) "
-        "WHERE path_in_schema = 'EventTime'", [path]).fetchall()
-        for path in parquet_files(data_dir) if not path.endswith("-delete.parquet")}
+    return [chunk for path in parquet_files(data_dir) if not path.endswith("-delete.parquet")
+            for chunk in conn.execute(
+                "SELECT row_group_num_rows, encodings FROM parquet_metadata(?) "
+                "WHERE path_in_schema = 'EventTime'", [path]).fetchall()]
 
 
 def test_a_store_of_version_1_files_writes_its_new_files_in_version_2(start_server, tmp_path):
     data_dir = tmp_path / "data"
     old = open_lake(Settings(data_dir=str(data_dir)))
-    # The options of a store made before version 2 (ROW_GROUP_SIZE was already 16,384).
+    # A store made with other options: version 1 and DuckDB's default row groups.
     old.execute(f"CALL {LAKE}.set_option('parquet_version', 1)")
     old.execute(f"CALL {LAKE}.set_option('parquet_row_group_size', 122880)")
     old.close()
@@ -72,7 +72,7 @@ def test_a_store_of_version_1_files_writes_its_new_files_in_version_2(start_serv
              for i in range(b, b + 10_000)] for b in range(0, 40_000, 10_000)))
         client.compact()
         assert client.preview("layout", "Events | count")["items"][0]["Count"] == 40_000
-    chunks = [chunk for file in _column_chunks(data_dir).values() for chunk in file]
+    chunks = _event_time_chunks(data_dir)
     assert chunks and sum(rows for rows, _ in chunks) == 40_000
     assert max(rows for rows, _ in chunks) == 16_384
     assert {encodings for _, encodings in chunks} == {"DELTA_BINARY_PACKED"}
