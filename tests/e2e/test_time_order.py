@@ -16,18 +16,19 @@ START = dt.datetime(2024, 3, 1)
 DAYS = 28
 
 
+def _event_time_row_groups(data_dir, fields: str) -> list[tuple]:
+    """`fields` of parquet_metadata for EventTime in each row group of the data files on disk."""
+    conn = duckdb.connect()
+    return [row for path in parquet_files(data_dir) if not path.endswith("-delete.parquet")
+            for row in conn.execute(
+                f"SELECT {fields} FROM parquet_metadata(?) WHERE path_in_schema = 'EventTime'",
+                [path]).fetchall()]
+
+
 def _row_group_spans(data_dir) -> list[float]:
     """Hours between the least and greatest EventTime of each row group of the live files."""
-    conn = duckdb.connect()
-    spans = []
-    for path in parquet_files(data_dir):
-        if path.endswith("-delete.parquet"):
-            continue
-        rows = conn.execute(
-            "SELECT stats_min::TIMESTAMP, stats_max::TIMESTAMP FROM parquet_metadata(?) "
-            "WHERE path_in_schema = 'EventTime'", [path]).fetchall()
-        spans += [(high - low).total_seconds() / 3600 for low, high in rows]
-    return spans
+    return [(high - low).total_seconds() / 3600 for low, high in _event_time_row_groups(
+        data_dir, "stats_min::TIMESTAMP, stats_max::TIMESTAMP")]
 
 
 def test_compaction_writes_each_month_in_time_order(start_server, tmp_path):
@@ -49,15 +50,6 @@ def test_compaction_writes_each_month_in_time_order(start_server, tmp_path):
     assert newest == max(times).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _event_time_chunks(data_dir) -> list[tuple[int, str]]:
-    """(rows, encodings) of EventTime in each row group of the data files on disk."""
-    conn = duckdb.connect()
-    return [chunk for path in parquet_files(data_dir) if not path.endswith("-delete.parquet")
-            for chunk in conn.execute(
-                "SELECT row_group_num_rows, encodings FROM parquet_metadata(?) "
-                "WHERE path_in_schema = 'EventTime'", [path]).fetchall()]
-
-
 def test_a_store_of_version_1_files_writes_its_new_files_in_version_2(start_server, tmp_path):
     data_dir = tmp_path / "data"
     old = open_lake(Settings(data_dir=str(data_dir)))
@@ -72,7 +64,7 @@ def test_a_store_of_version_1_files_writes_its_new_files_in_version_2(start_serv
              for i in range(b, b + 10_000)] for b in range(0, 40_000, 10_000)))
         client.compact()
         assert client.preview("layout", "Events | count")["items"][0]["Count"] == 40_000
-    chunks = _event_time_chunks(data_dir)
+    chunks = _event_time_row_groups(data_dir, "row_group_num_rows, encodings")
     assert chunks and sum(rows for rows, _ in chunks) == 40_000
     assert max(rows for rows, _ in chunks) == 16_384
     assert {encodings for _, encodings in chunks} == {"DELTA_BINARY_PACKED"}
