@@ -34,14 +34,15 @@ PROMOTED_KEYS_TABLE = f"{LAKE}.main.promoted_keys"
 WAL_STATE_TABLE = f"{LAKE}.main.wal_state"
 
 ROW_GROUP_SIZE = 16_384
-# DuckLake's options for the Parquet files it writes, as its options() reports them. Version 2
-# encodes timestamps as deltas and strings as one block of lengths then one of bytes
-# (DELTA_BINARY_PACKED, DELTA_LENGTH_BYTE_ARRAY), which decode faster than version 1's plain
-# encoding; the same 10M events, one time-ordered file each, version 1 against 2 (bench/NOTES.md):
+# DuckLake's options for the Parquet files it writes. Version 2 encodes timestamps as deltas and
+# strings as one block of lengths then one of bytes (DELTA_BINARY_PACKED,
+# DELTA_LENGTH_BYTE_ARRAY), which decode faster than version 1's plain encoding; the same 10M events, one time-ordered file each, version 1 against 2 (bench/NOTES.md):
 # count by day 86 -> 58 ms, a promoted string != '' 119 -> 84, a day's sum and dcount
 # 73 -> 44, time range + type 67 -> 72; the flush's INSERT costs the same.
-FILE_OPTIONS = {"parquet_row_group_size": str(ROW_GROUP_SIZE), "parquet_version": "V2"}
-_OPTION_VALUES = {"V2": "2"}
+FILE_OPTIONS = {  # name: (the value to set, the value options() reports once it is set)
+    "parquet_row_group_size": (ROW_GROUP_SIZE, str(ROW_GROUP_SIZE)),
+    "parquet_version": (2, "V2"),
+}
 # Events copied by one sorted INSERT of a rewrite (see rewrite_rows).
 REWRITE_SLICE_ROWS = 500_000
 # Rows rewritten by compaction are written in time order, so each Parquet row group covers a
@@ -241,11 +242,10 @@ def _set_file_options(conn: duckdb.DuckDBPyConnection) -> None:
     it has take it when compaction rewrites them."""
     current = {row[0]: row[1] for row in conn.execute(
         f"SELECT option_name, value FROM {LAKE}.options() WHERE scope = 'GLOBAL'").fetchall()}
-    for name, value in FILE_OPTIONS.items():
-        if current.get(name) != value:
-            conn.execute(f"CALL {LAKE}.set_option({quote_literal(name)}, "
-                         f"{_OPTION_VALUES.get(value, value)})")
-            log.info("set the lake option %s to %s", name, value)
+    for name, (value, reported) in FILE_OPTIONS.items():
+        if current.get(name) != reported:
+            conn.execute(f"CALL {LAKE}.set_option({quote_literal(name)}, {int(value)})")
+            log.info("set the lake option %s to %s", name, reported)
 
 
 def _create_tables(conn: duckdb.DuckDBPyConnection) -> None:
