@@ -20,7 +20,7 @@ import duckdb
 
 from querylang.schema import DATETIME, DYNAMIC, EVENTS_SCHEMA
 
-from . import extensions
+from . import absent_modules, extensions
 from .config import Settings
 
 log = logging.getLogger(__name__)
@@ -215,6 +215,7 @@ def _create_s3_secret(conn: duckdb.DuckDBPyConnection, settings: Settings) -> No
 
 def open_lake(settings: Settings) -> duckdb.DuckDBPyConnection:
     """Returns the root connection; callers take a .cursor() per thread."""
+    absent_modules.install()  # before the first statement with parameters
     conn = duckdb.connect(config=dict(extensions.NO_DOWNLOADS))
     _configure(conn, settings)
     extensions.load(conn, "ducklake")
