@@ -4,7 +4,7 @@
 
 Times the steps of the ingest path for groups of generated events on fresh stores:
   build_batch     server/event_batch.py, protobuf TrackEvents -> Arrow (the servicer's share)
-and one DuckLake INSERT of the group into the server's table (`open_lake`: partitioned, JSON
+and one DuckLake INSERT of the group into the server's table (`open_store`: partitioned, JSON
 columns), then the same INSERT with one thing changed at a time: VARCHAR instead of JSON columns, no
 partitioning, a plain DuckDB table, so the cost of each part of the layout shows. Then the cost
 of one-row commits as the number of snapshots grows (Track with batch 1).
@@ -29,7 +29,8 @@ from trackstore.v1 import trackevents_pb2 as pb  # noqa: E402
 from trackstore_server import extensions  # noqa: E402
 from trackstore_server.config import Settings  # noqa: E402
 from trackstore_server.event_batch import build_batch  # noqa: E402
-from trackstore_server.lake import events_table_ddl, open_lake  # noqa: E402
+from trackstore_server.lake import events_table_ddl  # noqa: E402
+from trackstore_server.store import open_store  # noqa: E402
 
 
 def insert_group(cursor, batches) -> None:
@@ -87,10 +88,10 @@ def main() -> int:
         print(f"build_batch (protobuf -> Arrow)           {per_row(seconds)}")
 
         settings = Settings(data_dir=str(tmp / "server"))
-        conn = open_lake(settings)
+        conn = open_store(settings)
         cursor = conn.cursor()
         seconds = timed(lambda: insert_group(cursor, batches), args.groups)
-        print(f"INSERT, the server's table (open_lake)    {per_row(seconds)}")
+        print(f"INSERT, the server's table (open_store)   {per_row(seconds)}")
         conn.close()
 
         variants = (
@@ -126,7 +127,7 @@ def main() -> int:
         conn.close()
 
         print("\none-row commits (Track, batch 1) as snapshots accumulate")
-        conn = open_lake(Settings(data_dir=str(tmp / "single")))
+        conn = open_store(Settings(data_dir=str(tmp / "single")))
         cursor = conn.cursor()
         single = [build_batch("bench", [e]) for e in events[0][:1000]]
         done = 0

@@ -666,10 +666,11 @@ def run_lake_sql(data_dir: pathlib.Path, scope: str, runs: int, log) -> dict:
     SQL on lake) and RPC + row conversion (ours / compiled). EXPLAIN ANALYZE of the compiled SQL
     goes into the JSON."""
     from trackstore_server import config as server_config
-    from trackstore_server.lake import EVENTS_TABLE, open_lake
+    from trackstore_server.lake import EVENTS_TABLE
+    from trackstore_server.store import open_store
 
     settings = server_config.load(flags={"data_dir": str(data_dir)}, environ={})
-    conn = open_lake(settings)
+    conn = open_store(settings)
     conn.execute(f"CREATE TEMP VIEW events AS SELECT * FROM {EVENTS_TABLE} WHERE \"Scope\" = "
                  f"'{scope}'")
     out: dict = {"_explain": {}}

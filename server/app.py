@@ -21,6 +21,7 @@ from .config import Settings
 from .engine import Engine
 from .fast_decode import add_track_service
 from .servicer import AdminServicer, TrackEventsServicer
+from .store import StoreFormatNewer
 
 log = logging.getLogger("trackstore.server")
 
@@ -94,6 +95,9 @@ def create_server(settings: Settings) -> RunningServer:
     server.start()
     try:
         engine = Engine(settings)
+    except StoreFormatNewer as error:
+        server.stop(None)
+        raise SystemExit(f"cannot open the store: {error.message}") from None
     except BaseException:
         server.stop(None)
         raise

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .event_batch import COLUMN_NAMES
-from .lake import EVENTS_TABLE, LAKE, METADATA, rollback, set_inline_row_limit
+from .lake import EVENTS_TABLE, LAKE, METADATA, set_inline_row_limit
 
 COLUMN_VALUES_TABLE = f"{LAKE}.main.column_values"
 TRACKED_COLUMNS = ("EventType", "CountryCode", "City")
@@ -40,22 +40,16 @@ Values = dict[tuple[str, str], "set[str] | None"]
 Row = tuple[str, str, "str | None"]
 
 
-def ensure_table(conn: duckdb.DuckDBPyConnection, inline_row_limit: int) -> None:
-    """Creates the table if the store has none, with the values of the events already stored
-    (a store written before the table existed), in one transaction."""
-    if conn.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? "
-                    "AND schema_name = 'main' AND table_name = 'column_values'",
-                    [LAKE]).fetchone()[0]:
+def ensure_table(cursor: duckdb.DuckDBPyConnection, inline_row_limit: int) -> None:
+    """Within a transaction: creates the table if the store has none, with the values of the
+    events already stored (a store written before the table existed)."""
+    if cursor.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? "
+                      "AND schema_name = 'main' AND table_name = 'column_values'",
+                      [LAKE]).fetchone()[0]:
         return
-    conn.execute("BEGIN")
-    try:
-        conn.execute(f'CREATE TABLE {COLUMN_VALUES_TABLE} '
-                     f'("Scope" VARCHAR, "Column" VARCHAR, "Value" VARCHAR)')
-        _backfill(conn, inline_row_limit)
-        conn.execute("COMMIT")
-    except BaseException:
-        rollback(conn)
-        raise
+    cursor.execute(f'CREATE TABLE {COLUMN_VALUES_TABLE} '
+                   f'("Scope" VARCHAR, "Column" VARCHAR, "Value" VARCHAR)')
+    _backfill(cursor, inline_row_limit)
 
 
 def _backfill(cursor: duckdb.DuckDBPyConnection, inline_row_limit: int) -> None:

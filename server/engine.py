@@ -18,10 +18,11 @@ from . import column_values, compaction, promoted
 from .config import Settings
 from .errors import FieldViolation, InvalidArgument
 from .event_batch import MAX_TRACK_ID_LENGTH, EventBatch, build_batch, normalize_scope
-from .lake import LAKE, EVENTS_TABLE, quote_identifier, open_lake, pending_deletions
+from .lake import LAKE, EVENTS_TABLE, quote_identifier, pending_deletions
 from .newest import WindowPlanner, run_newest_first
 from .queries import QueryRunner
 from .rows import ResultRows
+from .store import open_store
 from .wal import WriteAheadLog
 from .writer import Writer
 
@@ -38,7 +39,7 @@ MAX_BATCH_DELETE = 1000
 class Engine:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._conn = open_lake(settings)
+        self._conn = open_store(settings)
         # What other servers sharing the catalog stored of the tracked columns' values.
         self._shared_catalog = bool(settings.catalog)
         self._lake_values = column_values.LakeValues()

@@ -57,6 +57,11 @@ class Unavailable(TrackstoreError):
     reason = "UNAVAILABLE"
 
 
+class FailedPrecondition(TrackstoreError):
+    """The system is not in the state the call needs, and retrying will not change that."""
+    reason = "FAILED_PRECONDITION"
+
+
 class Unauthenticated(TrackstoreError):
     reason = "API_KEY_INVALID"
 

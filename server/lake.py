@@ -1,4 +1,4 @@
-"""Opens the DuckLake store: one DuckDB instance with the catalog attached as `lake`.
+"""The DuckLake store: one DuckDB instance with the catalog attached as `lake`.
 
 Layout: table `lake.main.events` with typed columns for the top-level fields (EventTime a plain
 TIMESTAMP holding UTC: time-zone-aware types run through ICU per row and were 30x slower to group
@@ -12,8 +12,8 @@ pending_deletions).
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import pathlib
+import time
 from typing import Callable
 
 import duckdb
@@ -22,8 +22,6 @@ from querylang.schema import DATETIME, DYNAMIC, EVENTS_SCHEMA
 
 from . import absent_modules, extensions
 from .config import Settings
-
-log = logging.getLogger(__name__)
 
 LAKE = "lake"
 EVENTS_TABLE = f"{LAKE}.main.events"
@@ -43,6 +41,8 @@ FILE_OPTIONS = {  # name: (the value to set, the value options() reports once it
     "parquet_row_group_size": (ROW_GROUP_SIZE, str(ROW_GROUP_SIZE)),
     "parquet_version": (2, "V2"),
 }
+ATTACH_ATTEMPTS = 4
+ATTACH_RETRY_SECONDS = 0.2
 # Events copied by one sorted INSERT of a rewrite (see rewrite_rows).
 REWRITE_SLICE_ROWS = 500_000
 # Rows rewritten by compaction are written in time order, so each Parquet row group covers a
@@ -213,8 +213,9 @@ def _create_s3_secret(conn: duckdb.DuckDBPyConnection, settings: Settings) -> No
     conn.execute(f"CREATE OR REPLACE SECRET trackstore_s3 ({body})")
 
 
-def open_lake(settings: Settings) -> duckdb.DuckDBPyConnection:
-    """Returns the root connection; callers take a .cursor() per thread."""
+def attach(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """A DuckDB instance with the catalog attached as `lake`, its tables as the store has them
+    (store.open_store brings them to this release's format)."""
     absent_modules.install()  # before the first statement with parameters
     conn = duckdb.connect(config=dict(extensions.NO_DOWNLOADS))
     _configure(conn, settings)
@@ -228,45 +229,21 @@ def open_lake(settings: Settings) -> duckdb.DuckDBPyConnection:
         pathlib.Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     if not settings.uses_s3:
         pathlib.Path(settings.resolved_data_path).mkdir(parents=True, exist_ok=True)
-    conn.execute(
+    statement = (
         f"ATTACH {quote_literal('ducklake:' + settings.catalog_attach_path)} AS {LAKE} "
         f"(DATA_PATH {quote_literal(settings.resolved_data_path)}, "
         f"DATA_INLINING_ROW_LIMIT {int(settings.inline_row_limit)})"
     )
-    _create_tables(conn)
-    _set_file_options(conn)
-    return conn
-
-
-def _set_file_options(conn: duckdb.DuckDBPyConnection) -> None:
-    """A store made before an option changed writes its new files with the new value; the files
-    it has take it when compaction rewrites them."""
-    current = {row[0]: row[1] for row in conn.execute(
-        f"SELECT option_name, value FROM {LAKE}.options() WHERE scope = 'GLOBAL'").fetchall()}
-    for name, (value, reported) in FILE_OPTIONS.items():
-        if current.get(name) != reported:
-            conn.execute(f"CALL {LAKE}.set_option({quote_literal(name)}, {int(value)})")
-            log.info("set the lake option %s to %s", name, reported)
-
-
-def _create_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    existing = {row[0] for row in conn.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [LAKE]).fetchall()}
-    if {"events", "promoted_keys", "wal_state"} <= existing:
-        return
-    conn.execute("BEGIN")
-    if "events" not in existing:
-        conn.execute(events_table_ddl())
-        conn.execute(
-            f'ALTER TABLE {EVENTS_TABLE} SET PARTITIONED BY ("Scope", year("EventTime"), '
-            f'month("EventTime"))'
-        )
-    conn.execute(
-        f'CREATE TABLE IF NOT EXISTS {WAL_STATE_TABLE} ("ServerId" VARCHAR, "FlushedSeq" BIGINT)'
-    )
-    conn.execute(
-        f"CREATE TABLE IF NOT EXISTS {PROMOTED_KEYS_TABLE} "
-        f'("DynamicColumn" VARCHAR, "Path" VARCHAR, "Column" VARCHAR, "Type" VARCHAR)'
-    )
-    conn.execute("COMMIT")
-    log.info("created the tables")
+    attempts = 0
+    while True:
+        try:
+            conn.execute(statement)
+            return conn
+        except duckdb.Error as error:
+            attempts += 1
+            # Servers attaching a new shared catalog together each create DuckLake's tables in
+            # it, and all but one fail; once that one has, the catalog is there to attach.
+            if "Failed to initialize DuckLake" not in str(error) or attempts == ATTACH_ATTEMPTS:
+                conn.close()
+                raise
+            time.sleep(ATTACH_RETRY_SECONDS * attempts)

@@ -26,6 +26,7 @@ _CODES = {
     errors.DeadlineExceeded: code_pb2.DEADLINE_EXCEEDED,
     errors.Cancelled: code_pb2.CANCELLED,
     errors.Unavailable: code_pb2.UNAVAILABLE,
+    errors.FailedPrecondition: code_pb2.FAILED_PRECONDITION,
     errors.Unauthenticated: code_pb2.UNAUTHENTICATED,
     errors.PermissionDenied: code_pb2.PERMISSION_DENIED,
 }
@@ -47,7 +48,8 @@ def to_status(error: Exception, query_field: str = "query") -> status_pb2.Status
     if not isinstance(error, errors.TrackstoreError):
         log.error("internal error", exc_info=error)
         error = errors.TrackstoreError("internal error; the operation can be retried")
-    code = _CODES.get(type(error), code_pb2.INTERNAL)
+    # The nearest class with a code: a more specific error keeps its kind's code.
+    code = next((_CODES[kind] for kind in type(error).__mro__ if kind in _CODES), code_pb2.INTERNAL)
     details = [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN))]
     if isinstance(error, errors.InvalidArgument):
         details.append(_pack(error_details_pb2.BadRequest(field_violations=[

@@ -33,9 +33,9 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-from . import column_values, event_batch, promoted
+from . import column_values, event_batch, promoted, store
 from .deletes import DeleteRequest, delete_batch, delete_group
-from .errors import Unavailable
+from .errors import TrackstoreError, Unavailable
 from .event_batch import EventBatch
 from .lake import EVENTS_TABLE, WAL_STATE_TABLE, rollback, set_inline_row_limit
 from .recent import RECENT_SCHEMA, SEQ_COLUMN, RecentEntry, tables
@@ -55,6 +55,8 @@ MAX_DELETES_PER_COMMIT = 10_000
 # Back-pressure: acknowledgements wait once recent holds this many commits' worth of events.
 RECENT_LIMIT_COMMITS = 4
 FLUSH_RETRY_SECONDS = 1.0
+# After a flush found the store upgraded by a newer release: nothing changes until this server is.
+REFUSED_RETRY_SECONDS = 30.0
 # A flush whose groups average fewer events copies them into one chunk first.
 SMALL_GROUP_ROWS = 256
 
@@ -120,6 +122,8 @@ class Writer:
         self._flush_asked = False
         self._stalled_since: float | None = None
         self._retry_at = 0.0  # when to retry a failed flush (0: none failed); lake thread
+        # Set once a flush finds the store of a newer format: Track is refused from then on.
+        self._refusal: str | None = None
         # Values of the tracked columns given to this server (server/column_values.py).
         self.values = column_values.GivenValues()
         self._start()
@@ -202,7 +206,6 @@ class Writer:
     def _start(self) -> None:
         watermark = self._watermark()
         self._seq = watermark
-        column_values.ensure_table(self._cursor, self._inline_row_limit)
         self.values.load_stored(self._cursor)
         replayed = 0
         for seq, data in self._wal.replay():
@@ -242,6 +245,8 @@ class Writer:
 
     def _acknowledge(self, group: list[_Insert]) -> None:
         try:
+            if self._refusal is not None:
+                raise store.StoreFormatNewer(self._refusal)
             self._wait_for_room()
             batches = [g.batch for g in group]
             client_ids = any(batch.client_ids for batch in batches)
@@ -258,7 +263,7 @@ class Writer:
                     self._wal.sync()
                     self._add_recent(self._seq, incoming)
         except BaseException as error:
-            if not isinstance(error, Unavailable):
+            if not isinstance(error, TrackstoreError):
                 log.exception("acknowledging %d batches failed", len(group))
             for item in group:
                 item.future.set_exception(error)
@@ -374,6 +379,9 @@ class Writer:
     def _guarded_flush(self) -> None:
         try:
             self._flush()
+        except store.StoreFormatNewer as error:
+            log.error("not writing to the lake: %s; acknowledged events stay in the write-ahead "
+                      "log, and Track is refused", error.message)
         except Exception:  # events stay in the log and in recent; the next flush retries
             log.exception("flushing recent events to the lake failed")
 
@@ -449,8 +457,11 @@ class Writer:
             recent = recent.combine_chunks()
         try:
             self._commit(recent, flushed_seq)
-        except BaseException:
-            self._retry_at = time.monotonic() + FLUSH_RETRY_SECONDS
+        except BaseException as error:
+            if isinstance(error, store.StoreFormatNewer):
+                self._refusal = error.message
+            self._retry_at = time.monotonic() + (
+                REFUSED_RETRY_SECONDS if self._refusal else FLUSH_RETRY_SECONDS)
             with self._recent_changed:  # those rows are still unflushed
                 self._unflushed_rows += sum(e.rows for e in entries)
             raise
@@ -474,6 +485,7 @@ class Writer:
         cursor.register(RECENT_RELATION, event_batch.with_json_types(recent))
         try:
             cursor.execute("BEGIN")
+            store.check(cursor)
             # Another server sharing the catalog may have promoted keys since: fill their
             # columns too, from the list read in this same transaction.
             keys = promoted.load(cursor)

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import glob
+import os
 import pathlib
+import socket
 
 import duckdb
+import pytest
 from google.rpc import error_details_pb2
 
 from trackstore_client import TrackstoreError
@@ -32,9 +35,10 @@ def parquet_files(data_dir: pathlib.Path) -> list[str]:
 def stored_track_ids(data_dir: pathlib.Path, scope: str = "default") -> set[str]:
     """Reads the store directly (the server must be stopped): what is really on disk."""
     from trackstore_server.config import Settings
-    from trackstore_server.lake import EVENTS_TABLE, open_lake
+    from trackstore_server.lake import EVENTS_TABLE
+    from trackstore_server.store import open_store
 
-    conn = open_lake(Settings(data_dir=str(data_dir)))
+    conn = open_store(Settings(data_dir=str(data_dir)))
     try:
         rows = conn.execute(
             f'SELECT "TrackId" FROM {EVENTS_TABLE} WHERE "Scope" = ?', [scope]
@@ -72,3 +76,17 @@ def event(i: int, **fields) -> dict:
     }
     document.update(fields)
     return {k: v for k, v in document.items() if v is not None}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def scale_out_missing(reason: str):
+    """A part of the scale-out setup (PostgreSQL, moto) is not installed."""
+    # CI installs PostgreSQL (see .ci/run) and sets this, so a missing server fails there.
+    if os.environ.get("TRACKSTORE_REQUIRE_SCALE_OUT") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)

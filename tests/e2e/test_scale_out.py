@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import glob
 import os
-import pathlib
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
@@ -18,52 +15,15 @@ import grpc
 import pytest
 
 from trackstore_client import TrackstoreError
-from helpers import event
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _missing(reason: str):
-    # CI installs PostgreSQL (see .ci/run) and sets this, so a missing server fails there.
-    if os.environ.get("TRACKSTORE_REQUIRE_SCALE_OUT") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def postgres(tmp_path):
-    initdb = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not initdb:
-        _missing("PostgreSQL server binaries are not installed (apt-get install postgresql)")
-    bindir = os.path.dirname(initdb[-1])
-    # Not under tmp_path: pytest's folders are private to root, and PostgreSQL runs as postgres.
-    root = pathlib.Path(tempfile.mkdtemp(prefix="trackstore-pg-"))
-    run_as = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        shutil.chown(root, "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
-    subprocess.run([*run_as, f"{bindir}/initdb", "-D", str(root / "db"), "-A", "trust",
-                    "-U", "postgres"], check=True, capture_output=True)
-    subprocess.run([*run_as, f"{bindir}/pg_ctl", "-D", str(root / "db"), "-w", "-l",
-                    str(root / "log"), "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1",
-                    "start"], check=True, capture_output=True)
-    yield f"postgres:host=127.0.0.1 port={port} dbname=postgres user=postgres"
-    subprocess.run([*run_as, f"{bindir}/pg_ctl", "-D", str(root / "db"), "-m", "immediate",
-                    "stop"], capture_output=True)
-    shutil.rmtree(root, ignore_errors=True)
+from helpers import event, free_port, scale_out_missing
 
 
 @pytest.fixture
 def s3(tmp_path):
     moto = shutil.which("moto_server") or os.path.join(os.path.dirname(sys.executable), "moto_server")
     if not os.path.exists(moto):
-        _missing("moto_server is not installed (pip install 'moto[server]')")
-    port = _free_port()
+        scale_out_missing("moto_server is not installed (pip install 'moto[server]')")
+    port = free_port()
     process = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     endpoint = f"127.0.0.1:{port}"

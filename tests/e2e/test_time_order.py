@@ -10,7 +10,8 @@ import duckdb
 
 from helpers import event, parquet_files
 from trackstore_server.config import Settings
-from trackstore_server.lake import LAKE, open_lake
+from trackstore_server.lake import LAKE
+from trackstore_server.store import STORE_FORMAT_TABLE, open_store
 
 START = dt.datetime(2024, 3, 1)
 DAYS = 28
@@ -52,10 +53,11 @@ def test_compaction_writes_each_month_in_time_order(start_server, tmp_path):
 
 def test_a_store_of_version_1_files_writes_its_new_files_in_version_2(start_server, tmp_path):
     data_dir = tmp_path / "data"
-    old = open_lake(Settings(data_dir=str(data_dir)))
-    # A store made with other options: version 1 and DuckDB's default row groups.
+    old = open_store(Settings(data_dir=str(data_dir)))
+    # A store of format 2, made with other options: version 1 and DuckDB's default row groups.
     old.execute(f"CALL {LAKE}.set_option('parquet_version', 1)")
     old.execute(f"CALL {LAKE}.set_option('parquet_row_group_size', 122880)")
+    old.execute(f'DELETE FROM {STORE_FORMAT_TABLE} WHERE "Version" >= 3')
     old.close()
     server = start_server(data_dir=data_dir)
     with server.client() as client:

@@ -305,9 +305,10 @@ def test_struct_and_json_payloads_store_the_same_document(start_server):
     _track(server, pb.TrackRequest(events=events))
     server.stop()
     from trackstore_server.config import Settings
-    from trackstore_server.lake import EVENTS_TABLE, open_lake
+    from trackstore_server.lake import EVENTS_TABLE
+    from trackstore_server.store import open_store
 
-    conn = open_lake(Settings(data_dir=str(server.data_dir)))
+    conn = open_store(Settings(data_dir=str(server.data_dir)))
     rows = dict(conn.execute(f'SELECT "TrackId", "Payload"::VARCHAR FROM {EVENTS_TABLE}').fetchall())
     conn.close()
     import json

@@ -44,12 +44,13 @@ def test_values_survive_a_restart_and_are_filled_in_for_an_older_store(start_ser
         assert count(client, "shop", "EventType == 'refund'") == 1
         assert count(client, "shop", "EventType == 'nope'") == 0
     restarted.stop()
-    # As a server before the table existed left the store: the events, no values.
+    # As a server before the table existed left the store: the events, no values, format 1.
     from trackstore_server.config import Settings
-    from trackstore_server.lake import open_lake
+    from trackstore_server.store import STORE_FORMAT_TABLE, open_store
 
-    conn = open_lake(Settings(data_dir=str(data_dir)))
+    conn = open_store(Settings(data_dir=str(data_dir)))
     conn.execute("DROP TABLE lake.main.column_values")
+    conn.execute(f'DELETE FROM {STORE_FORMAT_TABLE} WHERE "Version" >= 2')
     conn.close()
     upgraded = start_server(data_dir=data_dir)
     with upgraded.client() as client:

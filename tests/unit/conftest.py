@@ -4,12 +4,12 @@ from __future__ import annotations
 import pytest
 
 from trackstore_server.config import Settings
-from trackstore_server.lake import open_lake
+from trackstore_server.store import open_store
 
 
 @pytest.fixture
 def lake(tmp_path):
     """An empty store in tmp_path: the lake's root connection."""
-    conn = open_lake(Settings(data_dir=str(tmp_path / "data")))
+    conn = open_store(Settings(data_dir=str(tmp_path / "data")))
     yield conn
     conn.close()

@@ -96,6 +96,7 @@ def test_a_flush_stores_new_values_with_its_events_and_readers_see_the_change(wr
 
 def test_a_store_without_the_table_gets_the_values_of_its_events(lake, monkeypatch):
     cursor = lake.cursor()  # a store as an older server left it: events, no column_values
+    cursor.execute(f"DROP TABLE {column_values.COLUMN_VALUES_TABLE}")
     cursor.execute(f'INSERT INTO {EVENTS_TABLE} ("Scope", "EventType", "CountryCode", "City", '
                    '"EventTime") SELECT *, TIMESTAMP \'2024-01-01\' FROM (VALUES '
                    "('shop', 'view', 'DE', NULL), ('shop', 'buy', 'DE', 'Oslo'), "

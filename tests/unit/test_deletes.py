@@ -11,14 +11,15 @@ from trackstore_server import lake as lake_module
 from trackstore_server.config import Settings
 from trackstore_server.deletes import DeleteRequest, delete_group
 from trackstore_server.errors import NotFound, ResourceExhausted
-from trackstore_server.lake import EVENTS_TABLE, WAL_STATE_TABLE, open_lake, pending_deletions
+from trackstore_server.lake import EVENTS_TABLE, WAL_STATE_TABLE, pending_deletions
+from trackstore_server.store import open_store
 
 START = dt.datetime(2024, 5, 30)
 
 
 @pytest.fixture
 def lake(tmp_path):
-    conn = open_lake(Settings(data_dir=str(tmp_path / "data")))
+    conn = open_store(Settings(data_dir=str(tmp_path / "data")))
     cursor = conn.cursor()
     rows = [(f"{scope}{i}", scope, START + dt.timedelta(hours=i))
             for scope in ("a", "b") for i in range(20)]

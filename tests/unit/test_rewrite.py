@@ -9,14 +9,15 @@ import pytest
 
 from trackstore_server import lake as lake_module
 from trackstore_server.config import Settings
-from trackstore_server.lake import EVENTS_TABLE, open_lake, rewrite_rows, time_slices
+from trackstore_server.lake import EVENTS_TABLE, rewrite_rows, time_slices
+from trackstore_server.store import open_store
 
 START = dt.datetime(2024, 5, 30)
 
 
 @pytest.fixture
 def lake(tmp_path):
-    conn = open_lake(Settings(data_dir=str(tmp_path / "data")))
+    conn = open_store(Settings(data_dir=str(tmp_path / "data")))
     cursor = conn.cursor()
     rng = random.Random(3)
     rows = [(f"t{i}", scope, START + dt.timedelta(seconds=rng.randrange(4 * 86400)))
