@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .event_batch import COLUMN_NAMES
-from .lake import EVENTS_TABLE, LAKE, METADATA, set_inline_row_limit
+from .lake import EVENTS_TABLE, LAKE, METADATA, set_inline_row_limit, table_names
 
 COLUMN_VALUES_TABLE = f"{LAKE}.main.column_values"
 TRACKED_COLUMNS = ("EventType", "CountryCode", "City")
@@ -43,9 +43,7 @@ Row = tuple[str, str, "str | None"]
 def ensure_table(cursor: duckdb.DuckDBPyConnection, inline_row_limit: int) -> None:
     """Within a transaction: creates the table if the store has none, with the values of the
     events already stored (a store written before the table existed)."""
-    if cursor.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? "
-                      "AND schema_name = 'main' AND table_name = 'column_values'",
-                      [LAKE]).fetchone()[0]:
+    if "column_values" in table_names(cursor):
         return
     cursor.execute(f'CREATE TABLE {COLUMN_VALUES_TABLE} '
                    f'("Scope" VARCHAR, "Column" VARCHAR, "Value" VARCHAR)')

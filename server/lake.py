@@ -34,9 +34,10 @@ WAL_STATE_TABLE = f"{LAKE}.main.wal_state"
 ROW_GROUP_SIZE = 16_384
 # DuckLake's options for the Parquet files it writes. Version 2 encodes timestamps as deltas and
 # strings as one block of lengths then one of bytes (DELTA_BINARY_PACKED,
-# DELTA_LENGTH_BYTE_ARRAY), which decode faster than version 1's plain encoding; the same 10M events, one time-ordered file each, version 1 against 2 (bench/NOTES.md):
-# count by day 86 -> 58 ms, a promoted string != '' 119 -> 84, a day's sum and dcount
-# 73 -> 44, time range + type 67 -> 72; the flush's INSERT costs the same.
+# DELTA_LENGTH_BYTE_ARRAY), which decode faster than version 1's plain encoding; the same 10M
+# events, one time-ordered file each, version 1 against 2 (bench/NOTES.md): count by day
+# 86 -> 58 ms, a promoted string != '' 119 -> 84, a day's sum and dcount 73 -> 44, time range
+# + type 67 -> 72; the flush's INSERT costs the same.
 FILE_OPTIONS = {  # name: (the value to set, the value options() reports once it is set)
     "parquet_row_group_size": (ROW_GROUP_SIZE, str(ROW_GROUP_SIZE)),
     "parquet_version": (2, "V2"),
@@ -167,6 +168,13 @@ def pending_deletions(cursor: duckdb.DuckDBPyConnection) -> int:
         "WHERE d.end_snapshot IS NULL AND t.end_snapshot IS NULL AND s.end_snapshot IS NULL "
         "AND t.table_name = 'events' AND s.schema_name = 'main'"
     ).fetchone()[0]
+
+
+def table_names(cursor: duckdb.DuckDBPyConnection) -> set[str]:
+    """The tables of the lake's main schema, as the cursor's transaction sees them."""
+    return {row[0] for row in cursor.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main'",
+        [LAKE]).fetchall()}
 
 
 def events_table_ddl() -> str:

@@ -25,7 +25,7 @@ from . import column_values
 from .config import Settings
 from .errors import FailedPrecondition
 from .lake import (EVENTS_TABLE, FILE_OPTIONS, LAKE, PROMOTED_KEYS_TABLE, WAL_STATE_TABLE,
-                   attach, events_table_ddl, quote_literal, rollback)
+                   attach, events_table_ddl, quote_literal, rollback, table_names)
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class StoreFormatNewer(FailedPrecondition):
 
 
 def _base_tables(cursor: duckdb.DuckDBPyConnection, _inline_row_limit: int) -> None:
-    existing = _tables(cursor)
+    existing = table_names(cursor)
     if "events" not in existing:
         cursor.execute(events_table_ddl())
         cursor.execute(
@@ -124,17 +124,18 @@ def upgrade(conn: duckdb.DuckDBPyConnection, inline_row_limit: int) -> int:
 def stored_version(cursor: duckdb.DuckDBPyConnection) -> int:
     """The newest format version the store was brought to; 0 for a store made before versions
     were recorded, or a new one."""
-    if "store_format" not in _tables(cursor):
-        return 0
-    found = cursor.execute(f'SELECT max("Version") FROM {STORE_FORMAT_TABLE}').fetchone()[0]
-    return found or 0
+    return _newest_version(cursor) if "store_format" in table_names(cursor) else 0
 
 
 def check(cursor: duckdb.DuckDBPyConnection) -> None:
     """Within a transaction that writes: refuses if another server has brought the store to a
     newer format since this one opened it."""
+    _refuse_newer(_newest_version(cursor))
+
+
+def _newest_version(cursor: duckdb.DuckDBPyConnection) -> int:
     found = cursor.execute(f'SELECT max("Version") FROM {STORE_FORMAT_TABLE}').fetchone()[0]
-    _refuse_newer(found or 0)
+    return found or 0
 
 
 def _refuse_newer(found: int) -> None:
@@ -144,12 +145,6 @@ def _refuse_newer(found: int) -> None:
             f"this server (trackstore {_release()}): a newer release has upgraded it; run that "
             f"release or a newer one"
         )
-
-
-def _tables(cursor: duckdb.DuckDBPyConnection) -> set[str]:
-    return {row[0] for row in cursor.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main'",
-        [LAKE]).fetchall()}
 
 
 def _release() -> str:
