@@ -183,6 +183,15 @@ class Rpc:
         self.channel.close()
 
 
+def _merged_peaks(phase_sets) -> dict[str, int]:
+    """Per phase, the highest peak of the servers sampled (each restart starts a "start")."""
+    merged: dict[str, int] = {}
+    for phases in phase_sets:
+        for name, peak in phases.items():
+            merged[name] = max(merged.get(name, 0), peak)
+    return merged
+
+
 class MemorySampler:
     """Samples the server's RSS every `interval` seconds; peak overall and per phase."""
 
@@ -794,10 +803,12 @@ BATCH_DELETE_SIZE = 1000
 
 
 def run_deletes(rpc: Rpc, scope: str, track_ids: list[str], rate_count: int,
-                compact_count: int, budget: float, log) -> dict:
+                compact_count: int, budget: float, log,
+                stage: Callable[[str], None] = lambda name: None) -> dict:
     """Deletes/s for `rate_count` sequential deletes, then as many from 8 threads (grouped by
     the server), then BatchDeletes of 1000 up to `compact_count` deletions in all, then one
-    compaction, timed. Each stage stops at `budget` seconds."""
+    compaction, timed. Each stage stops at `budget` seconds; `stage(name)` is told as each
+    starts (the memory sampler's phases)."""
     result: dict = {"asked_rate_deletes": rate_count, "asked_compaction_deletes": compact_count}
     ids = iter(track_ids)
     errors: list[str] = []
@@ -810,6 +821,7 @@ def run_deletes(rpc: Rpc, scope: str, track_ids: list[str], rate_count: int,
             errors.append(f"{error.code().name}: {error.details()}")
             return False
 
+    stage("delete, sequential")
     log(f"delete: {rate_count} sequential deletes ...")
     done = 0
     started = time.perf_counter()
@@ -832,6 +844,7 @@ def run_deletes(rpc: Rpc, scope: str, track_ids: list[str], rate_count: int,
     log(f"delete: {done} deletes, {result['deletes_per_s'] or 0:.1f}/s")
 
     more = min(rate_count, max(0, compact_count - done))
+    stage("delete, 8 threads")
     log(f"delete: {more} more deletes from 8 threads ...")
     started = time.perf_counter()
     lock = threading.Lock()
@@ -859,6 +872,7 @@ def run_deletes(rpc: Rpc, scope: str, track_ids: list[str], rate_count: int,
         f"{result['extra_deletes_per_s'] or 0:.1f}/s")
 
     wanted = max(0, compact_count - done - extra[0])
+    stage("delete, batches")
     log(f"delete: {wanted} more in BatchDeletes of {BATCH_DELETE_SIZE} before compaction ...")
     batched = 0
     latencies = []
@@ -887,6 +901,7 @@ def run_deletes(rpc: Rpc, scope: str, track_ids: list[str], rate_count: int,
         result["stats_before_compaction"] = rpc.stats()
     except Exception as error:  # noqa: BLE001
         result["stats_error"] = _error_text(error)
+    stage("compaction after deletes")
     log("delete: compaction ...")
     try:
         began = time.perf_counter()
@@ -1120,14 +1135,14 @@ def main(argv=None) -> int:
         log(f"server restarted, pid {server.pid}")
         sampler = MemorySampler(server.pid).start()
         rpc = Rpc(server.target)
-        sampler.phase = "delete"
-        results["delete"] = run_deletes(rpc, cfg.scope, track_ids, args.deletes,
-                                        args.compaction_deletes, args.delete_budget_seconds, log)
+        results["delete"] = run_deletes(
+            rpc, cfg.scope, track_ids, args.deletes, args.compaction_deletes,
+            args.delete_budget_seconds, log, stage=lambda name: setattr(sampler, "phase", name))
         peaks.append(sampler.finish())
         results["memory"] = {
             "peak_rss_bytes": max(p["peak"] for p in peaks),
             "vm_hwm_bytes": max((p["hwm"] or 0) for p in peaks) or None,
-            "phase_peak_rss_bytes": {k: v for p in peaks for k, v in p["phases"].items()},
+            "phase_peak_rss_bytes": _merged_peaks(p["phases"] for p in peaks),
         }
     except Exception as error:  # noqa: BLE001
         results["fatal"] = traceback.format_exc()

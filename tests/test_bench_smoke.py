@@ -118,5 +118,8 @@ def test_bench_runs_end_to_end_with_a_tiny_n(tmp_path):
     after_load = results["compaction_after_load"]
     assert after_load.get("seconds", 0) > 0 or after_load.get("error")
     assert results["memory"]["peak_rss_bytes"] > 0
+    # The delete phase is sampled stage by stage, so a peak says which stage made it.
+    assert {"delete, sequential", "delete, 8 threads", "delete, batches",
+            "compaction after deletes"} <= results["memory"]["phase_peak_rss_bytes"].keys()
     targets = {row["target"] for row in results["targets"]}
     assert "Ingest TrackStream JSON, batch 1000" in targets and "List skip 9900" in targets
