@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .event_batch import COLUMN_NAMES
-from .lake import EVENTS_TABLE, LAKE, METADATA, set_inline_row_limit, table_names
+from .lake import EVENTS_TABLE, LAKE, METADATA, scalar, set_inline_row_limit, table_names
 
 COLUMN_VALUES_TABLE = f"{LAKE}.main.column_values"
 TRACKED_COLUMNS = ("EventType", "CountryCode", "City")
@@ -191,13 +191,14 @@ def _read_table(cursor: duckdb.DuckDBPyConnection) -> Values:
 
 def lake_version(cursor: duckdb.DuckDBPyConnection) -> int:
     """The newest data file of the table, from DuckLake's catalog: a cheap read (no scan)."""
-    return cursor.execute(
+    return scalar(
+        cursor,
         f"SELECT coalesce(max(f.data_file_id), -1) FROM {METADATA}.ducklake_data_file f "
         f"JOIN {METADATA}.ducklake_table t USING (table_id) "
         f"JOIN {METADATA}.ducklake_schema s USING (schema_id) "
         "WHERE t.end_snapshot IS NULL AND s.end_snapshot IS NULL "
         "AND t.table_name = 'column_values' AND s.schema_name = 'main'"
-    ).fetchone()[0]
+    )
 
 
 class LakeValues:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import duckdb
 
 from .errors import NotFound, ResourceExhausted
-from .lake import EVENTS_TABLE, pending_deletions
+from .lake import EVENTS_TABLE, pending_deletions, scalar
 
 
 @dataclass(frozen=True)
@@ -108,10 +108,9 @@ def _delete_rows(cursor: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]])
     removed = 0
     for scope, ids in _by_scope(keys).items():
         for chunk in _chunks(ids):
-            removed += cursor.execute(
-                f'DELETE FROM {EVENTS_TABLE} WHERE "Scope" = ? AND "TrackId" IN '
-                f"({', '.join('?' * len(chunk))})", [scope, *chunk],
-            ).fetchone()[0]
+            removed += scalar(
+                cursor, f'DELETE FROM {EVENTS_TABLE} WHERE "Scope" = ? AND "TrackId" IN '
+                f"({', '.join('?' * len(chunk))})", [scope, *chunk])
     return removed
 
 

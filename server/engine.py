@@ -18,7 +18,7 @@ from . import column_values, compaction, promoted
 from .config import Settings
 from .errors import FieldViolation, InvalidArgument
 from .event_batch import MAX_TRACK_ID_LENGTH, EventBatch, build_batch, normalize_scope
-from .lake import LAKE, EVENTS_TABLE, quote_identifier, pending_deletions
+from .lake import LAKE, EVENTS_TABLE, quote_identifier, pending_deletions, scalar
 from .newest import WindowPlanner, run_newest_first
 from .queries import QueryRunner
 from .rows import ResultRows
@@ -175,15 +175,14 @@ class Engine:
         cursor = self._conn.cursor()
         try:
             self._writer.register_recent(cursor)
-            events = cursor.execute(
+            events = scalar(
+                cursor,
                 f"SELECT (SELECT count(*) FROM {EVENTS_TABLE}) + "
                 f"(SELECT count(*) FROM ({self._writer.recent_source_sql(())}))",
                 {"srv_scope": None, "srv_server": self._writer.server_id},
-            ).fetchone()[0]
+            )
             pending = pending_deletions(cursor)
-            files = cursor.execute(
-                "SELECT count(*) FROM ducklake_list_files(?, 'events')", [LAKE]
-            ).fetchone()[0]
+            files = scalar(cursor, "SELECT count(*) FROM ducklake_list_files(?, 'events')", [LAKE])
         finally:
             cursor.close()
         return {

@@ -96,8 +96,7 @@ def rewrite_rows(cursor: duckdb.DuckDBPyConnection, insert_of: Callable[[str], s
     one sorted INSERT of 10 million events held them all in memory (13.4 GB peak RSS). The
     copies are counted against the originals before any original is deleted.
     """
-    last_row = cursor.execute(
-        f"SELECT max(rowid) FROM {EVENTS_TABLE} WHERE {where}", params).fetchone()[0]
+    last_row = scalar(cursor, f"SELECT max(rowid) FROM {EVENTS_TABLE} WHERE {where}", params)
     if last_row is None:
         return
     stored = {**params, "last_row": last_row}
@@ -106,9 +105,8 @@ def rewrite_rows(cursor: duckdb.DuckDBPyConnection, insert_of: Callable[[str], s
     set_inline_row_limit(cursor, 0)
     copied = 0
     for condition, bounds in slices:
-        copied += cursor.execute(
-            f"{insert_of(f'{originals} AND {condition}')} {TIME_ORDER}", {**stored, **bounds}
-        ).fetchone()[0]
+        copied += scalar(cursor, f"{insert_of(f'{originals} AND {condition}')} {TIME_ORDER}",
+                         {**stored, **bounds})
     if copied != expected:
         raise RuntimeError(f"rewrite copied {copied} of {expected} events; nothing was deleted")
     cursor.execute(f"DELETE FROM {EVENTS_TABLE} WHERE {originals}", stored)
@@ -154,6 +152,17 @@ def time_slices(cursor: duckdb.DuckDBPyConnection, where: str, params: dict,
     return slices, sum(rows for _, _, rows in hours)
 
 
+def scalar(cursor: duckdb.DuckDBPyConnection, sql: str, params=None):
+    """The first value of the statement's first row, the whole result fetched.
+
+    `fetchone()` leaves a result that read the lake open, and the cursor's transaction with it,
+    until the cursor's next statement. While any transaction is open DuckDB keeps the undo data
+    of every later commit: the connection `store.open_store` returns, idle after its last
+    `fetchone()`, made a server's memory grow by 62 KB a Delete for as long as it ran (2 GB in
+    the benchmark's delete phase at 10M)."""
+    return cursor.execute(sql, params).fetchall()[0][0]
+
+
 def pending_deletions(cursor: duckdb.DuckDBPyConnection) -> int:
     """Deleted events still in the events table's data files: the rows of its live delete
     files, which reads filter out and compaction's rewrite removes. Read from the catalog, so
@@ -161,13 +170,14 @@ def pending_deletions(cursor: duckdb.DuckDBPyConnection) -> int:
     table of deletions, as before, cost each Delete an INSERT and a Parquet file of its own).
     A file whose every row is deleted leaves the snapshot instead of getting a delete file; it
     needs no rewrite (compaction's cleanup removes it), so its rows are not counted."""
-    return cursor.execute(
+    return scalar(
+        cursor,
         f"SELECT coalesce(sum(d.delete_count), 0) FROM {METADATA}.ducklake_delete_file d "
         f"JOIN {METADATA}.ducklake_table t USING (table_id) "
         f"JOIN {METADATA}.ducklake_schema s USING (schema_id) "
         "WHERE d.end_snapshot IS NULL AND t.end_snapshot IS NULL AND s.end_snapshot IS NULL "
         "AND t.table_name = 'events' AND s.schema_name = 'main'"
-    ).fetchone()[0]
+    )
 
 
 def table_names(cursor: duckdb.DuckDBPyConnection) -> set[str]:

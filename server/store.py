@@ -25,7 +25,7 @@ from . import column_values
 from .config import Settings
 from .errors import FailedPrecondition
 from .lake import (EVENTS_TABLE, FILE_OPTIONS, LAKE, PROMOTED_KEYS_TABLE, WAL_STATE_TABLE,
-                   attach, events_table_ddl, quote_literal, rollback, table_names)
+                   attach, events_table_ddl, quote_literal, rollback, scalar, table_names)
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +134,7 @@ def check(cursor: duckdb.DuckDBPyConnection) -> None:
 
 
 def _newest_version(cursor: duckdb.DuckDBPyConnection) -> int:
-    found = cursor.execute(f'SELECT max("Version") FROM {STORE_FORMAT_TABLE}').fetchone()[0]
-    return found or 0
+    return scalar(cursor, f'SELECT max("Version") FROM {STORE_FORMAT_TABLE}') or 0
 
 
 def _refuse_newer(found: int) -> None:

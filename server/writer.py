@@ -37,7 +37,7 @@ from . import column_values, event_batch, promoted, store
 from .deletes import DeleteRequest, delete_batch, delete_group
 from .errors import TrackstoreError, Unavailable
 from .event_batch import EventBatch
-from .lake import EVENTS_TABLE, WAL_STATE_TABLE, rollback, set_inline_row_limit
+from .lake import EVENTS_TABLE, WAL_STATE_TABLE, rollback, scalar, set_inline_row_limit
 from .recent import RECENT_SCHEMA, SEQ_COLUMN, RecentEntry, tables
 from .wal import WriteAheadLog
 
@@ -219,11 +219,10 @@ class Writer:
         self._flush()
 
     def _watermark(self) -> int:
-        row = self._cursor.execute(
-            f'SELECT max("FlushedSeq") FROM {WAL_STATE_TABLE} WHERE "ServerId" = ?',
-            [self.server_id],
-        ).fetchone()
-        return row[0] if row and row[0] is not None else 0
+        found = scalar(self._cursor,
+                       f'SELECT max("FlushedSeq") FROM {WAL_STATE_TABLE} WHERE "ServerId" = ?',
+                       [self.server_id])
+        return found if found is not None else 0
 
     def _put(self, work: queue.Queue, item):
         if self._closed:

@@ -78,6 +78,12 @@ def event(i: int, **fields) -> dict:
     return {k: v for k, v in document.items() if v is not None}
 
 
+def count(client, scope: str, where: str = "") -> int:
+    """The Preview count of `scope`'s events, of those matching the KQL `where` if given."""
+    query = f"Events | where {where} | count" if where else "Events | count"
+    return client.preview(scope, query)["items"][0]["Count"]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -13,7 +13,7 @@ from trackstore_client.local import LocalServer
 from trackstore_server.config import Settings
 from trackstore_server.lake import LAKE, attach
 from trackstore_server.store import FORMAT_VERSION, STORE_FORMAT_TABLE
-from helpers import event
+from helpers import count, event
 
 
 def _versions(settings: Settings) -> list[int]:
@@ -34,10 +34,6 @@ def _change(settings: Settings, *statements: str) -> None:
         conn.close()
 
 
-def _count(client, scope: str) -> int:
-    return client.preview(scope, "Events | count")["items"][0]["Count"]
-
-
 def test_a_store_made_before_format_versions_is_brought_to_the_current_one(start_server, tmp_path):
     data_dir = tmp_path / "data"
     settings = Settings(data_dir=str(data_dir))
@@ -52,7 +48,7 @@ def test_a_store_made_before_format_versions_is_brought_to_the_current_one(start
             f"CALL {LAKE}.set_option('parquet_version', 1)")
     server = start_server(data_dir=data_dir)
     with server.client() as client:
-        assert _count(client, "shop") == 6
+        assert count(client, "shop") == 6
         # The known values of the scope were filled from the stored events, so a filter on an
         # EventType the scope has finds its events.
         purchases = "Events | where EventType == 'purchase' | count"
@@ -115,7 +111,7 @@ def test_a_server_stops_writing_to_a_shared_store_a_newer_release_upgraded(
             client.delete("shop", acknowledged[0])
         assert deleting.value.code == grpc.StatusCode.FAILED_PRECONDITION
         # Reads go on, the events only this server holds included.
-        assert _count(client, "shop") == len(acknowledged)
+        assert count(client, "shop") == len(acknowledged)
     server.stop()
     # The operator runs a release that knows the format (here: the row is taken back); the
     # events acknowledged meanwhile come from the server's write-ahead log into the lake.
@@ -125,7 +121,7 @@ def test_a_server_stops_writing_to_a_shared_store_a_newer_release_upgraded(
         client.delete("shop", acknowledged[0])
     other = start_server(*shared, data_dir=tmp_path / "two")
     with other.client() as client:
-        assert _count(client, "shop") == len(acknowledged) - 1
+        assert count(client, "shop") == len(acknowledged) - 1
 
 
 def test_servers_opening_a_new_shared_store_together_both_start(postgres, tmp_path):

@@ -3,11 +3,7 @@ values without a scan, and answers stay exact as new values arrive, are flushed,
 before the server kept values at all (server/column_values.py)."""
 from __future__ import annotations
 
-from helpers import event
-
-
-def count(client, scope, where) -> int:
-    return client.preview(scope, f"Events | where {where} | count")["items"][0]["Count"]
+from helpers import count, event
 
 
 def test_a_value_is_found_from_the_moment_it_is_acknowledged(shared_server):
