@@ -158,8 +158,8 @@ def scalar(cursor: duckdb.DuckDBPyConnection, sql: str, params=None):
     `fetchone()` leaves a result that read the lake open, and the cursor's transaction with it,
     until the cursor's next statement. While any transaction is open DuckDB keeps the undo data
     of every later commit: the connection `store.open_store` returns, idle after its last
-    `fetchone()`, made a server's memory grow by 62 KB a Delete for as long as it ran (2 GB in
-    the benchmark's delete phase at 10M)."""
+    `fetchone()`, made a server's memory grow by 62 KB a Delete for as long as it ran (3.6 GB
+    in the benchmark's deletes at 10M, 0.7 GB since), and slowed the catalog's reads."""
     return cursor.execute(sql, params).fetchall()[0][0]
 
 
