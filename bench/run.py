@@ -215,6 +215,13 @@ class MemorySampler:
             self.sample()
             self._stop.wait(self.interval)
 
+    def enter(self, phase: str) -> None:
+        """Starts `phase` with a sample of its own, so a phase shorter than the interval is
+        recorded too; the phase ending gets a last sample first."""
+        self.sample()
+        self.phase = phase
+        self.sample()
+
     def sample(self) -> None:
         try:
             rss = self.process.memory_info().rss
@@ -1067,11 +1074,11 @@ def main(argv=None) -> int:
         sampler = MemorySampler(server.pid).start()
         rpc = Rpc(server.target)
 
-        sampler.phase = "ingest"
+        sampler.enter("ingest")
         results["ingest"] = run_ingest(rpc, cfg, args, profile_dir, server.pid, log)
         settle(args, log)
 
-        sampler.phase = "load"
+        sampler.enter("load")
         log(f"load: {args.events:,} events ...")
         try:
             load = load_events(rpc, cfg, parquet_path, args.compaction_deletes * 2, log)
@@ -1092,9 +1099,9 @@ def main(argv=None) -> int:
             # small files and promoted the hot Payload/User keys to typed columns. Promotion
             # favours the keys queries read, so the suite runs once before it, as a day of
             # queries would before the nightly compaction.
-            sampler.phase = "queries before compaction"
+            sampler.enter("queries before compaction")
             queries_before_compaction(rpc, cfg.scope, log)
-            sampler.phase = "compact after load"
+            sampler.enter("compact after load")
             log("compaction after load ...")
             try:
                 compact_began = time.perf_counter()
@@ -1107,7 +1114,7 @@ def main(argv=None) -> int:
                 results["compaction_after_load"] = {"error": _error_text(error)}
                 log(f"compaction after load: ERROR {_error_text(error)[:200]}")
 
-        sampler.phase = "preview"
+        sampler.enter("preview")
         if parquet_path.exists():
             with Profiler(profile_dir, server.pid, "preview"):
                 results["preview"] = run_preview(rpc, parquet_path, cfg.scope, args.runs, log)
@@ -1116,7 +1123,7 @@ def main(argv=None) -> int:
                                                                  args.runs)
                 except Exception as error:  # noqa: BLE001 - recorded, the run goes on
                     log(f"preview floor: ERROR {_error_text(error)}")
-        sampler.phase = "list"
+        sampler.enter("list")
         with Profiler(profile_dir, server.pid, "list"):
             results["list"] = run_list(rpc, cfg.scope, args.runs, log)
 
@@ -1137,7 +1144,7 @@ def main(argv=None) -> int:
         rpc = Rpc(server.target)
         results["delete"] = run_deletes(
             rpc, cfg.scope, track_ids, args.deletes, args.compaction_deletes,
-            args.delete_budget_seconds, log, stage=lambda name: setattr(sampler, "phase", name))
+            args.delete_budget_seconds, log, stage=sampler.enter)
         peaks.append(sampler.finish())
         results["memory"] = {
             "peak_rss_bytes": max(p["peak"] for p in peaks),
