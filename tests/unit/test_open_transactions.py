@@ -103,3 +103,19 @@ def test_an_engine_holds_no_transaction_across_tracks_and_deletes(settings):
             cursor.close()
     finally:
         engine.close()
+
+
+def test_the_server_reads_single_values_through_scalar_only():
+    # A new fetchone() on a long-lived cursor would pin commits again; the behaviour tests
+    # above cover only the paths they run.
+    import pathlib
+
+    import trackstore_server
+
+    offenders = [
+        f"{path.name}:{number}"
+        for path in sorted(pathlib.Path(trackstore_server.__file__).parent.glob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if ".fetchone()" in line and "`fetchone()`" not in line
+    ]
+    assert offenders == []
