@@ -3,6 +3,7 @@ running server stops writing to a shared store another release has upgraded."""
 from __future__ import annotations
 
 import concurrent.futures
+import pathlib
 import time
 
 import grpc
@@ -15,6 +16,9 @@ from trackstore_server.lake import LAKE, attach
 from trackstore_server.store import FORMAT_VERSION, STORE_FORMAT_TABLE
 from helpers import count, event
 
+# The row a release of the next format version would have written.
+UPGRADED_BY_A_NEWER_RELEASE = (f"INSERT INTO {STORE_FORMAT_TABLE} VALUES "
+                               f"({FORMAT_VERSION + 1}, TIMESTAMP '2030-01-01', 'a newer release')")
 
 def _versions(settings: Settings) -> list[int]:
     conn = attach(settings)  # as the store is, not upgraded
@@ -34,13 +38,24 @@ def _change(settings: Settings, *statements: str) -> None:
         conn.close()
 
 
-def test_a_store_made_before_format_versions_is_brought_to_the_current_one(start_server, tmp_path):
+def _stored(start_server, tmp_path, events: list[dict]) -> tuple[pathlib.Path, Settings]:
+    """A store that a server made and stopped, holding `events` in scope 'shop'."""
     data_dir = tmp_path / "data"
-    settings = Settings(data_dir=str(data_dir))
     server = start_server(data_dir=data_dir)
     with server.client() as client:
-        client.track("shop", [event(i) for i in range(6)])
+        client.track("shop", events)
     server.stop()
+    return data_dir, Settings(data_dir=str(data_dir))
+
+
+def _shared_settings(postgres: str, tmp_path) -> Settings:
+    """The shared store of the PostgreSQL tests, as a process other than their servers opens it."""
+    return Settings(data_dir=str(tmp_path / "other"), catalog=postgres,
+                    data_path=str(tmp_path / "lake"))
+
+
+def test_a_store_made_before_format_versions_is_brought_to_the_current_one(start_server, tmp_path):
+    data_dir, settings = _stored(start_server, tmp_path, [event(i) for i in range(6)])
     assert _versions(settings) == list(range(1, FORMAT_VERSION + 1))
     # As a release before versions were recorded left it: no store_format, no column_values,
     # Parquet version 1.
@@ -66,14 +81,8 @@ def test_a_store_made_before_format_versions_is_brought_to_the_current_one(start
 
 
 def test_a_server_refuses_a_store_of_a_newer_format(start_server, tmp_path):
-    data_dir = tmp_path / "data"
-    settings = Settings(data_dir=str(data_dir))
-    server = start_server(data_dir=data_dir)
-    with server.client() as client:
-        client.track("shop", [event(1)])
-    server.stop()
-    _change(settings, f"INSERT INTO {STORE_FORMAT_TABLE} VALUES "
-                      f"({FORMAT_VERSION + 1}, TIMESTAMP '2030-01-01', 'a newer release')")
+    data_dir, settings = _stored(start_server, tmp_path, [event(1)])
+    _change(settings, UPGRADED_BY_A_NEWER_RELEASE)
     with pytest.raises(RuntimeError, match="server did not start") as refused:
         start_server(data_dir=data_dir)
     log = str(refused.value)
@@ -87,14 +96,12 @@ def test_a_server_stops_writing_to_a_shared_store_a_newer_release_upgraded(
         start_server, postgres, tmp_path):
     shared = ["--catalog", postgres, "--data-path", str(tmp_path / "lake"),
               "--flush-seconds", "0.2"]
-    settings = Settings(data_dir=str(tmp_path / "other"), catalog=postgres,
-                        data_path=str(tmp_path / "lake"))
+    settings = _shared_settings(postgres, tmp_path)
     server = start_server(*shared, data_dir=tmp_path / "one")
     with server.client() as client:
         acknowledged = client.track("shop", [event(i) for i in range(5)])
         # Another server, of a newer release, upgrades the shared store.
-        _change(settings, f"INSERT INTO {STORE_FORMAT_TABLE} VALUES "
-                          f"({FORMAT_VERSION + 1}, TIMESTAMP '2030-01-01', 'a newer release')")
+        _change(settings, UPGRADED_BY_A_NEWER_RELEASE)
         deadline = time.monotonic() + 20
         while True:  # acknowledged until a flush finds the newer format, refused after it
             try:
@@ -137,6 +144,4 @@ def test_servers_opening_a_new_shared_store_together_both_start(postgres, tmp_pa
     finally:
         for server in servers:
             server.stop()
-    settings = Settings(data_dir=str(tmp_path / "other"), catalog=postgres,
-                        data_path=str(tmp_path / "lake"))
-    assert set(_versions(settings)) == set(range(1, FORMAT_VERSION + 1))
+    assert set(_versions(_shared_settings(postgres, tmp_path))) == set(range(1, FORMAT_VERSION + 1))

@@ -6,9 +6,11 @@ result of its last `fetchone()` open, and the server's memory grew by 62 KB a De
 from __future__ import annotations
 
 import datetime as dt
+import pathlib
 
 import pytest
 
+import trackstore_server
 from trackstore.v1 import trackevents_pb2 as pb
 from trackstore_server.config import Settings
 from trackstore_server.engine import Engine
@@ -108,10 +110,6 @@ def test_an_engine_holds_no_transaction_across_tracks_and_deletes(settings):
 def test_the_server_reads_single_values_through_scalar_only():
     # A new fetchone() on a long-lived cursor would pin commits again; the behaviour tests
     # above cover only the paths they run.
-    import pathlib
-
-    import trackstore_server
-
     offenders = [
         f"{path.name}:{number}"
         for path in sorted(pathlib.Path(trackstore_server.__file__).parent.glob("*.py"))
