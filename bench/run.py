@@ -988,7 +988,8 @@ def parse_args(argv=None):
                         help="events per TrackStream ingest figure (default min(1M, N): about "
                              "ten flushes, so the figure is the steady state)")
     parser.add_argument("--struct-events", type=int, default=None,
-                        help="events for the Struct ingest figure (default min(50k, N))")
+                        help="events for the Struct ingest figure (default min(200k, N): two "
+                             "flushes, so the last flush's wait does not set the figure)")
     parser.add_argument("--unary-seconds", type=float, default=None,
                         help="seconds per Track figure (default 5)")
     parser.add_argument("--runs", type=int, default=None,
@@ -1018,7 +1019,7 @@ def parse_args(argv=None):
     if args.ingest_events is None:
         args.ingest_events = max(1000, min(1_000_000, n) // 1000 * 1000)
     if args.struct_events is None:
-        args.struct_events = max(1000, min(50_000, n) // 1000 * 1000)
+        args.struct_events = max(1000, min(200_000, n) // 1000 * 1000)
     if args.unary_seconds is None:
         args.unary_seconds = 5.0
     if args.runs is None:
