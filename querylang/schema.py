@@ -34,12 +34,19 @@ class PromotedKey:
     `path` is the property path inside the dynamic column, e.g. ("price",) for Payload.price;
     `column` the SQL column holding it, `type` its KQL type. Answers must stay identical to
     extracting the property from the JSON.
+
+    `order_column`, for a real key, names a BIGINT column holding a non-decreasing function of
+    the value (NULL where it is NULL). A sort on the value sorts on (order column, value), the
+    same order: DuckDB 1.4 pushes a top-N's running boundary into the scan, skipping row groups
+    by their statistics, for integral sort keys only, not for DOUBLE. Empty when the store has
+    not filled one yet.
     """
 
     dynamic_column: str
     path: tuple[str, ...]
     column: str
     type: str
+    order_column: str = ""
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,11 @@ def _sort_sql(g, key: ast.SortKey, env):
     direction = "DESC" if key.descending else "ASC"
     nulls = "FIRST" if key.nulls_first else "LAST"
     sql = g.expr(key.expr, env)
+    p = _promoted_key(g, key.expr, env)
+    if p is not None and p.order_column and p.type == key.expr.type:
+        # the same order, and a top-N on it skips row groups (schema.PromotedKey)
+        return (f"{quote_ident(p.order_column)} {direction} NULLS {nulls}, "
+                f"{sql} {direction} NULLS {nulls}")
     if key.expr.type == "dynamic":
         # numbers in numeric order, then everything else by its text
         text = f"json_extract_string({sql}, '$')"
@@ -289,8 +294,11 @@ def e_dynpath(g: SqlGen, e: ast.DynPath, env):
     return f"json_extract({g.expr(e.base, env)}, {g.param(json_path(e.path), 'string')})"
 
 
-def _promoted(g: SqlGen, e: ast.Convert, env):
-    """A typed column holding the same property, when using it gives the same answer."""
+def _promoted_key(g: SqlGen, e, env):
+    """The promoted key holding the property `e` converts, when reading it gives the same
+    answer: the dynamic column is the events' own, not one a query replaced."""
+    if not isinstance(e, ast.Convert):
+        return None
     x = e.operand
     if not (isinstance(x, ast.DynPath) and isinstance(x.base, ast.ColumnRef)):
         return None
@@ -299,10 +307,19 @@ def _promoted(g: SqlGen, e: ast.Convert, env):
         return None
     for p in g.schema.promoted:
         if p.dynamic_column == x.base.name and tuple(p.path) == tuple(x.path):
-            if p.type == e.type:
-                return quote_ident(p.column)
-            if e.type == "real" and p.type in functions.NUMERIC:
-                return f"CAST({quote_ident(p.column)} AS DOUBLE)"
+            return p
+    return None
+
+
+def _promoted(g: SqlGen, e: ast.Convert, env):
+    """A typed column holding the same property, when using it gives the same answer."""
+    p = _promoted_key(g, e, env)
+    if p is None:
+        return None
+    if p.type == e.type:
+        return quote_ident(p.column)
+    if e.type == "real" and p.type in functions.NUMERIC:
+        return f"CAST({quote_ident(p.column)} AS DOUBLE)"
     return None
 
 

@@ -133,7 +133,7 @@ class Engine:
                 min_share=self.settings.promote_min_share,
                 max_keys=self.settings.max_promoted_keys, queried=queried,
             )
-            if new_keys:
+            if new_keys or promoted.lacking_order_columns(known):
                 # Move inlined rows to Parquet first, so the rewrite works on files only.
                 compaction.flush_inlined(cursor)
                 promoted.promote(cursor, new_keys, known, self.settings.inline_row_limit)

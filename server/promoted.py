@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 
 import duckdb
 
@@ -35,12 +36,19 @@ _SQL_TYPE = {"real": "DOUBLE", "string": "VARCHAR"}
 _JSON_TYPES = {"BIGINT": "real", "UBIGINT": "real", "DOUBLE": "real", "VARCHAR": "string"}
 
 
+# An order column's key: floor(value * ORDER_SCALE), within a BIGINT. Non-decreasing in the
+# value (clamping is, and DuckDB sorts NaN above +inf), so sorting on (key, value) is sorting on
+# the value; values closer than 1/ORDER_SCALE share a key and the value breaks the tie.
+ORDER_SCALE = 1024
+_ORDER_LIMIT = "9.2e18"
+
+
 def load(cursor: duckdb.DuckDBPyConnection) -> tuple[PromotedKey, ...]:
     rows = cursor.execute(
-        f'SELECT "DynamicColumn", "Path", "Column", "Type" FROM {PROMOTED_KEYS_TABLE} '
-        f'ORDER BY "Column"'
+        f'SELECT "DynamicColumn", "Path", "Column", "Type", coalesce("OrderColumn", \'\') '
+        f'FROM {PROMOTED_KEYS_TABLE} ORDER BY "Column"'
     ).fetchall()
-    return tuple(PromotedKey(d, tuple(path.split(".")), c, t) for d, path, c, t in rows)
+    return tuple(PromotedKey(d, tuple(path.split(".")), c, t, o) for d, path, c, t, o in rows)
 
 
 def schema_with(promoted: tuple[PromotedKey, ...]) -> Schema:
@@ -48,7 +56,14 @@ def schema_with(promoted: tuple[PromotedKey, ...]) -> Schema:
 
 
 def column_names(keys: tuple[PromotedKey, ...]) -> list[str]:
-    return [c.name for c in EVENTS_SCHEMA.columns] + [k.column for k in keys]
+    return ([c.name for c in EVENTS_SCHEMA.columns] + [k.column for k in keys]
+            + [k.order_column for k in keys if k.order_column])
+
+
+def order_key_sql(value: str) -> str:
+    """The order column's value for the real value `value` (a column or expression)."""
+    return (f"CASE WHEN {value} IS NOT NULL THEN CAST(least(greatest(floor({value} * "
+            f"{ORDER_SCALE}), -{_ORDER_LIMIT}), {_ORDER_LIMIT}) AS BIGINT) END")
 
 
 def select_sql(keys: tuple[PromotedKey, ...], relation: str, where: str = "") -> tuple[str, str]:
@@ -71,13 +86,24 @@ def select_sql(keys: tuple[PromotedKey, ...], relation: str, where: str = "") ->
             value = f"{alias}[{position}]"
             value_of[key] = value if key.type == "string" else (
                 f"TRY_CAST({value} AS {_SQL_TYPE[key.type]})")
-    values = columns[:len(EVENTS_SCHEMA.columns)] + [value_of[key] for key in keys]
+    values = columns[:len(EVENTS_SCHEMA.columns)] + [
+        f"{value_of[key]} AS {quote_identifier(key.column)}" for key in keys]
     inner = f"SELECT *{''.join(', ' + e for e in extracted)} FROM {relation} {where}".rstrip()
-    return ", ".join(columns), f"SELECT {', '.join(values)} FROM ({inner})"
+    typed = f"SELECT {', '.join(values)} FROM ({inner})"
+    orders = [order_key_sql(quote_identifier(key.column)) for key in keys if key.order_column]
+    if not orders:
+        return ", ".join(columns), typed
+    return ", ".join(columns), f"SELECT *, {', '.join(orders)} FROM ({typed})"
 
 
 def column_name(dynamic_column: str, path: tuple[str, ...], kind: str) -> str:
     return f"__{dynamic_column}__{'__'.join(path)}__{kind}"
+
+
+def with_order_column(key: PromotedKey) -> PromotedKey:
+    if key.type != "real" or key.order_column:
+        return key
+    return replace(key, order_column=column_name(key.dynamic_column, key.path, "order"))
 
 
 def discover(cursor: duckdb.DuckDBPyConnection, known: tuple[PromotedKey, ...], *,
@@ -124,22 +150,30 @@ def discover(cursor: duckdb.DuckDBPyConnection, known: tuple[PromotedKey, ...], 
             if share < (QUERIED_MIN_SHARE if uses else min_share):
                 continue
             kind = kinds.pop()
-            key = PromotedKey(dynamic, path, column_name(dynamic, path, kind), kind)
+            key = with_order_column(
+                PromotedKey(dynamic, path, column_name(dynamic, path, kind), kind))
             found.append(((-uses, -count, key.column), key))
     found.sort(key=lambda item: item[0])
     return [key for _, key in found[:room]]
 
 
+def lacking_order_columns(keys: tuple[PromotedKey, ...]) -> list[PromotedKey]:
+    """Real keys promoted before order columns existed (store format 4): `promote` fills them."""
+    return [key for key in keys if with_order_column(key) != key]
+
+
 def promote(cursor: duckdb.DuckDBPyConnection, keys: list[PromotedKey],
             known: tuple[PromotedKey, ...], inline_row_limit: int) -> None:
-    """Adds the columns, then fills them and registers them in one transaction.
+    """Adds the columns of `keys`, and the order columns `known` keys lack, then fills them and
+    registers them in one transaction.
 
     The stored rows are filled by copying them with the new values (lake.rewrite_rows: UPDATE
-    of the partitioned table crashes DuckLake 1.4). The column is registered in that same
+    of the partitioned table crashes DuckLake 1.4). A column is registered in that same
     transaction, so the compiler never reads a column that is not filled; a crash before it
     leaves an unused column, which the next run reuses. Compaction then drops the old files.
     """
-    if not keys:
+    upgraded = lacking_order_columns(known)
+    if not keys and not upgraded:
         return
     lake = EVENTS_TABLE.split(".")[0]
     existing = {
@@ -148,17 +182,18 @@ def promote(cursor: duckdb.DuckDBPyConnection, keys: list[PromotedKey],
             "AND table_name = 'events'", [lake]
         ).fetchall()
     }
-    missing = [key for key in keys if key.column not in existing]
+    wanted = [(key.column, _SQL_TYPE[key.type]) for key in keys] + [
+        (with_order_column(key).order_column, "BIGINT") for key in list(keys) + upgraded
+        if with_order_column(key).order_column]
+    missing = [(name, sql_type) for name, sql_type in wanted if name not in existing]
     if missing:
         cursor.execute("BEGIN")
-        for key in missing:
+        for name, sql_type in missing:
             cursor.execute(
-                f"ALTER TABLE {EVENTS_TABLE} ADD COLUMN {quote_identifier(key.column)} "
-                f"{_SQL_TYPE[key.type]}"
-            )
+                f"ALTER TABLE {EVENTS_TABLE} ADD COLUMN {quote_identifier(name)} {sql_type}")
         cursor.execute("COMMIT")
     cursor.execute("BEGIN")
-    every_key = tuple(known) + tuple(keys)
+    every_key = tuple(with_order_column(k) for k in known) + tuple(keys)
 
     def insert_of(condition: str) -> str:
         columns, select = select_sql(every_key, EVENTS_TABLE, f"WHERE {condition}")
@@ -167,9 +202,18 @@ def promote(cursor: duckdb.DuckDBPyConnection, keys: list[PromotedKey],
     rewrite_rows(cursor, insert_of, "TRUE", {}, inline_row_limit)
     for key in keys:
         cursor.execute(
-            f"INSERT INTO {PROMOTED_KEYS_TABLE} VALUES (?, ?, ?, ?)",
-            [key.dynamic_column, ".".join(key.path), key.column, key.type],
+            f"INSERT INTO {PROMOTED_KEYS_TABLE} VALUES (?, ?, ?, ?, ?)",
+            [key.dynamic_column, ".".join(key.path), key.column, key.type,
+             key.order_column or None],
+        )
+    for key in upgraded:
+        cursor.execute(
+            f'UPDATE {PROMOTED_KEYS_TABLE} SET "OrderColumn" = ? WHERE "Column" = ?',
+            [with_order_column(key).order_column, key.column],
         )
     cursor.execute("COMMIT")
     log.info("promoted %s", ", ".join(
         f"{k.dynamic_column}.{'.'.join(k.path)} ({k.type})" for k in keys))
+    if upgraded:
+        log.info("order columns filled for %s", ", ".join(
+            f"{k.dynamic_column}.{'.'.join(k.path)}" for k in upgraded))

@@ -63,11 +63,23 @@ def _file_options(cursor: duckdb.DuckDBPyConnection, _inline_row_limit: int) -> 
             cursor.execute(f"CALL {LAKE}.set_option({quote_literal(name)}, {int(value)})")
 
 
+def _order_columns(cursor: duckdb.DuckDBPyConnection, _inline_row_limit: int) -> None:
+    """Where a real promoted key's order column is registered (schema.PromotedKey). A store's
+    real keys get theirs at its next compaction, which rewrites the rows anyway; until then
+    sorts read the value alone, as before."""
+    has = {row[0] for row in cursor.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? "
+        "AND table_name = 'promoted_keys'", [LAKE]).fetchall()}
+    if "OrderColumn" not in has:
+        cursor.execute(f'ALTER TABLE {PROMOTED_KEYS_TABLE} ADD COLUMN "OrderColumn" VARCHAR')
+
+
 # (version, what it brings, the step from the version before it)
 STEPS: tuple[tuple[int, str, Callable[[duckdb.DuckDBPyConnection, int], None]], ...] = (
     (1, "the events, wal_state and promoted_keys tables", _base_tables),
     (2, "the column_values table, filled from the stored events", column_values.ensure_table),
     (3, "Parquet files in row groups of 16,384 rows and version 2 encodings", _file_options),
+    (4, "an order column beside each real promoted key", _order_columns),
 )
 FORMAT_VERSION = STEPS[-1][0]
 # A conflict means another server committed a step: one more attempt per step is enough.

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 from helpers import event
+from trackstore_server.config import Settings
+from trackstore_server.lake import EVENTS_TABLE, PROMOTED_KEYS_TABLE, attach
+from trackstore_server.promoted import order_key_sql
+from trackstore_server.store import STORE_FORMAT_TABLE
 
 QUERIES = [
     "Events | where Payload.price > 100 | count",
@@ -79,3 +83,63 @@ def test_queried_keys_are_promoted_first(start_server):
         assert client.stats()["promoted_keys"] == ["Payload.rare:real"]
         assert client.preview("p", "Events | where Payload.rare > 100 | count")["items"] == [
             {"Count": 14}]
+
+
+ORDER_COLUMN = "__Payload__price__order"
+TOP_PRICES = ["Events | top 5 by todouble(Payload.price) desc | project TrackId",
+              "Events | top 5 by todouble(Payload.price) asc nulls last | project TrackId",
+              "Events | where EventType == 'purchase' | top 3 by todouble(Payload.price) desc "
+              "| project TrackId"]
+
+
+def _order_column_state(data_dir) -> tuple:
+    """(registered order column, events, events whose order key is not the one of their price)"""
+    conn = attach(Settings(data_dir=str(data_dir)))
+    try:
+        registered = conn.execute(
+            f'SELECT "OrderColumn" FROM {PROMOTED_KEYS_TABLE} WHERE "Path" = \'price\'').fetchall()
+        wrong = conn.execute(
+            f'SELECT count(*) FROM {EVENTS_TABLE} WHERE "{ORDER_COLUMN}" IS DISTINCT FROM '
+            f'{order_key_sql(chr(34) + "__Payload__price__real" + chr(34))}').fetchone()[0]
+        total = conn.execute(f"SELECT count(*) FROM {EVENTS_TABLE}").fetchone()[0]
+        return registered, total, wrong
+    finally:
+        conn.close()
+
+
+def _priced(start: int, n: int) -> list[dict]:
+    # distinct prices (a top-N picks among ties at random), many closer than an order key's
+    # step, negatives, and events without a price
+    return [event(i, Payload={"price": (i % 37 - 9) * 0.3 + i / 65536}
+                  if i % 11 else {"other": i}) for i in range(start, start + n)]
+
+
+def test_a_real_key_has_an_order_column_filled_for_stored_and_new_events(start_server, tmp_path):
+    data_dir = tmp_path / "data"
+    server = start_server(data_dir=data_dir)
+    with server.client() as client:
+        client.track("p", _priced(0, 300))
+        before = [client.preview("p", q)["items"] for q in TOP_PRICES]
+        client.compact()
+        assert "Payload.price:real" in client.stats()["promoted_keys"]
+        assert [client.preview("p", q)["items"] for q in TOP_PRICES] == before
+        client.track("p", _priced(300, 40))
+        after = [client.preview("p", q)["items"] for q in TOP_PRICES]
+    server.stop()
+    assert _order_column_state(data_dir) == ([(ORDER_COLUMN,)], 340, 0)
+
+    # As a release of format 3 left it: the real key promoted, without its order column.
+    conn = attach(Settings(data_dir=str(data_dir)))
+    try:
+        conn.execute(f'ALTER TABLE {EVENTS_TABLE} DROP COLUMN "{ORDER_COLUMN}"')
+        conn.execute(f'ALTER TABLE {PROMOTED_KEYS_TABLE} DROP COLUMN "OrderColumn"')
+        conn.execute(f'DELETE FROM {STORE_FORMAT_TABLE} WHERE "Version" = 4')
+    finally:
+        conn.close()
+    server = start_server(data_dir=data_dir)
+    with server.client() as client:
+        assert [client.preview("p", q)["items"] for q in TOP_PRICES] == after
+        client.compact()  # fills the order column of the stored events
+        assert [client.preview("p", q)["items"] for q in TOP_PRICES] == after
+    server.stop()
+    assert _order_column_state(data_dir) == ([(ORDER_COLUMN,)], 340, 0)
