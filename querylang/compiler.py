@@ -4,13 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import datetime, timezone
 
-from . import ast, known_values, newest_first, parse_kql, parse_odata
+from . import ast, known_values, newest_first, parse_kql, parse_odata, top_by_key
 from .ast import OutputColumn
 from .errors import QueryError
 from .known_values import KnownValues
 from .resolve import Resolver
 from .schema import EVENTS_SCHEMA, Schema
-from .sqlgen import generate, quote_ident
+from .sqlgen import generate_with_hints, quote_ident
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,10 @@ class CompiledQuery:
     # Set when a test was answered from `known_values` (querylang/known_values.py): the answer
     # is exact only if those values still hold when the query has read its snapshot.
     pruned: bool = False
+    # Set when the answer is the first rows by a promoted real key's order column: the same
+    # query over the events beyond a bound is exact once it returns `rows` rows (top_by_key.py).
+    # With `order_key_output` the SQL returns each row's order key as a hidden last column.
+    top_by_key: top_by_key.TopByKey | None = None
 
 
 def _dynamic_paths(node) -> tuple[tuple[str, tuple], ...]:
@@ -57,7 +61,8 @@ def _now(now: datetime | None) -> datetime:
 
 def compile(query: str, *, schema: Schema = EVENTS_SCHEMA, source_sql: str = '"events"',
             now: datetime | None = None, max_rows: int | None = None,
-            known: KnownValues | None = None) -> CompiledQuery:
+            known: KnownValues | None = None, order_key_output: bool = False
+            ) -> CompiledQuery:
     """KQL text -> one DuckDB SELECT over `source_sql`, its parameters and output columns.
 
     `known`: column -> every value it may hold in the data read (known_values.py)."""
@@ -65,13 +70,15 @@ def compile(query: str, *, schema: Schema = EVENTS_SCHEMA, source_sql: str = '"e
         tree = parse_kql.parse(query)
         resolved = Resolver(schema, "kql").query(tree)
         resolved, pruned = _prune(resolved, known)
-        sql, params = generate(resolved, source_sql=source_sql, now=_now(now), max_rows=max_rows)
+        sql, params, by_key = generate_with_hints(
+            resolved, source_sql=source_sql, now=_now(now), max_rows=max_rows,
+            order_key_output=order_key_output)
     except QueryError as e:
         raise e.with_source(query) from None
     except RecursionError:
         raise _too_deep(query) from None
     return CompiledQuery(sql, params, resolved.columns, _dynamic_paths(resolved),
-                         _newest_first(resolved, max_rows), pruned)
+                         _newest_first(resolved, max_rows), pruned, by_key)
 
 
 def _prune(resolved, known):
@@ -94,7 +101,8 @@ def _too_deep(text) -> QueryError:
 
 def compile_list(filter: str, orderby: str, *, skip: int, top: int,
                  schema: Schema = EVENTS_SCHEMA, source_sql: str = '"events"',
-                 known: KnownValues | None = None) -> CompiledQuery:
+                 known: KnownValues | None = None, order_key_output: bool = False
+                 ) -> CompiledQuery:
     """OData $filter/$orderby -> SELECT of all columns, ordered (TrackId last), paged.
 
     With an empty $orderby the order is EventTime descending (newest first), then TrackId.
@@ -108,11 +116,12 @@ def compile_list(filter: str, orderby: str, *, skip: int, top: int,
         query = replace(query, operators=(*ops, replace(sort, keys=keys), take))
         resolved = Resolver(schema, "odata").query(query)
         resolved, pruned = _prune(resolved, known)
-        sql, params = generate(resolved, source_sql=source_sql, now=_now(None))
+        sql, params, by_key = generate_with_hints(
+            resolved, source_sql=source_sql, now=_now(None), order_key_output=order_key_output)
     except RecursionError:
         raise _too_deep(filter) from None
     return CompiledQuery(sql, params, resolved.columns, _dynamic_paths(resolved),
-                         _newest_first(resolved), pruned)
+                         _newest_first(resolved), pruned, by_key)
 
 
 __all__ = ["CompiledQuery", "KnownValues", "OutputColumn", "QueryError", "compile",

@@ -18,6 +18,7 @@ from .ast import OutputColumn
 from .errors import at
 from .resolve import ResolvedQuery
 from .schema import Schema
+from .top_by_key import ORDER_KEY_OUTPUT, TopByKey
 
 SQL_TYPES = functions.SQL_TYPES
 
@@ -52,6 +53,9 @@ class Select:
     offset: int | None = None
     distinct: bool = False
     hidden: list[tuple[str, str]] = field(default_factory=list)
+    # (order column, descending) when the first sort key reads a promoted key's order column
+    # with nulls last (top_by_key.py)
+    order_key: tuple[str, bool] | None = None
 
     def env(self) -> dict[str, str]:
         return {n: s for n, s, _ in self.cols}
@@ -67,6 +71,7 @@ class SqlGen:
         self._now_ref: str | None = None
         self._aliases = 0
         self.sel: Select | None = None
+        self.top_by_key: TopByKey | None = None
 
     # ------------------------------------------------------------ parameters
     def param(self, value, type_: str | None, cast: bool = True) -> str:
@@ -112,7 +117,10 @@ class SqlGen:
         self.sel = Select(f"({sql}) AS _q{self._aliases}",
                           [(n, quote_ident(n), t) for n, _, t in inner.cols], order_by=order)
 
-    def query(self, rq: ResolvedQuery, max_rows: int | None = None) -> str:
+    def query(self, rq: ResolvedQuery, max_rows: int | None = None,
+              order_key_output: bool = False) -> str:
+        """`order_key_output`: where top_by_key applies, each row's order key comes last, as
+        ORDER_KEY_OUTPUT."""
         self.dialect = rq.dialect
         self.sel = Select(f"{self.source_sql} AS _e",
                           [(c.name, quote_ident(c.name), c.type) for c in rq.base], base=True)
@@ -121,7 +129,24 @@ class SqlGen:
         if max_rows is not None:
             if self.sel.limit is None or self.sel.limit > max_rows:
                 self.sel.limit = max_rows
+        self.top_by_key = _top_by_key(self.sel)
+        if self.top_by_key is not None and order_key_output:
+            self.sel.hidden.append(
+                (ORDER_KEY_OUTPUT, quote_ident(self.top_by_key.order_column)))
         return render(self.sel, self)
+
+
+def _top_by_key(sel: Select) -> TopByKey | None:
+    """Set when the outermost SELECT is a top-N whose first sort key is an order column: then
+    every operator after the sort was row-wise (any other wraps it in a new SELECT)."""
+    if sel.order_key is None or sel.limit is None or not sel.limit or not sel.order_by:
+        return None
+    if sel.group_by is not None or sel.distinct or not sel.base:
+        return None
+    column, descending = sel.order_key
+    if not sel.order_by[0].startswith(quote_ident(column) + " "):
+        return None
+    return TopByKey(column, descending, sel.limit, (sel.offset or 0) + sel.limit)
 
 
 def render(sel: Select, gen: SqlGen) -> str:
@@ -165,17 +190,30 @@ def _sort_sql(g, key: ast.SortKey, env):
     direction = "DESC" if key.descending else "ASC"
     nulls = "FIRST" if key.nulls_first else "LAST"
     sql = g.expr(key.expr, env)
-    p = _promoted_key(g, key.expr, env)
-    if p is not None and p.order_column and p.type == key.expr.type:
+    p = _ordered_key(g, key, env)
+    if p is not None and key.expr.type != "dynamic":
         # the same order, and a top-N on it skips row groups (schema.PromotedKey)
         return (f"{quote_ident(p.order_column)} {direction} NULLS {nulls}, "
                 f"{sql} {direction} NULLS {nulls}")
     if key.expr.type == "dynamic":
         # numbers in numeric order, then everything else by its text
         text = f"json_extract_string({sql}, '$')"
-        return (f"TRY_CAST({text} AS DOUBLE) {direction} NULLS {nulls}, "
-                f"{text} {direction} NULLS {nulls}")
+        number = f"TRY_CAST({text} AS DOUBLE)"
+        if p is not None:  # the promoted column holds that number; its order column first
+            number = (f"{quote_ident(p.order_column)} {direction} NULLS {nulls}, "
+                      f"{quote_ident(p.column)}")
+        return f"{number} {direction} NULLS {nulls}, {text} {direction} NULLS {nulls}"
     return f"{sql} {direction} NULLS {nulls}"
+
+
+def _ordered_key(g: SqlGen, key: ast.SortKey, env):
+    """The promoted real key with an order column that sorting on `key` may read: the key is
+    that number (toreal() of the property), or the property itself, whose numbers sort first."""
+    p = _promoted_key(g, key.expr, env)
+    if p is None or not p.order_column or p.type != "real":
+        return None
+    wanted = "dynamic" if isinstance(key.expr, ast.DynPath) else "real"
+    return p if key.expr.type == wanted else None
 
 
 def op_sort(g: SqlGen, op: ast.Sort, cols):
@@ -187,6 +225,10 @@ def op_sort(g: SqlGen, op: ast.Sort, cols):
     # every column reference is a quoted identifier, so a key without one is a constant
     keys = [_sort_sql(g, k, env) for k in op.keys]
     g.sel.order_by = [k for k in keys if '"' in k]
+    first = op.keys[0] if op.keys else None
+    p = _ordered_key(g, first, env) if first is not None else None
+    ordered = p is not None and not first.nulls_first
+    g.sel.order_key = (p.order_column, first.descending) if ordered else None
 
 
 def op_top(g: SqlGen, op: ast.Top, cols):
@@ -295,11 +337,9 @@ def e_dynpath(g: SqlGen, e: ast.DynPath, env):
 
 
 def _promoted_key(g: SqlGen, e, env):
-    """The promoted key holding the property `e` converts, when reading it gives the same
-    answer: the dynamic column is the events' own, not one a query replaced."""
-    if not isinstance(e, ast.Convert):
-        return None
-    x = e.operand
+    """The promoted key holding the property `e` reads (or converts), when reading it gives the
+    same answer: the dynamic column is the events' own, not one a query replaced."""
+    x = e.operand if isinstance(e, ast.Convert) else e
     if not (isinstance(x, ast.DynPath) and isinstance(x.base, ast.ColumnRef)):
         return None
     sel = g.sel
@@ -314,7 +354,7 @@ def _promoted_key(g: SqlGen, e, env):
 def _promoted(g: SqlGen, e: ast.Convert, env):
     """A typed column holding the same property, when using it gives the same answer."""
     p = _promoted_key(g, e, env)
-    if p is None:
+    if p is None or not isinstance(e, ast.Convert):
         return None
     if p.type == e.type:
         return quote_ident(p.column)
@@ -484,8 +524,16 @@ EXPR_HANDLERS = {
 
 def generate(rq: ResolvedQuery, *, source_sql: str, now: datetime,
              max_rows: int | None = None) -> tuple[str, dict[str, object]]:
+    sql, params, _ = generate_with_hints(rq, source_sql=source_sql, now=now, max_rows=max_rows)
+    return sql, params
+
+
+def generate_with_hints(rq: ResolvedQuery, *, source_sql: str, now: datetime,
+                        max_rows: int | None = None, order_key_output: bool = False
+                        ) -> tuple[str, dict[str, object], TopByKey | None]:
+    """(sql, params, top_by_key): see SqlGen.query."""
     g = SqlGen(rq.schema, source_sql, now, rq.dialect)
-    sql = g.query(rq, max_rows)
+    sql = g.query(rq, max_rows, order_key_output)
     # templates that read a constant argument themselves leave its parameter unused: drop it
     used = set(re.findall(r"\$(p\d+)\b", sql))
-    return sql, {k: v for k, v in g.params.items() if k in used}
+    return sql, {k: v for k, v in g.params.items() if k in used}, g.top_by_key

@@ -13,6 +13,7 @@ from typing import Callable
 import duckdb
 
 import querylang
+from querylang.top_by_key import BOUND_PARAMETER
 
 from . import column_values, compaction, promoted
 from .config import Settings
@@ -23,6 +24,7 @@ from .newest import WindowPlanner, run_newest_first
 from .queries import QueryRunner
 from .rows import ResultRows
 from .store import open_store
+from .top_bound import BoundPlanner, run_top_bound
 from .wal import WriteAheadLog
 from .writer import Writer
 
@@ -68,6 +70,7 @@ class Engine:
             self._conn, settings.max_concurrent_queries, settings.max_queued_queries
         )
         self._windows = WindowPlanner()
+        self._bounds = BoundPlanner()
         self._stop = threading.Event()
         # Compaction with key promotion (daily by default) and, between them, light compactions
         # that apply deletions and merge the small files flushes and deletes write (every 10
@@ -203,7 +206,8 @@ class Engine:
         max_rows = self.settings.preview_max_rows
         result, compiled = self._read(
             lambda schema, source, known: querylang.compile(
-                query, schema=schema, source_sql=source, max_rows=max_rows + 1, known=known),
+                query, schema=schema, source_sql=source, max_rows=max_rows + 1, known=known,
+                order_key_output=True),
             scope, timeout_seconds, on_cancel,
         )
         truncated = len(result.rows) > max_rows
@@ -231,7 +235,7 @@ class Engine:
         result, _ = self._read(
             lambda schema, source, known: querylang.compile_list(
                 filter or "", orderby or "", skip=skip, top=top, schema=schema, source_sql=source,
-                known=known),
+                known=known, order_key_output=True),
             scope, timeout_seconds, on_cancel,
         )
         return ResultRows(result.names, result.json_columns, result.rows)
@@ -277,7 +281,11 @@ class Engine:
     def _read_compiled(self, compiled, schema, source, prepare, compile_for, known, scope,
                        timeout_seconds, on_cancel):
         """The result of `compiled`; newest-first queries are read from the newest events
-        first (server/newest.py)."""
+        first (server/newest.py), top-Ns by a promoted key from beyond a learned bound
+        (server/top_bound.py)."""
+        if compiled.top_by_key is not None:
+            return self._read_top_by_key(compiled, schema, source, prepare, compile_for, known,
+                                         scope, timeout_seconds, on_cancel)
         if compiled.newest_first is None:
             return self._run(compiled, scope, timeout_seconds, on_cancel, prepare)
         # One time limit for all the reads of the query.
@@ -300,6 +308,25 @@ class Engine:
             run_all=lambda: self._run(compiled, scope, remaining(), on_cancel, prepare),
             size=lambda r: len(r.rows),
             last_time=lambda r: _last_value(r, compiled.newest_first.time_output),
+        )
+
+    def _read_top_by_key(self, compiled, schema, source, prepare, compile_for, known, scope,
+                         timeout_seconds, on_cancel):
+        hint = compiled.top_by_key
+        limit = self.settings.preview_timeout_seconds
+        deadline = time.monotonic() + (
+            limit if timeout_seconds is None else min(limit, timeout_seconds))
+
+        def remaining():
+            return max(0.0, deadline - time.monotonic())
+
+        bounded = compile_for(schema, hint.restricted(source), known)
+        shape = (scope, compiled.sql, repr(sorted(compiled.params.items())))
+        return run_top_bound(
+            self._bounds, shape, hint,
+            run_bounded=lambda b: self._run(bounded, scope, remaining(), on_cancel, prepare,
+                                            {BOUND_PARAMETER: b}),
+            run_all=lambda: self._run(compiled, scope, remaining(), on_cancel, prepare),
         )
 
     def _count_paths(self, compiled) -> None:

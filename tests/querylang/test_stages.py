@@ -128,6 +128,7 @@ def ordered_db(promoted_db):
     "Events | top 4 by todouble(Payload.price) asc | project TrackId",
     "Events | top 3 by todouble(Payload.price) asc nulls first | project TrackId",
     "Events | sort by todouble(Payload.price) desc, TrackId asc | project TrackId",
+    "Events | sort by Payload.price desc, TrackId asc | project TrackId",  # numbers, then text
 ])
 def test_a_sort_on_a_promoted_real_key_reads_its_order_column_first(ordered_db, query):
     fast = compile(query, schema=ORDERED, source_sql="events", now=NOW)
