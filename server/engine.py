@@ -24,7 +24,7 @@ from .newest import WindowPlanner, run_newest_first
 from .queries import QueryRunner
 from .rows import ResultRows
 from .store import open_store
-from .top_bound import BoundPlanner, run_top_bound
+from .top_bound import BoundPlanner, run_top_bound, without_late_materialization
 from .wal import WriteAheadLog
 from .writer import Writer
 
@@ -325,7 +325,7 @@ class Engine:
         return run_top_bound(
             self._bounds, shape, hint,
             run_bounded=lambda b: self._run(bounded, scope, remaining(), on_cancel, prepare,
-                                            {BOUND_PARAMETER: b}),
+                                            {BOUND_PARAMETER: b}, late_materialization=False),
             run_all=lambda: self._run(compiled, scope, remaining(), on_cancel, prepare),
         )
 
@@ -335,17 +335,21 @@ class Engine:
             with self._usage_lock:
                 self._path_usage.update(used)
 
-    def _run(self, compiled, scope, timeout_seconds, on_cancel, prepare, extra=None):
+    def _run(self, compiled, scope, timeout_seconds, on_cancel, prepare, extra=None,
+             late_materialization=True):
         return self._run_sql(compiled.sql, {**compiled.params, **(extra or {})}, scope,
-                             timeout_seconds, on_cancel, prepare)
+                             timeout_seconds, on_cancel, prepare, late_materialization)
 
-    def _run_sql(self, sql, params, scope, timeout_seconds, on_cancel, prepare):
+    def _run_sql(self, sql, params, scope, timeout_seconds, on_cancel, prepare,
+                 late_materialization=True):
         limit = self.settings.preview_timeout_seconds
         timeout = limit if timeout_seconds is None else min(limit, timeout_seconds)
         params = dict(params)
         params["srv_scope"] = scope
         if prepare is not None:  # the source reads recent events and this server's watermark
             params["srv_server"] = self._writer.server_id
+        if not late_materialization:
+            prepare = without_late_materialization(prepare)
         return self._queries.run(sql, params, timeout, on_cancel, prepare=prepare)
 
     # -- upkeep -------------------------------------------------------------------------------

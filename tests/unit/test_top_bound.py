@@ -1,11 +1,12 @@
 """The bound a top-N by a promoted key is read from: learned, used, dropped when it falls short."""
 from __future__ import annotations
 
+import duckdb
 import pytest
 
 from querylang.top_by_key import ORDER_KEY_OUTPUT, TopByKey
 from trackstore_server.queries import QueryResult
-from trackstore_server.top_bound import BoundPlanner, run_top_bound
+from trackstore_server.top_bound import BoundPlanner, run_top_bound, without_late_materialization
 
 HINT = TopByKey("k", True, rows=3, depth=3)
 
@@ -58,3 +59,15 @@ def test_an_answer_without_a_last_key_forgets_the_bound(keys):
     result = run_top_bound(planner, "shape", HINT, reads.run_bounded, reads.run_all)
     assert len(result.rows) == len(keys) and all(len(row) == 1 for row in result.rows)
     assert planner.bound("shape") is None
+
+
+def test_a_bounded_read_turns_late_materialization_off_on_its_own_connection_only():
+    conn = duckdb.connect()
+    setting = "SELECT current_setting('late_materialization_max_rows')"
+    default = conn.execute(setting).fetchone()[0]
+    prepared = []
+    bounded = conn.cursor()
+    without_late_materialization(prepared.append)(bounded)
+    assert bounded.execute(setting).fetchone() == (0,) and prepared == [bounded]
+    assert conn.cursor().execute(setting).fetchone() == (default,) and default > 0
+    without_late_materialization(None)(conn.cursor())  # no prepare of its own: nothing else
