@@ -62,3 +62,24 @@ def make_connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
+
+
+def promoted_connection(order_column: bool = False) -> duckdb.DuckDBPyConnection:
+    """The test events with Payload.price promoted as `p_price` (querylang.schema.PromotedKey),
+    and with `order_column` a coarse order key `p_price_order` (prices 99.5 and 100 share one,
+    so ties of the key are exercised)."""
+    con = make_connection()
+    con.execute("ALTER TABLE events ADD COLUMN p_price DOUBLE")
+    con.execute("""UPDATE events SET p_price = TRY_CAST(json_extract_string("Payload", '$.price')
+                   AS DOUBLE)""")
+    if order_column:
+        con.execute("ALTER TABLE events ADD COLUMN p_price_order BIGINT")
+        con.execute("UPDATE events SET p_price_order = CAST(floor(p_price / 100) AS BIGINT)")
+    return con
+
+
+def promoted_schema(order_column: bool = False):
+    from querylang.schema import EVENTS_SCHEMA, PromotedKey, Schema
+    key = PromotedKey("Payload", ("price",), "p_price", "real",
+                      "p_price_order" if order_column else "")
+    return Schema(EVENTS_SCHEMA.table, EVENTS_SCHEMA.columns, (key,))

@@ -5,12 +5,12 @@ import threading
 from datetime import datetime, timezone
 
 import pytest
-from ql_data import NOW, make_connection
+from ql_data import NOW, promoted_connection, promoted_schema
 
 from querylang import QueryError, compile, compile_list
 from querylang import ast, parse_kql, parse_odata
 from querylang.resolve import Resolver
-from querylang.schema import EVENTS_SCHEMA, PromotedKey, Schema
+from querylang.schema import EVENTS_SCHEMA
 from querylang.sqlgen import generate, json_path, quote_ident
 
 
@@ -75,17 +75,12 @@ def test_output_names_are_quoted_identifiers(db):
     assert rows == [{"select": 1, "from_": "Berlin"}]
 
 
-PROMOTED = Schema(EVENTS_SCHEMA.table, EVENTS_SCHEMA.columns,
-                  (PromotedKey("Payload", ("price",), "p_price", "real"),))
+PROMOTED = promoted_schema()
 
 
 @pytest.fixture(scope="module")
 def promoted_db():
-    con = make_connection()
-    con.execute('ALTER TABLE events ADD COLUMN p_price DOUBLE')
-    con.execute("""UPDATE events SET p_price = TRY_CAST(json_extract_string("Payload", '$.price')
-                   AS DOUBLE)""")
-    return con
+    return promoted_connection()
 
 
 @pytest.mark.parametrize("query", [
@@ -111,16 +106,12 @@ def test_promoted_column_is_not_used_when_payload_was_replaced():
     assert "p_price" not in q.sql  # a string comparison is not provably the same
 
 
-ORDERED = Schema(EVENTS_SCHEMA.table, EVENTS_SCHEMA.columns,
-                 (PromotedKey("Payload", ("price",), "p_price", "real", "p_price_order"),))
+ORDERED = promoted_schema(order_column=True)
 
 
 @pytest.fixture(scope="module")
-def ordered_db(promoted_db):
-    # A coarse order key (floor of the value): prices 99.5 and 100 share one, 5 another...
-    promoted_db.execute("ALTER TABLE events ADD COLUMN IF NOT EXISTS p_price_order BIGINT")
-    promoted_db.execute("UPDATE events SET p_price_order = CAST(floor(p_price / 100) AS BIGINT)")
-    return promoted_db
+def ordered_db():
+    return promoted_connection(order_column=True)
 
 
 @pytest.mark.parametrize("query", [

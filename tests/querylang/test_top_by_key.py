@@ -2,28 +2,18 @@
 from __future__ import annotations
 
 import pytest
-from ql_data import NOW, make_connection
+from ql_data import NOW, promoted_connection, promoted_schema
 
 from querylang import compile, compile_list
-from querylang.schema import EVENTS_SCHEMA, PromotedKey, Schema
 from querylang.top_by_key import BOUND_PARAMETER, ORDER_KEY_OUTPUT
 
-ORDERED = Schema(EVENTS_SCHEMA.table, EVENTS_SCHEMA.columns,
-                 (PromotedKey("Payload", ("price",), "p_price", "real", "p_price_order"),))
-UNORDERED = Schema(EVENTS_SCHEMA.table, EVENTS_SCHEMA.columns,
-                   (PromotedKey("Payload", ("price",), "p_price", "real"),))
+ORDERED = promoted_schema(order_column=True)
+UNORDERED = promoted_schema()
 
 
 @pytest.fixture(scope="module")
 def db():
-    con = make_connection()
-    con.execute("ALTER TABLE events ADD COLUMN p_price DOUBLE")
-    con.execute("""UPDATE events SET p_price = TRY_CAST(json_extract_string("Payload", '$.price')
-                   AS DOUBLE)""")
-    # a coarse key (prices 99.5 and 100 share one), so the bound's ties are exercised
-    con.execute("ALTER TABLE events ADD COLUMN p_price_order BIGINT")
-    con.execute("UPDATE events SET p_price_order = CAST(floor(p_price / 100) AS BIGINT)")
-    return con
+    return promoted_connection(order_column=True)
 
 
 @pytest.mark.parametrize("query, descending, rows, depth", [
