@@ -139,7 +139,7 @@ class SqlGen:
 def _top_by_key(sel: Select) -> TopByKey | None:
     """Set when the outermost SELECT is a top-N whose first sort key is an order column: then
     every operator after the sort was row-wise (any other wraps it in a new SELECT)."""
-    if sel.order_key is None or sel.limit is None or not sel.limit or not sel.order_by:
+    if sel.order_key is None or not sel.limit or not sel.order_by:
         return None
     if sel.group_by is not None or sel.distinct or not sel.base:
         return None

@@ -288,14 +288,7 @@ class Engine:
                                          scope, timeout_seconds, on_cancel)
         if compiled.newest_first is None:
             return self._run(compiled, scope, timeout_seconds, on_cancel, prepare)
-        # One time limit for all the reads of the query.
-        limit = self.settings.preview_timeout_seconds
-        deadline = time.monotonic() + (
-            limit if timeout_seconds is None else min(limit, timeout_seconds))
-
-        def remaining():
-            return max(0.0, deadline - time.monotonic())
-
+        remaining = self._time_left(timeout_seconds)
         since = compile_for(
             schema, f'(SELECT * FROM {source} AS _all WHERE "EventTime" >= $srv_since)', known)
         bounds = self._windows.bounds(scope, lambda: self._run_sql(
@@ -313,21 +306,25 @@ class Engine:
     def _read_top_by_key(self, compiled, schema, source, prepare, compile_for, known, scope,
                          timeout_seconds, on_cancel):
         hint = compiled.top_by_key
+        remaining = self._time_left(timeout_seconds)
+        shape = (scope, compiled.sql, repr(sorted(compiled.params.items())))
+
+        def run_bounded(bound):  # compiled only once a bound is known
+            bounded = compile_for(schema, hint.restricted(source), known)
+            return self._run(bounded, scope, remaining(), on_cancel, prepare,
+                             {BOUND_PARAMETER: bound}, late_materialization=False)
+
+        return run_top_bound(
+            self._bounds, shape, hint, run_bounded=run_bounded,
+            run_all=lambda: self._run(compiled, scope, remaining(), on_cancel, prepare),
+        )
+
+    def _time_left(self, timeout_seconds) -> Callable[[], float]:
+        """Seconds left of one time limit shared by all the reads of a query."""
         limit = self.settings.preview_timeout_seconds
         deadline = time.monotonic() + (
             limit if timeout_seconds is None else min(limit, timeout_seconds))
-
-        def remaining():
-            return max(0.0, deadline - time.monotonic())
-
-        bounded = compile_for(schema, hint.restricted(source), known)
-        shape = (scope, compiled.sql, repr(sorted(compiled.params.items())))
-        return run_top_bound(
-            self._bounds, shape, hint,
-            run_bounded=lambda b: self._run(bounded, scope, remaining(), on_cancel, prepare,
-                                            {BOUND_PARAMETER: b}, late_materialization=False),
-            run_all=lambda: self._run(compiled, scope, remaining(), on_cancel, prepare),
-        )
+        return lambda: max(0.0, deadline - time.monotonic())
 
     def _count_paths(self, compiled) -> None:
         used = [(d, p) for d, p in compiled.dynamic_paths if d in promoted.DYNAMIC_COLUMNS]

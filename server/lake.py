@@ -187,6 +187,13 @@ def table_names(cursor: duckdb.DuckDBPyConnection) -> set[str]:
         [LAKE]).fetchall()}
 
 
+def column_names_of(cursor: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    """The columns of a table of the lake's main schema, as the cursor's transaction sees them."""
+    return {row[0] for row in cursor.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? "
+        "AND schema_name = 'main' AND table_name = ?", [LAKE, table]).fetchall()}
+
+
 def events_table_ddl() -> str:
     columns = ", ".join(
         f"{quote_identifier(col.name)} {_SQL_TYPES.get(col.type, 'VARCHAR')}"

@@ -22,7 +22,7 @@ from querylang.schema import EVENTS_SCHEMA, PromotedKey, Schema
 from querylang.sqlgen import json_path
 
 from .lake import (
-    EVENTS_TABLE, PROMOTED_KEYS_TABLE, quote_identifier, quote_literal,
+    EVENTS_TABLE, PROMOTED_KEYS_TABLE, column_names_of, quote_identifier, quote_literal,
     rewrite_rows,
 )
 
@@ -172,19 +172,12 @@ def promote(cursor: duckdb.DuckDBPyConnection, keys: list[PromotedKey],
     transaction, so the compiler never reads a column that is not filled; a crash before it
     leaves an unused column, which the next run reuses. Compaction then drops the old files.
     """
-    upgraded = lacking_order_columns(known)
+    upgraded = [with_order_column(key) for key in lacking_order_columns(known)]
     if not keys and not upgraded:
         return
-    lake = EVENTS_TABLE.split(".")[0]
-    existing = {
-        row[0] for row in cursor.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = ? "
-            "AND table_name = 'events'", [lake]
-        ).fetchall()
-    }
+    existing = column_names_of(cursor, "events")
     wanted = [(key.column, _SQL_TYPE[key.type]) for key in keys] + [
-        (with_order_column(key).order_column, "BIGINT") for key in list(keys) + upgraded
-        if with_order_column(key).order_column]
+        (key.order_column, "BIGINT") for key in list(keys) + upgraded if key.order_column]
     missing = [(name, sql_type) for name, sql_type in wanted if name not in existing]
     if missing:
         cursor.execute("BEGIN")
@@ -209,7 +202,7 @@ def promote(cursor: duckdb.DuckDBPyConnection, keys: list[PromotedKey],
     for key in upgraded:
         cursor.execute(
             f'UPDATE {PROMOTED_KEYS_TABLE} SET "OrderColumn" = ? WHERE "Column" = ?',
-            [with_order_column(key).order_column, key.column],
+            [key.order_column, key.column],
         )
     cursor.execute("COMMIT")
     log.info("promoted %s", ", ".join(

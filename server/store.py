@@ -25,7 +25,8 @@ from . import column_values
 from .config import Settings
 from .errors import FailedPrecondition
 from .lake import (EVENTS_TABLE, FILE_OPTIONS, LAKE, PROMOTED_KEYS_TABLE, WAL_STATE_TABLE,
-                   attach, events_table_ddl, quote_literal, rollback, scalar, table_names)
+                   attach, column_names_of, events_table_ddl, quote_literal, rollback,
+                   scalar, table_names)
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +68,7 @@ def _order_columns(cursor: duckdb.DuckDBPyConnection, _inline_row_limit: int) ->
     """Where a real promoted key's order column is registered (schema.PromotedKey). A store's
     real keys get theirs at its next compaction, which rewrites the rows anyway; until then
     sorts read the value alone, as before."""
-    has = {row[0] for row in cursor.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? "
-        "AND table_name = 'promoted_keys'", [LAKE]).fetchall()}
-    if "OrderColumn" not in has:
+    if "OrderColumn" not in column_names_of(cursor, "promoted_keys"):
         cursor.execute(f'ALTER TABLE {PROMOTED_KEYS_TABLE} ADD COLUMN "OrderColumn" VARCHAR')
 
 
