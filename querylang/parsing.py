@@ -64,7 +64,7 @@ class Grammar:
         self.unsupported = tuple(unsupported)
         self.labels = dict(labels or {})
         # The same texts come back (dashboards, pages of a list) and the trees are immutable, so
-        # a parse is reused (parsing is most of a compile: ~1.5 of 2.5 ms).
+        # a parse is reused (bench/NOTES.md#compile-parse-cache).
         self.parse = lru_cache(maxsize=512)(self._parse)
 
     @cached_property

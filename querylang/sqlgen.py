@@ -298,7 +298,7 @@ def e_literal(g: SqlGen, e: ast.Literal, env):
         return "''"  # the empty string carries no user text
     if e.type == "bool" and isinstance(e.value, bool):
         # nor does a truth value, and DuckDB plans `WHERE FALSE` as an empty result before it
-        # opens the lake's files (2.4 ms at 1 million events, `WHERE $p` 3.4 ms)
+        # opens the lake's files (bench/NOTES.md#compile-constant-truth-values)
         return "TRUE" if e.value else "FALSE"
     if e.type == "timespan" and isinstance(e.value, timedelta):
         return g.param(e.value, "timespan")
