@@ -5,16 +5,21 @@ type name from schema.py) and a few resolved-only nodes (`ColumnRef`, `DynPath`,
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from typing import Any, Iterator
 
 
 @dataclass(frozen=True)
 class Span:
+    """Where a node's text starts and ends (1-based), and in which input: the KQL query, or the
+    List request's "filter", "orderby", "top" or "skip"."""
+
     line: int
     column: int
     end_line: int = 0
     end_column: int = 0
+    input: str = "query"
 
 
 NOSPAN = Span(1, 1, 1, 1)
@@ -219,3 +224,27 @@ class OutputColumn:
 
     name: str
     type: str
+
+
+# ---------------------------------------------------------------- walking a tree
+_NODES = (Expr, Op, Assign, SortKey, Let)
+
+
+@lru_cache(maxsize=None)
+def _child_fields(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind) if f.name not in ("span", "type"))
+
+
+def walk(root) -> Iterator[tuple[Any, int]]:
+    """(node, depth) for every node under `root` (a node, or a tuple or list of them), parents
+    before children. It needs no recursion, so it serves trees too deep for the stages."""
+    pending = [(root, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, (tuple, list)):
+            pending.extend((item, depth) for item in reversed(value))
+        elif isinstance(value, _NODES):
+            yield value, depth
+            pending.extend((getattr(value, name), depth + 1)
+                           for name in reversed(_child_fields(type(value))))
+

@@ -1,16 +1,19 @@
-"""compile() and compile_list(): the stages in order, nothing else."""
+"""compile() and compile_list(): one path, parse -> resolve -> prune -> generate, for both."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Callable, Mapping
 
 from . import ast, known_values, newest_first, parse_kql, parse_odata, top_by_key
 from .ast import OutputColumn
-from .errors import QueryError
+from .errors import QueryError, too_deep
 from .known_values import KnownValues
-from .resolve import Resolver
+from .literals import as_naive_utc
+from .resolve import resolve
 from .schema import EVENTS_SCHEMA, Schema
-from .sqlgen import generate_with_hints, quote_ident
+from .sqlgen import generate_with_hints
+from .sqltext import quote_ident
 
 
 @dataclass(frozen=True)
@@ -33,32 +36,6 @@ class CompiledQuery:
     top_by_key: top_by_key.TopByKey | None = None
 
 
-def _dynamic_paths(node) -> tuple[tuple[str, tuple], ...]:
-    found: dict[tuple[str, tuple], None] = {}
-
-    def walk(value):
-        if isinstance(value, ast.DynPath):
-            if isinstance(value.base, ast.ColumnRef):
-                found[(value.base.name, tuple(value.path))] = None
-        if is_dataclass(value) and not isinstance(value, type):
-            for item in fields(value):
-                walk(getattr(value, item.name))
-        elif isinstance(value, (tuple, list)):
-            for item in value:
-                walk(item)
-
-    walk(node.stages)  # not the schema: it holds no query text
-    return tuple(found)
-
-
-def _now(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(timezone.utc).replace(tzinfo=None)
-    if now.tzinfo is not None:
-        now = now.astimezone(timezone.utc).replace(tzinfo=None)
-    return now
-
-
 def compile(query: str, *, schema: Schema = EVENTS_SCHEMA, source_sql: str = '"events"',
             now: datetime | None = None, max_rows: int | None = None,
             known: KnownValues | None = None, order_key_output: bool = False
@@ -66,25 +43,52 @@ def compile(query: str, *, schema: Schema = EVENTS_SCHEMA, source_sql: str = '"e
     """KQL text -> one DuckDB SELECT over `source_sql`, its parameters and output columns.
 
     `known`: column -> every value it may hold in the data read (known_values.py)."""
+    return _compile(lambda: parse_kql.parse(query), {"query": query}, schema=schema,
+                    source_sql=source_sql, now=now, max_rows=max_rows, known=known,
+                    order_key_output=order_key_output)
+
+
+def compile_list(filter: str, orderby: str, *, skip: int, top: int,
+                 schema: Schema = EVENTS_SCHEMA, source_sql: str = '"events"',
+                 known: KnownValues | None = None, order_key_output: bool = False
+                 ) -> CompiledQuery:
+    """OData $filter/$orderby -> SELECT of all columns, ordered (TrackId last), paged.
+
+    With an empty $orderby the order is EventTime descending (newest first), then TrackId
+    (Resolver.list_order). An error names its input: "filter", "orderby", "top" or "skip"."""
+    inputs = {"filter": filter, "orderby": orderby, "top": str(top), "skip": str(skip)}
+    return _compile(
+        lambda: parse_odata.parse(filter, orderby, skip=skip, top=top, table=schema.table),
+        inputs, schema=schema, source_sql=source_sql, now=None, max_rows=None, known=known,
+        order_key_output=order_key_output)
+
+
+def _compile(parse: Callable[[], ast.Query], inputs: Mapping[str, str], *, schema: Schema,
+             source_sql: str, now: datetime | None, max_rows: int | None,
+             known: KnownValues | None, order_key_output: bool) -> CompiledQuery:
+    """The stages in order; a QueryError leaves with the text of the input it is in."""
+    tree = None
     try:
-        tree = parse_kql.parse(query)
-        resolved = Resolver(schema, "kql").query(tree)
-        resolved, pruned = _prune(resolved, known)
+        tree = parse()
+        resolved = resolve(tree, schema)
+        pruned = False
+        if known:
+            resolved, pruned = known_values.prune(resolved, known)
         sql, params, by_key = generate_with_hints(
             resolved, source_sql=source_sql, now=_now(now), max_rows=max_rows,
             order_key_output=order_key_output)
-    except QueryError as e:
-        raise e.with_source(query) from None
+        compiled = CompiledQuery(sql, params, resolved.columns, _dynamic_paths(resolved),
+                                 _newest_first(resolved, max_rows), pruned, by_key)
     except RecursionError:
-        raise _too_deep(query) from None
-    return CompiledQuery(sql, params, resolved.columns, _dynamic_paths(resolved),
-                         _newest_first(resolved, max_rows), pruned, by_key)
+        error = too_deep(_deepest_input(tree) if tree is not None else next(iter(inputs)))
+        raise error.with_source(inputs.get(error.input)) from None
+    except QueryError as e:
+        raise e.with_source(inputs.get(e.input)) from None
+    return compiled
 
 
-def _prune(resolved, known):
-    if not known:
-        return resolved, False
-    return known_values.prune(resolved, known)
+def _now(now: datetime | None) -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None) if now is None else as_naive_utc(now)
 
 
 def _newest_first(resolved, max_rows=None):
@@ -94,34 +98,20 @@ def _newest_first(resolved, max_rows=None):
     return newest_first.analyze(resolved, max_rows)
 
 
-def _too_deep(text) -> QueryError:
-    return QueryError("the query is nested too deeply; use 'in (...)' for long lists of values",
-                      1, 1, text if isinstance(text, str) else None)
+def _dynamic_paths(resolved) -> tuple[tuple[str, tuple], ...]:
+    found: dict[tuple[str, tuple], None] = {}
+    for node, _ in ast.walk([stage.op for stage in resolved.stages]):
+        if isinstance(node, ast.DynPath) and isinstance(node.base, ast.ColumnRef):
+            found[(node.base.name, tuple(node.path))] = None
+    return tuple(found)
 
 
-def compile_list(filter: str, orderby: str, *, skip: int, top: int,
-                 schema: Schema = EVENTS_SCHEMA, source_sql: str = '"events"',
-                 known: KnownValues | None = None, order_key_output: bool = False
-                 ) -> CompiledQuery:
-    """OData $filter/$orderby -> SELECT of all columns, ordered (TrackId last), paged.
-
-    With an empty $orderby the order is EventTime descending (newest first), then TrackId.
-    """
-    try:
-        query = parse_odata.parse(filter, orderby, skip=skip, top=top, table=schema.table)
-        *ops, sort, take = query.operators
-        keys = sort.keys or (ast.SortKey(ast.Name("EventTime"), True, False),)
-        if schema.column("TrackId") is not None:
-            keys = keys + (ast.SortKey(ast.Name("TrackId"), False, True),)
-        query = replace(query, operators=(*ops, replace(sort, keys=keys), take))
-        resolved = Resolver(schema, "odata").query(query)
-        resolved, pruned = _prune(resolved, known)
-        sql, params, by_key = generate_with_hints(
-            resolved, source_sql=source_sql, now=_now(None), order_key_output=order_key_output)
-    except RecursionError:
-        raise _too_deep(filter) from None
-    return CompiledQuery(sql, params, resolved.columns, _dynamic_paths(resolved),
-                         _newest_first(resolved), pruned, by_key)
+def _deepest_input(tree: ast.Query) -> str:
+    """The input holding the most deeply nested node: the one that ran out of stack."""
+    deepest: dict[str, int] = {}
+    for node, depth in ast.walk([*tree.lets, *tree.operators]):
+        deepest[node.span.input] = max(depth, deepest.get(node.span.input, 0))
+    return max(deepest, key=deepest.get, default="query")
 
 
 __all__ = ["CompiledQuery", "KnownValues", "OutputColumn", "QueryError", "compile",

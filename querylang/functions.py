@@ -8,8 +8,11 @@ Argument specs: a KQL type name, several joined by '|', 'number' (int|long|real)
 trailing '*' lets it repeat. A `dynamic` argument given where a scalar type is expected is
 converted the way Kusto converts it (the resolver inserts a Convert node).
 
-`sql` is a format string over the arguments' SQL ({0}, {1}, ...) or a function
-(gen, args_sql, args) -> SQL, where `gen` offers `param(value, type)` and `now()`.
+`check`, when set, is called by the resolver with the typed arguments and raises QueryError for
+what their types alone do not rule out (a bin size that is not a positive constant, an unknown
+period...). So `sql` never fails: it is a format string over the arguments' SQL ({0}, {1}, ...)
+or a function (gen, args_sql, args) -> SQL, where `gen` offers `param(value, type)` and `now()`.
+A `conversion` is Kusto's conversion of a dynamic value to its result type when given one.
 """
 from __future__ import annotations
 
@@ -37,17 +40,19 @@ class Function:
     sql: SqlTemplate
     aggregate: bool = False
     example: str = ""
+    check: Callable | None = None  # (args) -> None, or raises QueryError
+    conversion: bool = False
 
 
 REGISTRY: dict[str, Function] = {}
 
 
-def fn(name, args, returns, sql, *, aggregate=False, example="", aliases=()):
-    f = Function(name, tuple(args), returns, sql, aggregate, example)
-    REGISTRY[name] = f
-    for alias in aliases:
-        REGISTRY[alias] = Function(alias, tuple(args), returns, sql, aggregate, example)
-    return f
+def fn(name, args, returns, sql, *, aggregate=False, example="", aliases=(), check=None,
+       conversion=False):
+    for each in (name, *aliases):
+        REGISTRY[each] = Function(each, tuple(args), returns, sql, aggregate, example, check,
+                                  conversion)
+    return REGISTRY[name]
 
 
 # ---------------------------------------------------------------- type helpers
@@ -131,13 +136,19 @@ _PERIOD_ALIASES = {"yy": "year", "yyyy": "year", "qq": "quarter", "q": "quarter"
                    "ms": "millisecond", "mcs": "microsecond"}
 
 
-def period(args, i):
-    raw = str(args[i].value).strip().lower()
-    name = _PERIOD_ALIASES.get(raw, raw.rstrip("s") if raw.rstrip("s") in _PERIODS else raw)
-    if name not in _PERIODS:
-        raise at(args[i], f"unknown period '{args[i].value}'; expected one of "
+def _period_name(value) -> str:
+    raw = str(value).strip().lower()
+    return _PERIOD_ALIASES.get(raw, raw.rstrip("s") if raw.rstrip("s") in _PERIODS else raw)
+
+
+def _check_period(args):
+    if _period_name(args[0].value) not in _PERIODS:
+        raise at(args[0], f"unknown period '{args[0].value}'; expected one of "
                           f"{', '.join(_PERIODS)}")
-    return _PERIODS[name]
+
+
+def period(args, i):
+    return _PERIODS[_period_name(args[i].value)]
 
 
 def _datetime_add(g, a, args):
@@ -158,8 +169,9 @@ _FORMAT = [("yyyy", "%Y"), ("yy", "%y"), ("MM", "%m"), ("M", "%-m"), ("dd", "%d"
 _FORMAT_SEPARATORS = set(" /-:,._[]T'")
 
 
-def kusto_format_to_strftime(fmt: str, node=None) -> str:
-    out, i = [], 0
+def kusto_format_to_strftime(fmt: str) -> tuple[str, str | None]:
+    """(the strftime format, the first character that is neither a specifier nor a separator)."""
+    out, i, unsupported = [], 0, None
     while i < len(fmt):
         for token, spec in _FORMAT:
             if fmt.startswith(token, i):
@@ -168,17 +180,23 @@ def kusto_format_to_strftime(fmt: str, node=None) -> str:
                 break
         else:
             ch = fmt[i]
-            if ch not in _FORMAT_SEPARATORS:
-                raise at(node, f"format specifier '{ch}' is not supported in format_datetime "
-                               f"(use yyyy, yy, MM, M, dd, d, HH, H, hh, h, mm, m, ss, s, fff, "
-                               f"ffffff, tt)")
+            if ch not in _FORMAT_SEPARATORS and unsupported is None:
+                unsupported = ch
             out.append(ch)
             i += 1
-    return "".join(out)
+    return "".join(out), unsupported
+
+
+def _check_format(args):
+    _, ch = kusto_format_to_strftime(str(args[1].value))
+    if ch is not None:
+        raise at(args[1], f"format specifier '{ch}' is not supported in format_datetime "
+                          f"(use yyyy, yy, MM, M, dd, d, HH, H, hh, h, mm, m, ss, s, fff, "
+                          f"ffffff, tt)")
 
 
 def _format_datetime(g, a, args):
-    fmt = kusto_format_to_strftime(str(args[1].value), args[1])
+    fmt, _ = kusto_format_to_strftime(str(args[1].value))
     return f"strftime({a[0]}, {g.param(fmt, 'string')})"
 
 
@@ -186,8 +204,8 @@ _EPOCH_OFFSET_US = 62135596800000000  # 0001-01-01 .. 1970-01-01: Kusto bins cou
 
 
 # Bin sizes whose bins, counted from 0001-01-01 as Kusto does, start exactly where date_trunc's
-# do. date_trunc is DuckDB's fastest path: grouping 2M events by day took 10 ms with it and 27
-# ms with the general arithmetic below, or with a TIMESTAMP cast before grouping.
+# do, so date_trunc, DuckDB's fastest path, gives the same bins as the general arithmetic below
+# (bench/NOTES.md#compile-bins-by-date_trunc).
 _TRUNCATABLE = {
     timedelta(days=1): "day", timedelta(hours=1): "hour", timedelta(minutes=1): "minute",
     timedelta(seconds=1): "second", timedelta(milliseconds=1): "millisecond",
@@ -204,28 +222,43 @@ class GroupedBy(str):
         return text
 
 
-def _bin(g, a, args):
+def _truncated_unit(size: ast.Expr) -> str | None:
+    return _TRUNCATABLE.get(size.value) if isinstance(size, ast.Literal) else None
+
+
+def _check_bin(args):
     kind, size = args[0].type, args[1]
-    if kind == "datetime":
-        if size.type != "timespan":
-            raise at(size, "bin() of a datetime needs a timespan size, e.g. bin(EventTime, 1h)")
-        unit = _TRUNCATABLE.get(size.value) if isinstance(size, ast.Literal) else None
-        if unit is not None:
-            # date_trunc('day', ...) is a DATE: group by it, and cast only the groups.
-            truncated = f"date_trunc('{unit}', {a[0]})"
-            return GroupedBy(f"CAST({truncated} AS TIMESTAMP)", truncated)
-        us = g.constant_micros(size)
-        return (f"make_timestamp(((epoch_us({a[0]}) + {_EPOCH_OFFSET_US}) // {us}) * {us}"
-                f" - {_EPOCH_OFFSET_US})")
-    if kind == "timespan":
-        us = g.constant_micros(size)
-        return f"to_microseconds((epoch_us({a[0]}) // {us}) * {us})"
     if kind in NUMERIC:
         if size.type not in NUMERIC:
             raise at(size, "bin() of a number needs a number size")
+        return
+    if kind not in ("datetime", "timespan"):
+        raise at(args[0], f"bin() works on numbers, datetimes and timespans, not {kind}")
+    if kind == "datetime" and size.type != "timespan":
+        raise at(size, "bin() of a datetime needs a timespan size, e.g. bin(EventTime, 1h)")
+    if kind == "datetime" and _truncated_unit(size) is not None:
+        return
+    if not (isinstance(size, ast.Literal) and isinstance(size.value, timedelta)):
+        raise at(size, "the bin size must be a constant timespan, e.g. 1h")
+    if size.value // timedelta(microseconds=1) <= 0:
+        raise at(size, "the bin size must be positive")
+
+
+def _bin(g, a, args):
+    kind, size = args[0].type, args[1]
+    if kind in NUMERIC:
         result = "real" if "real" in (kind, size.type) else "long"
         return cast(f"floor({a[0]} / {a[1]}) * {a[1]}", result)
-    raise at(args[0], f"bin() works on numbers, datetimes and timespans, not {kind}")
+    unit = _truncated_unit(size) if kind == "datetime" else None
+    if unit is not None:
+        # date_trunc('day', ...) is a DATE: group by it, and cast only the groups.
+        truncated = f"date_trunc('{unit}', {a[0]})"
+        return GroupedBy(f"CAST({truncated} AS TIMESTAMP)", truncated)
+    us = g.param(size.value // timedelta(microseconds=1), "long")
+    if kind == "timespan":
+        return f"to_microseconds((epoch_us({a[0]}) // {us}) * {us})"
+    return (f"make_timestamp(((epoch_us({a[0]}) + {_EPOCH_OFFSET_US}) // {us}) * {us}"
+            f" - {_EPOCH_OFFSET_US})")
 
 
 def _bin_type(args):
@@ -236,22 +269,22 @@ def _bin_type(args):
 
 for _name in ("bin", "floor"):
     fn(_name, ["number|datetime|timespan", "number|timespan"], _bin_type, _bin,
-       example=f"{_name}(EventTime, 1h)")
+       example=f"{_name}(EventTime, 1h)", check=_check_bin)
 
 fn("now", ["timespan?"], "datetime",
    lambda g, a, args: f"({g.now()} + {a[0]})" if a else g.now(), example="now()")
 fn("ago", ["timespan"], "datetime", lambda g, a, args: f"({g.now()} - {a[0]})", example="ago(7d)")
 fn("datetime_add", ["const_string", "long", "datetime"], "datetime", _datetime_add,
-   example="datetime_add('day', 7, EventTime)")
+   example="datetime_add('day', 7, EventTime)", check=_check_period)
 fn("datetime_diff", ["const_string", "datetime", "datetime"], "long", _datetime_diff,
-   example="datetime_diff('day', now(), EventTime)")
+   example="datetime_diff('day', now(), EventTime)", check=_check_period)
 fn("dayofweek", ["datetime"], "timespan", "to_days(CAST(dayofweek({0}) AS INTEGER))",
    example="dayofweek(EventTime) == 1d")
 fn("getmonth", ["datetime"], "int", "CAST(month({0}) AS INTEGER)", example="getmonth(EventTime)")
 fn("getyear", ["datetime"], "int", "CAST(year({0}) AS INTEGER)", example="getyear(EventTime)")
 fn("hourofday", ["datetime"], "int", "CAST(hour({0}) AS INTEGER)", example="hourofday(EventTime)")
 fn("format_datetime", ["datetime", "const_string"], "string", _format_datetime,
-   example="format_datetime(EventTime, 'yyyy-MM-dd HH:mm')")
+   example="format_datetime(EventTime, 'yyyy-MM-dd HH:mm')", check=_check_format)
 
 
 # ---------------------------------------------------------------- conversions
@@ -281,10 +314,15 @@ def _to_number(target):
             return f"TRY_CAST({inner} AS {SQL_TYPES[target]})"
         if t == "string" and target in ("int", "long"):
             return f"TRY_CAST(trunc(TRY_CAST({a[0]} AS DOUBLE)) AS {SQL_TYPES[target]})"
-        if t in ("datetime", "timespan"):
-            raise at(args[0], f"cannot convert a {t} to {target}")
         return f"TRY_CAST({a[0]} AS {SQL_TYPES[target]})"
     return sql
+
+
+def _check_number_source(target):
+    def check(args):
+        if args[0].type in ("datetime", "timespan"):
+            raise at(args[0], f"cannot convert a {args[0].type} to {target}")
+    return check
 
 
 def _tobool(g, a, args):
@@ -306,15 +344,17 @@ def _todatetime(g, a, args):
 
 
 fn("tostring", ["any"], "string", lambda g, a, args: tostring_sql(a[0], args[0].type),
-   example="tostring(Payload.price)")
-fn("toint", ["any"], "int", _to_number("int"), example="toint(Value)", aliases=("int",))
-fn("tolong", ["any"], "long", _to_number("long"), example="tolong(Value)", aliases=("long",))
+   example="tostring(Payload.price)", conversion=True)
+fn("toint", ["any"], "int", _to_number("int"), example="toint(Value)", aliases=("int",),
+   check=_check_number_source("int"), conversion=True)
+fn("tolong", ["any"], "long", _to_number("long"), example="tolong(Value)", aliases=("long",),
+   check=_check_number_source("long"), conversion=True)
 fn("todouble", ["any"], "real", _to_number("real"), example="todouble(Value)",
-   aliases=("toreal", "real", "double"))
+   aliases=("toreal", "real", "double"), check=_check_number_source("real"), conversion=True)
 fn("tobool", ["any"], "bool", _tobool, example="tobool(Payload.flag)",
-   aliases=("toboolean", "bool"))
+   aliases=("toboolean", "bool"), conversion=True)
 fn("todatetime", ["string|datetime|dynamic"], "datetime", _todatetime,
-   example="todatetime('2019-01-01')")
+   example="todatetime('2019-01-01')", conversion=True)
 fn("parse_json", ["string|dynamic"], "dynamic",
    lambda g, a, args: a[0] if args[0].type == "dynamic" else
    f"CASE WHEN json_valid({a[0]}) THEN CAST({a[0]} AS JSON) ELSE to_json({a[0]}) END",
@@ -348,11 +388,15 @@ def _split(g, a, args):
     return f"to_json({parts})"
 
 
-def _extract(g, a, args):
+def _check_group(args):
     group = args[1].value
     if not isinstance(group, int) or not 0 <= group <= 9:
         raise at(args[1], "extract() needs a capture group number from 0 to 9")
-    return f"NULLIF(regexp_extract({a[2]}, {a[0]}, {g.param(group, 'int', cast=False)}), '')"
+
+
+def _extract(g, a, args):
+    group = g.param(args[1].value, 'int', cast=False)
+    return f"NULLIF(regexp_extract({a[2]}, {a[0]}, {group}), '')"
 
 
 fn("strlen", ["string"], "long", "CAST(length({0}) AS BIGINT)", example="strlen(PageTitle)")
@@ -366,7 +410,7 @@ fn("replace_string", ["string", "string", "string"], "string", "replace({0}, {1}
 fn("trim", ["const_string", "string"], "string", _trim, example=r"trim(@'\s', Value)")
 fn("split", ["string", "string", "long?"], "dynamic", _split, example="split(PageUri, '/')")
 fn("extract", ["const_string", "const_long", "string"], "string", _extract,
-   example=r"extract(@'id=(\d+)', 1, PageUri)")
+   example=r"extract(@'id=(\d+)', 1, PageUri)", check=_check_group)
 
 
 # ---------------------------------------------------------------- logic and nulls
@@ -374,10 +418,13 @@ def _iff(g, a, args):
     return f"CASE WHEN {a[0]} THEN {a[1]} ELSE {a[2]} END"
 
 
-def _case(g, a, args):
-    if len(a) < 3 or len(a) % 2 == 0:
+def _check_case(args):
+    if len(args) < 3 or len(args) % 2 == 0:
         raise at(args[0] if args else None,
                  "case() needs pairs of condition and value, then an else value")
+
+
+def _case(g, a, args):
     whens = " ".join(f"WHEN {a[i]} THEN {a[i + 1]}" for i in range(0, len(a) - 1, 2))
     return f"CASE {whens} ELSE {a[-1]} END"
 
@@ -412,7 +459,7 @@ def _isnull(negated):
 fn("iff", ["bool", "any", "any"], _unify_from(1), _iff,
    example="iff(City == '', 'unknown', City)", aliases=("iif",))
 fn("case", ["bool", "any", "any*"], _unify_from(1, 2, last=True), _case,
-   example="case(Payload.price > 100, 'high', 'low')")
+   example="case(Payload.price > 100, 'high', 'low')", check=_check_case)
 fn("coalesce", ["any", "any*"], _unify_from(0), "COALESCE({*})",
    example="coalesce(User.Name, User.Email)")
 fn("isempty", ["any"], "bool", _isempty(False), example="isempty(City)")
@@ -437,11 +484,14 @@ def _sum_type(args):
     return "real" if args[0].type == "real" else "long"
 
 
-def _percentile(g, a, args):
+def _check_percentage(args):
     p = args[1].value
     if not isinstance(p, (int, float)) or not 0 <= p <= 100:
         raise at(args[1], "percentile() needs a constant percentage from 0 to 100")
-    return f"quantile_disc({a[0]}, {g.param(float(p) / 100, 'real')})"
+
+
+def _percentile(g, a, args):
+    return f"quantile_disc({a[0]}, {g.param(float(args[1].value) / 100, 'real')})"
 
 
 def _make_list(distinct):
@@ -482,7 +532,7 @@ fn("make_list", ["any"], "dynamic", _make_list(False), aggregate=True,
 fn("make_set", ["any"], "dynamic", _make_list(True), aggregate=True,
    example="summarize make_set(EventType) by SessionId")
 fn("percentile", ["number|datetime|timespan", "const_number"], same_as(0), _percentile,
-   aggregate=True, example="summarize percentile(Payload.price, 95)")
+   aggregate=True, example="summarize percentile(Payload.price, 95)", check=_check_percentage)
 fn("take_any", ["any"], same_as(0), "any_value({0})", aggregate=True,
    example="summarize take_any(PageTitle) by PageUri")
 # arg_max / arg_min are expanded by the resolver into one internal aggregate per output column

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 from . import ast
 from .resolve import ResolvedQuery
-
-TIME_COLUMN = "EventTime"
+from .schema import TIME_COLUMN
 
 # Operators that keep every row and never reorder them.
 _ROW_WISE = (ast.Project, ast.Extend, ast.ProjectAway, ast.ProjectRename, ast.ProjectReorder)

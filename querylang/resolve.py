@@ -2,7 +2,8 @@
 
 Kusto's implicit conversions are made explicit here (`Convert` nodes around dynamic values), `let`
 values are substituted, constants folded where that makes the SQL simpler, and each operator's
-output columns computed. Knows nothing of SQL.
+output columns computed. Every check is made here, those of function arguments too (the
+registry's `check`), so that SQL generation never fails. Knows nothing of SQL.
 """
 from __future__ import annotations
 
@@ -12,16 +13,17 @@ from dataclasses import dataclass
 from . import ast, functions, literals
 from .ast import OutputColumn
 from .errors import QueryError, at, did_you_mean
-from .schema import EVENTS_SCHEMA, Schema
+from .schema import EVENTS_SCHEMA, ID_COLUMN, TIME_COLUMN, Schema
 
 NUMERIC = functions.NUMERIC
-SCALARS = ("string", "long", "int", "real", "bool", "datetime", "timespan")
 COMPARE = ("==", "!=", "<", "<=", ">", ">=", "eq", "ne", "gt", "ge", "lt", "le")
 ORDERING = ("<", "<=", ">", ">=", "gt", "ge", "lt", "le")
 ARITH = ("+", "-", "*", "/", "%")
+# Whole-term tests: the term on their right is a constant string (it becomes a regex).
+TERM_TESTS = ("has", "hasprefix", "hassuffix")
 STRING_OPS = tuple(
     prefix + base + suffix
-    for base in ("has", "hasprefix", "hassuffix", "contains", "startswith", "endswith")
+    for base in TERM_TESTS + ("contains", "startswith", "endswith")
     for suffix in ("", "_cs")
     for prefix in ("", "!")
 ) + ("=~", "!~", "matches regex")
@@ -78,7 +80,8 @@ class Resolver:
         if q.source != self.schema.table:
             hint = did_you_mean(q.source, [self.schema.table])
             raise QueryError(f"unknown table '{q.source}'{hint} (the only table is "
-                             f"'{self.schema.table}')", q.source_span.line, q.source_span.column)
+                             f"'{self.schema.table}')", q.source_span.line, q.source_span.column,
+                             input=q.source_span.input)
         scope = {c.name: c.type for c in self.schema.columns}
         base = tuple(OutputColumn(n, t) for n, t in scope.items())
         stages = []
@@ -120,7 +123,17 @@ class Resolver:
         return dataclasses.replace(k, expr=e, nulls_first=nulls_first)
 
     def op_Sort(self, op: ast.Sort, scope):
-        return dataclasses.replace(op, keys=tuple(self.sort_key(k, scope) for k in op.keys)), scope
+        keys = self.list_order(op) if self.dialect == "odata" else op.keys
+        return dataclasses.replace(op, keys=tuple(self.sort_key(k, scope) for k in keys)), scope
+
+    def list_order(self, op: ast.Sort) -> tuple[ast.SortKey, ...]:
+        """List's order: $orderby's keys, or newest first without any, then the table's id
+        (when it has one), so that every page of a List has a stable order."""
+        keys = op.keys or (ast.SortKey(ast.Name(TIME_COLUMN, span=op.span), True, False,
+                                       span=op.span),)
+        if self.schema.column(ID_COLUMN) is None:
+            return keys
+        return keys + (ast.SortKey(ast.Name(ID_COLUMN, span=op.span), False, True, span=op.span),)
 
     def op_Top(self, op: ast.Top, scope):
         count = self.const_count(op.count, scope, "top")
@@ -372,9 +385,15 @@ class Resolver:
             left, right = self.comparable(e, left, right, ordering=op in ORDERING)
             return ast.Binary(op, left, right, span=e.span, type="bool")
         if op in STRING_OPS:
-            left, right = self.stringish(e, left), self.stringish(e, right)
-            return ast.Binary(op, left, right, span=e.span, type="bool")
+            return self.string_test(e, left, right)
         raise at(e, f"operator '{op}' is not supported")  # pragma: no cover
+
+    def string_test(self, e: ast.Binary, left, right):
+        left, right = self.stringish(e, left), self.stringish(e, right)
+        if e.op.lstrip("!").removesuffix("_cs") in TERM_TESTS and not (
+                isinstance(right, ast.Literal) and isinstance(right.value, str)):
+            raise at(right, f"'{e.op}' needs a constant string on its right")
+        return ast.Binary(e.op, left, right, span=e.span, type="bool")
 
     def stringish(self, e, x):
         x = convert(x, "string")
@@ -494,6 +513,8 @@ class Resolver:
         if folded is not None:
             return folded
         rtype = f.returns(args) if callable(f.returns) else f.returns
+        if f.check is not None:
+            f.check(args)
         return ast.Call(e.name, tuple(args), span=e.span, type=rtype)
 
     def call_args(self, f: functions.Function, e: ast.Call, scope, agg):
@@ -549,9 +570,8 @@ class Resolver:
     def fold(self, f, e, args):
         """Folding that keeps SQL simple: todatetime('...') becomes a datetime literal, and a
         conversion function applied to a dynamic value is the same as Kusto's conversion."""
-        target = _CONVERSIONS.get(e.name)
-        if target and args and args[0].type == "dynamic":
-            return ast.Convert(args[0], span=e.span, type=target)
+        if f.conversion and args and args[0].type == "dynamic":
+            return ast.Convert(args[0], span=e.span, type=f.returns)
         if e.name == "todatetime" and args and isinstance(args[0], ast.Literal) \
                 and args[0].type == "string":
             try:
@@ -574,12 +594,6 @@ def _json_literal(value, span, node) -> ast.Literal:
     if value is None:
         return ast.Literal(None, span=span, type="null")
     raise at(node, "an 'in' list can hold strings, numbers and bools, not arrays or objects")
-
-
-_CONVERSIONS = {"tostring": "string", "toint": "int", "int": "int", "tolong": "long",
-                "long": "long", "todouble": "real", "toreal": "real", "real": "real",
-                "double": "real", "tobool": "bool", "toboolean": "bool", "bool": "bool",
-                "todatetime": "datetime"}
 
 
 def _target(t):

@@ -20,6 +20,10 @@ DYNAMIC = "dynamic"
 
 KQL_TYPES = (STRING, LONG, INT, REAL, BOOL, DATETIME, TIMESPAN, DYNAMIC)
 
+# The event's time, by which "newest first" orders, and its id, which breaks List's ties.
+TIME_COLUMN = "EventTime"
+ID_COLUMN = "TrackId"
+
 
 @dataclass(frozen=True)
 class ColumnDef:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .sqltext import quote_ident
+
 # The hidden last output column holding each row's order key, when the compiler is asked for it.
 ORDER_KEY_OUTPUT = "__srv_order_key"
 BOUND_PARAMETER = "srv_bound"
@@ -31,7 +33,6 @@ class TopByKey:
 
     def restricted(self, source_sql: str) -> str:
         """`source_sql` restricted to the events at or beyond `$srv_bound` in sort order."""
-        column = '"' + self.order_column.replace('"', '""') + '"'
         test = ">=" if self.descending else "<="
-        return (f"(SELECT * FROM {source_sql} AS _all WHERE {column} {test} "
-                f"${BOUND_PARAMETER})")
+        return (f"(SELECT * FROM {source_sql} AS _all WHERE {quote_ident(self.order_column)} "
+                f"{test} ${BOUND_PARAMETER})")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from querylang import QueryError, compile
+from querylang import QueryError, compile, compile_list
 from querylang.functions import REGISTRY
 from querylang.parse_kql import TABULAR_OPERATORS, UNSUPPORTED_OPERATORS
 from querylang.resolve import STRING_OPS
@@ -52,4 +52,11 @@ def test_documented_unsupported_functions_really_fail():
 def test_documented_error_example_is_exact():
     with pytest.raises(QueryError) as e:
         compile("Events\n| where EventTyp == 'x'")
+    assert e.value.render() in DOC
+
+
+def test_documented_list_error_example_is_exact():
+    with pytest.raises(QueryError) as e:
+        compile_list("City eq 'Berlin'", "EventTime desc, Citty", skip=0, top=10)
+    assert e.value.input == "orderby"
     assert e.value.render() in DOC

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from querylang import QueryError, compile
+from querylang import QueryError, compile, parse_kql
+from querylang.resolve import resolve
 
 
 def error(query: str) -> QueryError:
@@ -31,7 +32,8 @@ def test_expected_an_expression_after_where():
     assert e.render().endswith("| take 2\n^")
 
 
-@pytest.mark.parametrize("query, line, column, message", [
+# (query, line, column, a part of the message)
+ERRORS = [
     ("Event | take 1", 1, 1, "unknown table 'Event'; did you mean 'Events'? (the only table is "
                              "'Events')"),
     ("Events | summarize percentiles(Payload.price, 50)", 1, 20,
@@ -94,11 +96,20 @@ def test_expected_an_expression_after_where():
     ("Events | where City in ('a' 'b')", 1, 29, "expected an operator such as '==', 'and' or "
                                                 "'+', ',' or ')' after 'a', found 'b'"),
     ("Events | summarize m = min(null)", 1, 24, "the type of this value is unknown"),
-])
+]
+
+
+@pytest.mark.parametrize("query, line, column, message", ERRORS)
 def test_errors(query, line, column, message):
     e = error(query)
     assert message in e.message, e.message
     assert (e.line, e.column) == (line, column), str(e)
+
+
+@pytest.mark.parametrize("query", [query for query, *_ in ERRORS])
+def test_every_error_is_found_before_sql_generation(query):
+    with pytest.raises(QueryError):
+        resolve(parse_kql.parse(query))
 
 
 def test_errors_render_the_caret_under_the_column():
@@ -119,3 +130,9 @@ def test_very_deep_queries_are_query_errors_not_crashes():
         compile_list(" or ".join(["City eq 'x'"] * 5000), "", skip=0, top=1)
     # but long flat lists are fine
     compile("Events | where City in (" + ", ".join(f"'c{i}'" for i in range(5000)) + ")")
+
+
+def test_kql_errors_name_the_query_as_their_input():
+    assert error("Events | where").input == "query"
+    assert error("Events | where nope == 1").input == "query"
+    assert error("Events | where " + "not(" * 3000 + "true" + ")" * 3000).input == "query"

@@ -124,3 +124,57 @@ def test_orderby_errors():
         compile_list("", "Citty desc", skip=0, top=10)
     with pytest.raises(QueryError, match=r"\$orderby: expected"):
         compile_list("", "City sideways", skip=0, top=10)
+
+
+def list_error(filter="", orderby="", skip=0, top=10) -> QueryError:
+    with pytest.raises(QueryError) as e:
+        compile_list(filter, orderby, skip=skip, top=top)
+    return e.value
+
+
+@pytest.mark.parametrize("filter, orderby, input, rendered", [
+    ("City eq", "City desc", "filter",
+     "line 1, column 8: $filter: expected an expression after 'eq'\nCity eq\n       ^"),
+    ("EventType eq 'click' and\nCty eq 'Berlin'", "City desc", "filter",
+     "line 2, column 1: unknown column 'Cty'; did you mean 'City'?\nCty eq 'Berlin'\n^"),
+    ("City eq 'Berlin'", "EventTime desc, Citty", "orderby",
+     "line 1, column 17: unknown column 'Citty'; did you mean 'City'?\n"
+     "EventTime desc, Citty\n                ^"),
+    ("City eq 'Berlin'", "City sideways", "orderby",
+     "line 1, column 6: $orderby: expected ',', asc or desc, 'pathsep' or the end after 'City', "
+     "found 'sideways'\nCity sideways\n     ^"),
+])
+def test_an_error_names_its_input_and_draws_the_caret_under_it(filter, orderby, input,
+                                                                 rendered):
+    e = list_error(filter, orderby)
+    assert e.input == input
+    assert e.render() == rendered
+
+
+def test_deep_nesting_blames_the_input_it_is_in():
+    deep_filter = " or ".join(["City eq 'x'"] * 5000)
+    deep_path = "Payload" + "/a" * 3000
+    for filter, orderby, input in ((deep_filter, "City", "filter"), ("", deep_path, "orderby"),
+                                   ("City eq 'x'", deep_path, "orderby")):
+        e = list_error(filter, orderby)
+        assert "nested too deeply" in e.message
+        assert e.input == input
+        assert e.render().split("\n")[1] == (filter if input == "filter" else orderby)
+
+
+def test_a_bad_page_names_top_or_skip():
+    assert list_error(top=-1).input == "top"
+    assert list_error(skip=-1).input == "skip"
+
+
+def test_the_default_order_and_tiebreak_come_from_the_resolver():
+    from querylang import parse_odata
+    from querylang.resolve import resolve
+
+    sort = parse_odata.parse("", "", skip=0, top=1).operators[0]
+    assert sort.keys == ()  # the parser adds nothing
+    keys = resolve(parse_odata.parse("", "", skip=0, top=1)).stages[0].op.keys
+    assert [(k.expr.name, k.descending, k.nulls_first) for k in keys] == \
+        [("EventTime", True, False), ("TrackId", False, True)]
+    keys = resolve(parse_odata.parse("", "City", skip=0, top=1)).stages[0].op.keys
+    assert [(k.expr.name, k.descending) for k in keys] == [("City", False), ("TrackId", False)]

@@ -276,3 +276,35 @@ def test_random_typed_queries_compile_to_sql_that_runs_with_the_declared_types(t
     except QueryError:
         return
     _run(compiled)
+
+
+# ---------------------------------------------------------------- a resolved query always generates
+from querylang import parse_kql  # noqa: E402
+from querylang.resolve import resolve  # noqa: E402
+from querylang.schema import EVENTS_SCHEMA  # noqa: E402
+from querylang.sqlgen import generate  # noqa: E402
+
+from ql_data import promoted_schema  # noqa: E402
+
+SCHEMAS = st.sampled_from([EVENTS_SCHEMA, promoted_schema(order_column=True)])
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.one_of(pipelines(), typed_pipelines(), mutated(), token_soup), SCHEMAS)
+def test_sql_generation_never_fails_for_what_the_resolver_accepts(text, schema):
+    try:
+        resolved = resolve(parse_kql.parse(text), schema)
+    except QueryError:
+        return
+    generate(resolved, source_sql="events", now=NOW)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(odata_tokens), max_size=12).map(" ".join),
+       st.lists(st.sampled_from(odata_tokens), max_size=5).map(" ".join), SCHEMAS)
+def test_list_errors_name_their_input_and_draw_it(filter, orderby, schema):
+    try:
+        compile_list(filter, orderby, skip=0, top=5, schema=schema, source_sql="events")
+    except QueryError as e:
+        assert e.input in ("filter", "orderby")
+        assert e.render().split("\n")[1] == (filter if e.input == "filter" else orderby)

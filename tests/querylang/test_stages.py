@@ -1,15 +1,18 @@
 """Each stage usable alone; values stay out of SQL text; promoted Payload keys; thread safety."""
 from __future__ import annotations
 
+import ast as pyast
+import inspect
 import threading
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from ql_data import NOW, promoted_connection, promoted_schema
 
 from querylang import QueryError, compile, compile_list
-from querylang import ast, parse_kql, parse_odata
-from querylang.resolve import Resolver
+from querylang import ast, functions, parse_kql, parse_odata, sqlgen
+from querylang.resolve import Resolver, resolve
 from querylang.schema import EVENTS_SCHEMA
 from querylang.sqlgen import generate, json_path, quote_ident
 
@@ -167,3 +170,59 @@ def test_now_defaults_to_current_utc_naive():
     assert value.tzinfo is None
     utc_now = datetime.now(timezone.utc).replace(tzinfo=None)
     assert abs((utc_now - value).total_seconds()) < 60
+
+
+# ---------------------------------------------------------------- every check is the resolver's
+def _raises(source: str) -> list[int]:
+    tree = pyast.parse(source)
+    return [node.lineno for node in pyast.walk(tree) if isinstance(node, pyast.Raise)]
+
+
+def test_sql_generation_raises_nothing():
+    source = Path(sqlgen.__file__).read_text()
+    assert _raises(source) == []
+    assert "QueryError" not in source and ".errors" not in source
+    # a lambda holds no statement, so no raise: the templates written as functions
+    templates = {f.sql for f in [*functions.REGISTRY.values(), *functions.INTERNAL.values()]
+                 if callable(f.sql) and f.sql.__name__ != "<lambda>"}
+    assert len(templates) > 20
+    for template in templates:
+        assert _raises(inspect.getsource(template).strip()) == [], template
+
+
+# Checks the argument types alone do not make: query -> (line, column, the whole message).
+ARGUMENT_ERRORS = {
+    "Events | extend x = bin(EventTime, 0s)": (1, 36, "the bin size must be positive"),
+    "Events | extend x = floor(now() - EventTime, -1h)": (1, 46, "the bin size must be positive"),
+    "Events | extend x = bin(EventTime, 2 * 1h)":
+        (1, 36, "the bin size must be a constant timespan, e.g. 1h"),
+    "Events | extend x = bin(now() - EventTime, 5)":
+        (1, 44, "the bin size must be a constant timespan, e.g. 1h"),
+    "Events | extend x = bin(5, 1h)": (1, 28, "bin() of a number needs a number size"),
+    "Events | extend x = bin(null, 5)":
+        (1, 25, "bin() works on numbers, datetimes and timespans, not null"),
+    "Events | extend x = case(true, 1, false, 2)":
+        (1, 26, "case() needs pairs of condition and value, then an else value"),
+    "Events | extend x = extract('a(b)', 10, Value)":
+        (1, 37, "extract() needs a capture group number from 0 to 9"),
+    "Events | summarize percentile(Payload.p, 101)":
+        (1, 42, "percentile() needs a constant percentage from 0 to 100"),
+    "Events | extend x = toint(EventTime)": (1, 27, "cannot convert a datetime to int"),
+    "Events | extend x = todouble(now() - EventTime)": (1, 30, "cannot convert a timespan to real"),
+    "Events | extend d = datetime_diff('fortnights', now(), EventTime)":
+        (1, 35, "unknown period 'fortnights'; expected one of year, quarter, month, week, day, "
+                "hour, minute, second, millisecond, microsecond"),
+    "Events | extend d = format_datetime(EventTime, 'yyyy QQ')":
+        (1, 48, "format specifier 'Q' is not supported in format_datetime (use yyyy, yy, MM, M, "
+                "dd, d, HH, H, hh, h, mm, m, ss, s, fff, ffffff, tt)"),
+    "Events | where PageTitle !hasprefix City":
+        (1, 37, "'!hasprefix' needs a constant string on its right"),
+}
+
+
+@pytest.mark.parametrize("query", ARGUMENT_ERRORS)
+def test_argument_checks_are_made_by_the_resolver(query):
+    for run in (lambda: compile(query), lambda: resolve(parse_kql.parse(query))):
+        with pytest.raises(QueryError) as e:
+            run()
+        assert (e.value.line, e.value.column, e.value.message) == ARGUMENT_ERRORS[query]
