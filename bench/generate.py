@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import pathlib
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from typing import Iterator
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from trackstore.v1 import trackevents_pb2 as pb
 
 # The table's columns, in order, with their Arrow types (server/event_batch.py ARROW_SCHEMA).
 COLUMNS = (
@@ -115,6 +118,14 @@ REFERRERS = ("https://www.google.com/", "https://www.bing.com/", "https://t.co/"
              "https://www.facebook.com/", "https://news.example.net/", "")
 LOCALES = ("en-US", "de-DE", "en-GB", "sv-SE", "fr-FR", "nl-NL", "hi-IN", "pt-BR", "ja-JP")
 VARIANTS = ("A", "B", "C")
+UTM_SOURCES = ("newsletter", "google", "facebook", "partner")
+UTM_MEDIUMS = ("email", "cpc", "social")
+_COUNTRY_WEIGHTS = np.array([weight for _, weight, _ in COUNTRIES])
+# Each event type's payload family: 0 commerce, 1 content, 2 interaction, 3 other.
+_FAMILY_OF_TYPE = np.array([
+    0 if name in COMMERCE else 1 if name in CONTENT else 2 if name in INTERACTION else 3
+    for name in EVENT_TYPES
+])
 
 HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -231,60 +242,79 @@ def chunks(cfg: Config, times: np.ndarray | None = None) -> Iterator[pa.Table]:
 
 
 def make_chunk(cfg: Config, index: int, times_us: np.ndarray) -> pa.Table:
+    """The chunk `index` of the events: one row per time of `times_us`, its draws seeded by
+    (seed, index), so every chunk can be made alone."""
     n = len(times_us)
     rng = np.random.default_rng([cfg.seed, 1, index])
     row_ids = np.arange(index * cfg.chunk_rows, index * cfg.chunk_rows + n, dtype=np.uint64)
+    # The draws come in a fixed order (devices, event types, products, pages, payloads): the
+    # same seed must give the same rows.
+    device = np.floor(cfg.devices * rng.random(n) ** 2.0).astype(np.uint64)  # a few heavy users
+    event_type = _zipf_index(rng, len(EVENT_TYPES), n, 1.1)
+    family = _FAMILY_OF_TYPE[event_type]
+    product = _zipf_index(rng, 20_000, n, 0.9) + 1000
+    places, country = _places(device)
+    pages = _pages(rng, n, event_type, family, product)
+    payload = _payloads(rng, n, family, product, row_ids, times_us)
+    arrays = {
+        "TrackId": uuid_strings(_mix(row_ids, 21 + cfg.seed), _mix(row_ids, 22 + cfg.seed)),
+        "DeviceId": uuid_strings(_mix(device, 11), _mix(device, 12)),
+        "Scope": pa.array([cfg.scope] * n, pa.string()),
+        # One session per device and 30-minute window.
+        "SessionId": hex_strings(_mix(device * np.uint64(100_003)
+                                      + (times_us // 1_800_000_000).astype(np.uint64), 15)),
+        "User": _users(device, country),
+        "Payload": payload,
+        "EventTime": pa.array(times_us, pa.timestamp("us")),
+        **places, **pages,
+    }
+    return pa.Table.from_arrays([arrays[name] for name in COLUMNS], schema=ARROW_SCHEMA)
 
-    # Devices: skewed activity (a few heavy users), ids scattered by a hash.
-    device = np.floor(cfg.devices * rng.random(n) ** 2.0).astype(np.uint64)
-    device_id = uuid_strings(_mix(device, 11), _mix(device, 12))
+
+def _places(device: np.ndarray) -> tuple[dict[str, pa.Array], np.ndarray]:
+    """Country, city and IPv4 address of each event's device (fixed per device), and the
+    countries' indexes into COUNTRIES."""
     device_hash = _mix(device, 13)
-
-    # Country and city per device, IPv4 per device.
-    country_weights = np.array([c[1] for c in COUNTRIES])
-    country = np.searchsorted(np.cumsum(country_weights / country_weights.sum()),
+    country = np.searchsorted(np.cumsum(_COUNTRY_WEIGHTS / _COUNTRY_WEIGHTS.sum()),
                               (device_hash % np.uint64(10_000)).astype(np.float64) / 10_000.0)
     country = np.minimum(country, len(COUNTRIES) - 1)
     city_pick = ((device_hash >> np.uint64(20)) % np.uint64(1000)).astype(np.int64)
-    city_names = [city for _, _, cities in COUNTRIES for city in cities]
-    city_base = np.cumsum([0] + [len(c[2]) for c in COUNTRIES])[:-1]
     city_count = np.array([len(c[2]) for c in COUNTRIES])
+    city_base = np.cumsum([0] + [len(c[2]) for c in COUNTRIES])[:-1]
     city = city_base[country] + city_pick % city_count[country]
-    country_code = _pick([c[0] for c in COUNTRIES], country)
-    city_text = _pick(city_names, city)
     ip_hash = _mix(device, 14)
     octets = [
         _num(((ip_hash >> np.uint64(shift)) & np.uint64(255)).astype(np.int64) % 223 + 1)
         for shift in (0, 8, 16, 24)
     ]
-    remote_address = pc.binary_join_element_wise(*octets, ".")
+    return {
+        "CountryCode": _pick([c[0] for c in COUNTRIES], country),
+        "City": _pick([city for _, _, cities in COUNTRIES for city in cities], city),
+        "RemoteAddress": pc.binary_join_element_wise(*octets, "."),
+    }, country
 
-    # Sessions: one per device and 30-minute window.
-    window = (times_us // 1_800_000_000).astype(np.uint64)
-    session_id = hex_strings(_mix(device * np.uint64(100_003) + window, 15))
 
-    # Event types and their payload family.
-    event_type = _zipf_index(rng, len(EVENT_TYPES), n, 1.1)
+def _pages(rng, n: int, event_type: np.ndarray, family: np.ndarray,
+           product: np.ndarray) -> dict[str, pa.Array]:
+    """Page URI and title (a section by family, two words, the product) and Value."""
     event_type_text = _pick(EVENT_TYPES, event_type)
-    family_of_type = np.array([
-        0 if name in COMMERCE else 1 if name in CONTENT else 2 if name in INTERACTION else 3
-        for name in EVENT_TYPES
-    ])
-    family = family_of_type[event_type]
-
-    # Pages: 20,000 products with a Zipf-like popularity, a section by family.
-    product = _zipf_index(rng, 20_000, n, 0.9) + 1000
     product_text = _num(product)
     section = np.where(family == 0, 0, rng.integers(0, len(SECTIONS), n))
     word_a = _zipf_index(rng, len(WORDS), n, 0.8)
     word_b = _zipf_index(rng, len(WORDS), n, 0.8)
-    page_uri = _join("https://shop.example.com/", _pick(SECTIONS, section), "/",
-                     _pick(WORDS, word_a), "-", _pick(WORDS, word_b), "-", product_text)
-    page_title = _join(pc.utf8_capitalize(_pick(WORDS, word_a)), " ", _pick(WORDS, word_b), " ",
-                       product_text, " | Example Shop")
-    value = _join(event_type_text, ":", product_text)
+    return {
+        "EventType": event_type_text,
+        "Value": _join(event_type_text, ":", product_text),
+        "PageUri": _join("https://shop.example.com/", _pick(SECTIONS, section), "/",
+                         _pick(WORDS, word_a), "-", _pick(WORDS, word_b), "-", product_text),
+        "PageTitle": _join(pc.utf8_capitalize(_pick(WORDS, word_a)), " ", _pick(WORDS, word_b),
+                           " ", product_text, " | Example Shop"),
+    }
 
-    # Users: a third with Email, a third anonymous with a locale, a third without User.
+
+def _users(device: np.ndarray, country: np.ndarray) -> pa.Array:
+    """User JSON by device: a third with Email, a third anonymous with a locale, a third none."""
+    device_hash = _mix(device, 13)
     person = (device_hash >> np.uint64(32)) % np.uint64(300_000)
     user_kind = (device % np.uint64(3)).astype(np.int64)
     first = (person % np.uint64(len(FIRST_NAMES))).astype(np.int64)
@@ -296,30 +326,9 @@ def make_chunk(cfg: Config, index: int, times_us: np.ndarray) -> pa.Table:
                        pc.utf8_capitalize(_pick(LAST_NAMES, last)), '","Id":"u', person_text, '"}')
     anonymous_user = _join('{"Id":"anon-', hex_strings(device_hash, 12), '","Locale":"',
                            _pick(LOCALES, country % len(LOCALES)), '"}')
-    user = pc.if_else(pa.array(user_kind == 0), email_user,
+    return pc.if_else(pa.array(user_kind == 0), email_user,
                       pc.if_else(pa.array(user_kind == 1), anonymous_user,
-                                 pa.nulls(n, pa.string())))
-
-    payload = _payloads(rng, n, family, product, row_ids, times_us)
-
-    track_id = uuid_strings(_mix(row_ids, 21 + cfg.seed), _mix(row_ids, 22 + cfg.seed))
-    arrays = {
-        "TrackId": track_id,
-        "DeviceId": device_id,
-        "EventType": event_type_text,
-        "Value": value,
-        "Scope": pa.array([cfg.scope] * n, pa.string()),
-        "PageUri": page_uri,
-        "PageTitle": page_title,
-        "RemoteAddress": remote_address,
-        "SessionId": session_id,
-        "User": user,
-        "Payload": payload,
-        "CountryCode": country_code,
-        "City": city_text,
-        "EventTime": pa.array(times_us, pa.timestamp("us")),
-    }
-    return pa.Table.from_arrays([arrays[name] for name in COLUMNS], schema=ARROW_SCHEMA)
+                                 pa.nulls(len(device), pa.string())))
 
 
 def _payloads(rng, n, family, product, row_ids, times_us) -> pa.Array:
@@ -328,124 +337,150 @@ def _payloads(rng, n, family, product, row_ids, times_us) -> pa.Array:
     order = []
     request_id = hex_strings(_mix(row_ids, 31))
     client_ms = times_us // 1000 + rng.integers(-5000, 500, n)
-    for fam in range(4):
+    for fam, build in enumerate(_PAYLOAD_OF_FAMILY):
         rows = np.nonzero(family == fam)[0]
-        m = len(rows)
         order.append(rows)
-        if m == 0:
+        if len(rows) == 0:
             parts.append(pa.array([], pa.string()))
             continue
-        rid = request_id.take(pa.array(rows))
-        cms = _num(client_ms[rows])
-        if fam == 0:  # commerce: a nested product, a cart, money
-            price = np.round(rng.lognormal(3.3, 1.0, m), 2)
-            quantity = rng.integers(1, 6, m)
-            items = quantity + rng.integers(0, 8, m)
-            total = np.round(price * quantity + rng.lognormal(3.0, 1.2, m) * (items - quantity), 2)
-            coupon = rng.random(m) < 0.15
-            campaign = rng.random(m) < 0.3
-            text = _join(
-                '{"product":{"id":', _num(product[rows]),
-                ',"sku":"SKU-', hex_strings(_mix(product[rows].astype(np.uint64), 41), 8),
-                '","category":"', _pick(CATEGORIES, product[rows] % len(CATEGORIES)),
-                '","price":', _num(price), '},"quantity":', _num(quantity),
-                ',"cart":{"items":', _num(items), ',"total":', _num(total),
-                '},"currency":"', _pick(CURRENCIES, rng.integers(0, 4, m)),
-                '","requestId":"', rid, '"',
-                _optional(coupon, _join(',"coupon":"SAVE', _num(rng.integers(5, 50, m)), '-',
-                                        hex_strings(rng.integers(0, 2**40, m).astype(np.uint64), 6), '"')),
-                _optional(campaign, _join(',"campaign":"', _pick(WORDS, rng.integers(0, len(WORDS), m)),
-                                          "-", _num(rng.integers(2024, 2027, m)), '"')),
-                ',"clientTime":', cms, "}",
-            )
-        elif fam == 1:  # content: search words, results, timings
-            words = [_pick(WORDS, _zipf_index(rng, len(WORDS), m, 0.9)) for _ in range(3)]
-            word_count = rng.integers(1, 4, m)
-            query = pc.if_else(pa.array(word_count == 1), words[0],
-                               pc.if_else(pa.array(word_count == 2),
-                                          _join(words[0], " ", words[1]),
-                                          _join(words[0], " ", words[1], " ", words[2])))
-            experiment = rng.random(m) < 0.25
-            utm = rng.random(m) < 0.2
-            text = _join(
-                '{"query":"', query, '","results":', _num(rng.integers(0, 500, m)),
-                ',"durationMs":', _num(rng.integers(20, 30_000, m)),
-                ',"referrer":"', _pick(REFERRERS, rng.integers(0, len(REFERRERS), m)),
-                '","scrollDepth":', _num(np.round(rng.random(m), 3)),
-                ',"requestId":"', rid, '"',
-                _optional(experiment, _join(',"experiment":{"id":"exp-', _num(rng.integers(1, 40, m)),
-                                            '","variant":"', _pick(VARIANTS, rng.integers(0, 3, m)), '"}')),
-                _optional(utm, _join(',"utm":{"source":"', _pick(("newsletter", "google", "facebook", "partner"),
-                                                                    rng.integers(0, 4, m)),
-                                     '","medium":"', _pick(("email", "cpc", "social"), rng.integers(0, 3, m)),
-                                     '"}')),
-                ',"clientTime":', cms, "}",
-            )
-        elif fam == 2:  # interaction: an element, a position, a label
-            label = _join(pc.utf8_capitalize(_pick(WORDS, rng.integers(0, len(WORDS), m))), " ",
-                          _pick(WORDS, rng.integers(0, len(WORDS), m)))
-            text = _join(
-                '{"element":{"type":"', _pick(ELEMENTS, rng.integers(0, len(ELEMENTS), m)),
-                '","id":"el-', hex_strings(rng.integers(0, 2**24, m).astype(np.uint64), 6),
-                '","position":{"x":', _num(rng.integers(0, 1920, m)),
-                ',"y":', _num(rng.integers(0, 4000, m)), '}},"label":"', label,
-                '","target":"https://shop.example.com/', _pick(SECTIONS, rng.integers(0, len(SECTIONS), m)),
-                '/', _num(product[rows]), '","requestId":"', rid,
-                '","clientTime":', cms, "}",
-            )
-        else:  # other: a score, an amount, a flag, a list of tags
-            flag = pc.if_else(pa.array(rng.random(m) < 0.5), "true", "false")
-            level = rng.random(m) < 0.5
-            text = _join(
-                '{"score":', _num(np.round(rng.normal(50, 15, m), 4)),
-                ',"amount":', _num(rng.integers(0, 100_000, m)),
-                ',"flag":', flag, ',"tags":["', _pick(WORDS, rng.integers(0, len(WORDS), m)),
-                '","', _pick(WORDS, rng.integers(0, len(WORDS), m)), '"]',
-                ',"ref":"', rid, '"',
-                _optional(level, _join(',"level":', _num(rng.integers(1, 100, m)))),
-                ',"clientTime":', cms, "}",
-            )
-        parts.append(text)
+        parts.append(build(rng, len(rows), product[rows], request_id.take(pa.array(rows)),
+                           _num(client_ms[rows])))
     rows = np.concatenate(order)
     inverse = np.empty(n, dtype=np.int64)
     inverse[rows] = np.arange(n)
     return pa.concat_arrays([p.cast(pa.string()) for p in parts]).take(pa.array(inverse))
 
 
+def _commerce_payloads(rng, m, products, rid, cms) -> pa.Array:
+    """A nested product, a cart, money, an optional coupon and campaign."""
+    price = np.round(rng.lognormal(3.3, 1.0, m), 2)
+    quantity = rng.integers(1, 6, m)
+    items = quantity + rng.integers(0, 8, m)
+    total = np.round(price * quantity + rng.lognormal(3.0, 1.2, m) * (items - quantity), 2)
+    coupon = rng.random(m) < 0.15
+    campaign = rng.random(m) < 0.3
+    return _join(
+        '{"product":{"id":', _num(products),
+        ',"sku":"SKU-', hex_strings(_mix(products.astype(np.uint64), 41), 8),
+        '","category":"', _pick(CATEGORIES, products % len(CATEGORIES)),
+        '","price":', _num(price), '},"quantity":', _num(quantity),
+        ',"cart":{"items":', _num(items), ',"total":', _num(total),
+        '},"currency":"', _pick(CURRENCIES, rng.integers(0, 4, m)),
+        '","requestId":"', rid, '"',
+        _optional(coupon, _join(',"coupon":"SAVE', _num(rng.integers(5, 50, m)), '-',
+                                hex_strings(rng.integers(0, 2**40, m).astype(np.uint64), 6), '"')),
+        _optional(campaign, _join(',"campaign":"', _pick(WORDS, rng.integers(0, len(WORDS), m)),
+                                  "-", _num(rng.integers(2024, 2027, m)), '"')),
+        ',"clientTime":', cms, "}",
+    )
+
+
+def _content_payloads(rng, m, products, rid, cms) -> pa.Array:
+    """Search words, result counts, timings, an optional experiment and UTM object."""
+    words = [_pick(WORDS, _zipf_index(rng, len(WORDS), m, 0.9)) for _ in range(3)]
+    word_count = rng.integers(1, 4, m)
+    query = pc.if_else(pa.array(word_count == 1), words[0],
+                       pc.if_else(pa.array(word_count == 2),
+                                  _join(words[0], " ", words[1]),
+                                  _join(words[0], " ", words[1], " ", words[2])))
+    experiment = rng.random(m) < 0.25
+    utm = rng.random(m) < 0.2
+    return _join(
+        '{"query":"', query, '","results":', _num(rng.integers(0, 500, m)),
+        ',"durationMs":', _num(rng.integers(20, 30_000, m)),
+        ',"referrer":"', _pick(REFERRERS, rng.integers(0, len(REFERRERS), m)),
+        '","scrollDepth":', _num(np.round(rng.random(m), 3)),
+        ',"requestId":"', rid, '"',
+        _optional(experiment, _join(',"experiment":{"id":"exp-', _num(rng.integers(1, 40, m)),
+                                    '","variant":"', _pick(VARIANTS, rng.integers(0, 3, m)), '"}')),
+        _optional(utm, _join(',"utm":{"source":"', _pick(UTM_SOURCES, rng.integers(0, 4, m)),
+                             '","medium":"', _pick(UTM_MEDIUMS, rng.integers(0, 3, m)), '"}')),
+        ',"clientTime":', cms, "}",
+    )
+
+
+def _interaction_payloads(rng, m, products, rid, cms) -> pa.Array:
+    """An element with a nested position, a label, a target."""
+    label = _join(pc.utf8_capitalize(_pick(WORDS, rng.integers(0, len(WORDS), m))), " ",
+                  _pick(WORDS, rng.integers(0, len(WORDS), m)))
+    return _join(
+        '{"element":{"type":"', _pick(ELEMENTS, rng.integers(0, len(ELEMENTS), m)),
+        '","id":"el-', hex_strings(rng.integers(0, 2**24, m).astype(np.uint64), 6),
+        '","position":{"x":', _num(rng.integers(0, 1920, m)),
+        ',"y":', _num(rng.integers(0, 4000, m)), '}},"label":"', label,
+        '","target":"https://shop.example.com/', _pick(SECTIONS, rng.integers(0, len(SECTIONS), m)),
+        '/', _num(products), '","requestId":"', rid,
+        '","clientTime":', cms, "}",
+    )
+
+
+def _other_payloads(rng, m, products, rid, cms) -> pa.Array:
+    """A score, an amount, a flag, a list of tags, an optional level."""
+    flag = pc.if_else(pa.array(rng.random(m) < 0.5), "true", "false")
+    level = rng.random(m) < 0.5
+    return _join(
+        '{"score":', _num(np.round(rng.normal(50, 15, m), 4)),
+        ',"amount":', _num(rng.integers(0, 100_000, m)),
+        ',"flag":', flag, ',"tags":["', _pick(WORDS, rng.integers(0, len(WORDS), m)),
+        '","', _pick(WORDS, rng.integers(0, len(WORDS), m)), '"]',
+        ',"ref":"', rid, '"',
+        _optional(level, _join(',"level":', _num(rng.integers(1, 100, m)))),
+        ',"clientTime":', cms, "}",
+    )
+
+
+# The payload builder of each event family (the family numbers of _FAMILY_OF_TYPE).
+_PAYLOAD_OF_FAMILY = (_commerce_payloads, _content_payloads, _interaction_payloads,
+                      _other_payloads)
+
+
 # -- Parquet --------------------------------------------------------------------------------------
 
 def write_parquet(cfg: Config, path: str | pathlib.Path, times: np.ndarray | None = None) -> int:
-    """Writes the N events to one Parquet file with DuckDB (the writer DuckLake uses), User and
-    Payload typed JSON as in the table. Returns the file size in bytes."""
+    """Writes the N events to one Parquet file. Returns the file size in bytes."""
     import duckdb
 
-    schema = ARROW_SCHEMA
     reader = pa.RecordBatchReader.from_batches(
-        schema, (batch for table in chunks(cfg, times) for batch in table.to_batches())
+        ARROW_SCHEMA, (batch for table in chunks(cfg, times) for batch in table.to_batches())
     )
     conn = duckdb.connect()
     try:
         conn.register("generated", reader)
-        select = ", ".join(
-            f'"{c}"::JSON AS "{c}"' if c in ("User", "Payload") else f'"{c}"' for c in COLUMNS
-        )
-        conn.execute(f"COPY (SELECT {select} FROM generated) TO '{path}' (FORMAT parquet)")
+        copy_to_parquet(conn, "generated", path)
     finally:
         conn.close()
     return pathlib.Path(path).stat().st_size
 
 
+def copy_to_parquet(conn, relation: str, path: str | pathlib.Path) -> None:
+    """The generated rows of `relation` to one Parquet file written by DuckDB (the writer
+    DuckLake uses), User and Payload typed JSON as in the table."""
+    select = ", ".join(
+        f'"{c}"::JSON AS "{c}"' if c in ("User", "Payload") else f'"{c}"' for c in COLUMNS
+    )
+    conn.execute(f"COPY (SELECT {select} FROM {relation}) TO '{path}' (FORMAT parquet)")
+
+
 # -- protobuf wire format -------------------------------------------------------------------------
-# Field numbers of trackstore.v1.TrackEvent (proto/trackstore/v1/trackevents.proto).
-_STRING_FIELD_NUMBERS = (
-    ("TrackId", 1), ("DeviceId", 2), ("EventType", 3), ("Value", 4), ("PageUri", 6),
-    ("PageTitle", 7), ("RemoteAddress", 8), ("SessionId", 9),
-)
-_USER_JSON, _PAYLOAD_JSON = 11, 13
-_TAIL_FIELD_NUMBERS = (("CountryCode", 14), ("City", 15))
-_EVENT_TIME = 16
-_EVENTS_FIELD = 2  # TrackRequest.events and TrackStreamRequest.events
-_SCOPE_FIELD = 1
+# Field numbers from the descriptor of trackstore.v1.TrackEvent (proto/trackstore/v1/
+# trackevents.proto): a column's field is its name in snake case.
+
+def _field_number(message, column: str) -> int:
+    return message.DESCRIPTOR.fields_by_name[re.sub(r"(?<!^)(?=[A-Z])", "_", column).lower()].number
+
+
+_STRING_FIELD_NUMBERS = tuple(
+    (column, _field_number(pb.TrackEvent, column))
+    for column in ("TrackId", "DeviceId", "EventType", "Value", "PageUri", "PageTitle",
+                   "RemoteAddress", "SessionId"))
+_USER_JSON = _field_number(pb.TrackEvent, "UserJson")
+_PAYLOAD_JSON = _field_number(pb.TrackEvent, "PayloadJson")
+_TAIL_FIELD_NUMBERS = tuple((column, _field_number(pb.TrackEvent, column))
+                            for column in ("CountryCode", "City"))
+_EVENT_TIME = _field_number(pb.TrackEvent, "EventTime")
+# TrackRequest and TrackStreamRequest share the layout (the smoke test parses both).
+_EVENTS_FIELD = _field_number(pb.TrackStreamRequest, "Events")
+_SCOPE_FIELD = _field_number(pb.TrackStreamRequest, "Scope")
 
 
 def _varint_bytes(value: int) -> bytes:
@@ -546,7 +581,6 @@ def struct_requests(table: pa.Table, batch_size: int, scope: str) -> list[bytes]
     """The rows as serialized requests whose User and Payload are google.protobuf.Struct
     (user_struct, payload_struct): the convenient client form, built here in Python."""
     import orjson
-    from trackstore.v1 import trackevents_pb2 as pb
 
     wrapped = encode_events(table.drop_columns(["User", "Payload"]).append_column(
         "User", pa.nulls(table.num_rows, pa.string())).append_column(
@@ -571,8 +605,6 @@ def struct_requests(table: pa.Table, batch_size: int, scope: str) -> list[bytes]
 def track_event_batches(cfg: Config, batch_size: int = 1000,
                         with_track_ids: bool = False) -> Iterator[list]:
     """The N events as lists of `TrackEvent` messages (JSON-text User/Payload), in time order."""
-    from trackstore.v1 import trackevents_pb2 as pb
-
     for table in chunks(cfg):
         for request in encode_requests(table, batch_size, cfg.scope, with_track_ids):
             yield list(pb.TrackStreamRequest.FromString(request).events)

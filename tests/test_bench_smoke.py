@@ -10,6 +10,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 
@@ -31,6 +33,10 @@ def test_generated_requests_are_the_protobuf_encoding_of_the_rows():
     table = next(generate.chunks(cfg))
     requests = generate.encode_requests(table, 100, "bench", with_track_ids=True)
     assert len(requests) == 3
+    # Track and TrackStream requests share the wire layout, so the same bytes serve both.
+    for request in requests:
+        unary, stream = pb.TrackRequest.FromString(request), pb.TrackStreamRequest.FromString(request)
+        assert (unary.scope, list(unary.events)) == (stream.scope, list(stream.events)) != ("", [])
     rows = table.to_pylist()
     events = [e for r in requests for e in pb.TrackStreamRequest.FromString(r).events]
     assert len(events) == 300
@@ -54,8 +60,10 @@ def test_generated_requests_are_the_protobuf_encoding_of_the_rows():
     assert len(set(table.column("Payload").to_pylist())) == 300
 
 
-def test_bench_runs_end_to_end_with_a_tiny_n(tmp_path):
-    out = tmp_path / "RESULTS.md"
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory):
+    """One run of the whole benchmark at N=2000: (RESULTS.md text, RESULTS.json, its path)."""
+    out = tmp_path_factory.mktemp("bench") / "RESULTS.md"
     before = (BENCH / "RESULTS.md").stat().st_mtime if (BENCH / "RESULTS.md").exists() else None
     completed = subprocess.run(
         [sys.executable, str(BENCH / "run.py"), "--events", "2000", "--out", str(out),
@@ -68,16 +76,24 @@ def test_bench_runs_end_to_end_with_a_tiny_n(tmp_path):
     # The checked-in results are never overwritten by a test run.
     if before is not None:
         assert (BENCH / "RESULTS.md").stat().st_mtime == before
+    json_path = out.with_suffix(".json")
+    return out.read_text(), json.loads(json_path.read_text()), json_path
 
-    text = out.read_text()
+
+def test_bench_runs_end_to_end_with_a_tiny_n(bench_run):
+    text, results, _ = bench_run
     for section in ("## Targets (issue 6)", "## 1. Ingest", "## 2. Preview vs raw DuckDB",
                     "## 3. List", "## 4. Delete and compaction", "## 5. Server memory"):
         assert section in text
     assert "| Events (N) | 2,000 |" in text
     assert "DuckDB 1.4" in text and "cores" in text
-
-    results = json.loads(out.with_suffix(".json").read_text())
     assert results["events"] == 2000 and "fatal" not in results
+    targets = {row["target"] for row in results["targets"]}
+    assert "Ingest TrackStream JSON, batch 1000" in targets and "List skip 9900" in targets
+
+
+def test_ingest_and_load_figures(bench_run):
+    text, results, _ = bench_run
     ingest = {row["name"]: row for row in results["ingest"]}
     for name in ("TrackStream, JSON text", "TrackStream, Struct", "Track, batch 1, 1 thread",
                  "Track, batch 1, 8 threads", "Track, batch 1000, 1 thread",
@@ -94,7 +110,12 @@ def test_bench_runs_end_to_end_with_a_tiny_n(tmp_path):
     assert "| gRPC no-op ceiling, batch 1, 8 threads |" in text
     assert results["load"]["events"] == 2000 and results["load"]["events_per_s"] > 0
     assert results["store_after_load"]["events"] >= 2000
+    after_load = results["compaction_after_load"]
+    assert after_load.get("seconds", 0) > 0 or after_load.get("error")
 
+
+def test_query_figures(bench_run):
+    text, results, _ = bench_run
     # Every query of the suite has a row; raw DuckDB always answers. A query our compiler
     # cannot run yet is an error row, not a crash.
     preview = {row["name"]: row for row in results["preview"]}
@@ -103,11 +124,26 @@ def test_bench_runs_end_to_end_with_a_tiny_n(tmp_path):
         assert row["raw_p50_ms"] > 0
         assert row.get("ours_p50_ms", 0) > 0 or row.get("error")
         assert f"| {row['name']}" in text
+    assert results["preview_floor"]["ours_p50_ms"] > 0 and results["preview_floor"]["raw_p50_ms"] > 0
+    assert "Fixed cost of a Preview that reads no rows" in text
 
     assert [row["skip"] for row in results["list"]] == [0, 5000, 9900]
     for row in results["list"]:
         assert row.get("p50_ms", 0) > 0 or row.get("error")
 
+    # With the server stopped, the hand-written and the compiled SQL of every query ran on the
+    # lake (the server's compile inputs rebuilt from the lake), with a plan each.
+    lake = results["lake_sql"]
+    assert not {"_error", "_compile_error"} & lake.keys(), lake
+    for name in preview:
+        assert lake[name]["p50_ms"] > 0 and lake[name]["compiled_p50_ms"] > 0, lake[name]
+        assert lake[name]["rows"] == preview[name]["raw_rows"]
+        assert name in lake["_explain"]
+    assert lake["_list_compiled"]["p50_ms"] > 0 and "list_skip_9900" in lake["_explain"]
+
+
+def test_delete_and_memory_figures(bench_run):
+    text, results, _ = bench_run
     delete = results["delete"]
     # 10 one by one, 10 from 8 threads, the other 20 in one BatchDelete; all before compaction.
     assert (delete["rate_deletes"], delete["extra_deletes"], delete["batch_deletes"]) == (10, 10, 20)
@@ -115,11 +151,16 @@ def test_bench_runs_end_to_end_with_a_tiny_n(tmp_path):
     assert delete["stats_before_compaction"]["pending_deletions"] == 40
     assert delete.get("compaction_applied") == 40 or delete.get("compaction_error")
     assert "| More in BatchDeletes of 1000 (1 client) | 20 in" in text
-    after_load = results["compaction_after_load"]
-    assert after_load.get("seconds", 0) > 0 or after_load.get("error")
     assert results["memory"]["peak_rss_bytes"] > 0
-    # The delete phase is sampled stage by stage, so a peak says which stage made it.
-    assert {"delete, sequential", "delete, 8 threads", "delete, batches",
+    # Every phase is sampled, the delete phase stage by stage, so a peak says which made it.
+    assert {"ingest", "load", "queries before compaction", "compact after load", "preview",
+            "list", "delete, sequential", "delete, 8 threads", "delete, batches",
             "compaction after deletes"} <= results["memory"]["phase_peak_rss_bytes"].keys()
-    targets = {row["target"] for row in results["targets"]}
-    assert "Ingest TrackStream JSON, batch 1000" in targets and "List skip 9900" in targets
+
+
+def test_the_report_is_rendered_from_the_figures_alone(bench_run, tmp_path):
+    text, _, json_path = bench_run
+    again = tmp_path / "again.md"
+    subprocess.run([sys.executable, str(BENCH / "run.py"), "--render", str(json_path),
+                    "--out", str(again)], cwd=ROOT, check=True, timeout=60)
+    assert again.read_text() == text

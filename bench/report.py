@@ -1,0 +1,295 @@
+"""RESULTS.md from the figures of a run (RESULTS.json): one function a section.
+
+The text is a function of the figures alone, so `run.py --render RESULTS.json` rewrites a report
+from an older run's JSON. The checked-in bench/RESULTS.md appends bench/NOTES.md, the
+hand-written analysis.
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+
+from harness import BENCH_DIR, jsonable
+from suite import BATCH_DELETE_SIZE, LIST_FILTER, LIST_ORDERBY, LIST_TOP, QUERIES
+
+
+def write(results: dict, out_path: pathlib.Path) -> None:
+    """RESULTS.md at `out_path`, and the figures as RESULTS.json beside it."""
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.with_suffix(".json").write_text(json.dumps(jsonable(results), indent=2) + "\n")
+    write_markdown(results, out_path)
+
+
+def write_markdown(results: dict, out_path: pathlib.Path) -> None:
+    out_path.write_text(render(results, notes_for(out_path)))
+
+
+def notes_for(out_path: pathlib.Path) -> str | None:
+    """The hand-written analysis (bench/NOTES.md) belongs to the checked-in results only."""
+    notes = BENCH_DIR / "NOTES.md"
+    if notes.exists() and out_path == (BENCH_DIR / "RESULTS.md").resolve():
+        return notes.read_text()
+    return None
+
+
+def render(results: dict, notes: str | None) -> str:
+    out = _header(results)
+    for section in (_targets, _ingest, _load, _preview, _list, _delete, _server_errors,
+                    _memory, _profiles):
+        out += section(results)
+    if notes:
+        out += [notes.strip(), ""]
+    return "\n".join(out)
+
+
+def _fmt(value, digits=1):
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        if value != value:
+            return "—"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _mb(value):
+    return "—" if not value else f"{value / 2**20:,.0f} MiB"
+
+
+def _header(results: dict) -> list[str]:
+    m = results.get("machine", {})
+    out = [
+        "# trackstore benchmark results",
+        "",
+        "Written by `bench/run.py` (see `bench/README.md`); `results.json` beside it holds the raw "
+        "figures. Regenerate with `.venv/bin/python bench/run.py --events N`.",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| Date | {results.get('date')} |",
+        f"| Events (N) | {results.get('events', 0):,} |",
+        f"| Machine | {m.get('cores')} cores, {m.get('memory_gb')} GB RAM, {m.get('cpu')} |",
+        f"| Software | DuckDB {m.get('duckdb')}, Python {m.get('python')}, pyarrow "
+        f"{m.get('pyarrow')}, grpcio {m.get('grpcio')}, {m.get('os')} |",
+        f"| Revision | {results.get('revision')} |",
+        f"| Command | `{results.get('command')}` |",
+        f"| Run time | {results.get('wall_seconds', 0):.0f} s |",
+        "",
+        "Client and server share the machine; the client sends pre-serialized requests so that "
+        "its own cost stays small.",
+        "",
+    ]
+    if results.get("fatal"):
+        out += ["**The run failed:**", "", "```", results["fatal"].strip(), "```", ""]
+    return out
+
+
+def _targets(results: dict) -> list[str]:
+    out = ["## Targets (issue 6)", "",
+           "| Target | Goal | Measured | Status | Margin | Note |",
+           "|---|---|---|---|---|---|"]
+    for t in results.get("targets", []):
+        at_least = "speed-up" in t["target"] or "Ingest" in t["target"]
+        goal = ("≥ " if at_least else "≤ ") + _fmt(t["goal"]) + f" {t['unit']}"
+        measured = "—" if t["measured"] is None else _fmt(t["measured"], 2) + f" {t['unit']}"
+        out.append(f"| {t['target']} | {goal} | {measured} | {t['status']} | "
+                   f"{t.get('margin', '')} | {t.get('note', '')} |")
+    return out + [""]
+
+
+def _ingest(results: dict) -> list[str]:
+    out = ["## 1. Ingest", "",
+           "Scope `ingest`, events from the generator (seed + 1000). TrackStream: one stream of "
+           "batches of 1000, timed until its events are in the lake (flushes run beside "
+           "acknowledgements; a Delete of an unknown id after the stream answers once everything "
+           "acknowledged is flushed); *Acknowledged/s* leaves that wait out. Track: unary calls "
+           "for the stated seconds, requests round-robin. *gRPC no-op ceiling*: the same client "
+           "against a server with our gRPC settings whose Track does nothing "
+           "(`bench/noop_server.py`), the most calls/s Python gRPC serves on this machine; "
+           "*Of ceiling* is our batch-1 figure as a share of it.",
+           "",
+           "| Path | Batch | Client threads | Payload | Events | Seconds | Events/s | "
+           "Acknowledged/s | Of ceiling | Call p50 ms | Call p95 ms |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results.get("ingest", []):
+        if "error" in r:
+            out.append(f"| {r['name']} | {r['batch']} | {r['threads']} | {r['payload']} | "
+                       f"error: {r['error'][:150]} | | | | | | |")
+            continue
+        share = f"{r['of_ceiling']:.0%}" if r.get("of_ceiling") else "—"
+        out.append(f"| {r['name']} | {r['batch']} | {r['threads']} | {r['payload']} | "
+                   f"{_fmt(r['events'])} | {_fmt(r['seconds'], 2)} | {_fmt(r['events_per_s'])} | "
+                   f"{_fmt(r.get('acknowledged_per_s'))} | {share} | "
+                   f"{_fmt(r.get('call_p50_ms'))} | {_fmt(r.get('call_p95_ms'))} |")
+    return out + [""]
+
+
+def _load(results: dict) -> list[str]:
+    """The load paragraph and the compaction after it (both under the ingest section)."""
+    load = results.get("load", {})
+    out = []
+    if "error" in load:
+        out.append(f"Load of the N events failed: {load['error']}")
+    elif load:
+        store = results.get("store_after_load", {})
+        out.append(
+            f"Load of the N events (TrackStream, JSON text, one stream per 100,000 events): "
+            f"{_fmt(load['events_per_s'])} events/s ({_fmt(load['send_seconds'])} s sending; "
+            f"generating and encoding {_fmt(load['generate_seconds'])} s, not counted). "
+            f"Store after load: {_fmt(store.get('events'))} events in "
+            f"{_fmt(store.get('data_files'))} data files. Plain Parquet file: "
+            f"{_mb(load.get('parquet_bytes'))}.")
+    compaction = results.get("compaction_after_load")
+    if compaction and "error" in compaction:
+        out += ["", "Compaction after the load (before the queries): failed: "
+                f"{compaction['error'][:300]}"]
+    elif compaction:
+        stats = compaction.get("stats", {})
+        keys = stats.get("promoted_keys") or []
+        out += ["", f"Compaction after the load (before the queries, so they meet the steady "
+                f"state): {_fmt(compaction['seconds'], 1)} s; then {_fmt(stats.get('data_files'))} "
+                f"data files; {len(keys)} promoted keys: "
+                + (", ".join(f"`{k}`" for k in keys) or "none") + "."]
+    return out + [""]
+
+
+def _preview(results: dict) -> list[str]:
+    out = ["## 2. Preview vs raw DuckDB", "",
+           f"p50/p95 over {results.get('settings', {}).get('runs')} runs after one warm-up. "
+           "*Ours*: the Preview RPC (compile, DuckLake scan with the scope filter, rows to "
+           "Structs, gRPC). *Raw*: the hand-written SQL below by DuckDB on the plain Parquet "
+           "file, in this process. *Lake SQL*: the same hand-written SQL on the DuckLake table "
+           "(scope filtered) after the server stopped; it separates the storage layout's cost "
+           "(lake SQL / raw) from translation and RPC (ours / lake SQL). *Compiled SQL*: the SQL "
+           "our compiler makes of the KQL, run the same way: compiled / lake SQL is the "
+           "translation's cost, ours / compiled the RPC's and row conversion's. *Ours first*: the "
+           "warm-up Preview, where a top-N by EventTime or by a promoted key reads the whole scope "
+           "and learns where the later ones start (server/newest.py, server/top_bound.py).",
+           "",
+           "| Query | Ours p50 ms | Ours p95 ms | Ours first ms | Raw p50 ms | Raw p95 ms | "
+           "Ratio ours/raw | Lake SQL p50 ms | Compiled SQL p50 ms | Rows ours/raw | "
+           "Same answer |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lake = results.get("lake_sql", {})
+    for r in results.get("preview", []):
+        out.append(_preview_row(r, lake.get(r["name"], {}) if isinstance(lake, dict) else {}))
+    errors = [r for r in results.get("preview", []) if "error" in r]
+    if errors:
+        out += ["", "Preview errors:", ""]
+        out += [f"- `{r['name']}`: {r['error'][:300]}" for r in errors]
+    floor = results.get("preview_floor")
+    if floor:
+        out += ["", f"Fixed cost of a Preview that reads no rows (`{floor['kql']}`: gRPC, compile, "
+                f"admission, DuckLake catalog reads and scan planning): ours "
+                f"{_fmt(floor['ours_p50_ms'])} ms p50, raw DuckDB `{floor['sql']}` "
+                f"{_fmt(floor['raw_p50_ms'])} ms."]
+    out += ["", "<details><summary>The queries</summary>", "",
+            "| Query | KQL | Hand-written SQL |", "|---|---|---|"]
+    for query in QUERIES:
+        out.append(f"| {query.name} | `{query.kql.replace('|', '&#124;')}` | "
+                   f"`{query.sql.replace('|', '&#124;')}` |")
+    return out + ["", "</details>", ""]
+
+
+def _preview_row(r: dict, lake_row: dict) -> str:
+    lake_ms = _fmt(lake_row.get("p50_ms")) if "p50_ms" in lake_row else "—"
+    lake_ms += " | " + (_fmt(lake_row.get("compiled_p50_ms")) if "compiled_p50_ms" in lake_row
+                        else "—")
+    name = r["name"] + (" (Payload)" if r["payload"] else "")
+    if "error" in r:
+        return (f"| {name} | error | | | {_fmt(r.get('raw_p50_ms'))} | "
+                f"{_fmt(r.get('raw_p95_ms'))} | — | {lake_ms} | —/{_fmt(r.get('raw_rows'))} | — |")
+    first = _fmt(r["ours_first_ms"]) if "ours_first_ms" in r else "—"
+    return (f"| {name} | {_fmt(r.get('ours_p50_ms'))} | {_fmt(r.get('ours_p95_ms'))} | "
+            f"{first} | {_fmt(r.get('raw_p50_ms'))} | {_fmt(r.get('raw_p95_ms'))} | "
+            f"{_fmt(r.get('ratio'), 2)} | {lake_ms} | "
+            f"{_fmt(r.get('ours_rows'))}/{_fmt(r.get('raw_rows'))} | "
+            f"{'yes' if r.get('same_answer') else 'NO'} |")
+
+
+def _list(results: dict) -> list[str]:
+    out = ["## 3. List", "",
+           f"`$filter={LIST_FILTER}`, `$orderby={LIST_ORDERBY}`, `top={LIST_TOP}`.", "",
+           "| Skip | p50 ms | p95 ms | Rows |", "|---|---|---|---|"]
+    for r in results.get("list", []):
+        if "error" in r:
+            out.append(f"| {r['skip']} | error: {r['error'][:200]} | | |")
+        else:
+            out.append(f"| {r['skip']} | {_fmt(r['p50_ms'])} | {_fmt(r['p95_ms'])} | {r['rows']} |")
+    return out + [""]
+
+
+def _delete(results: dict) -> list[str]:
+    d = results.get("delete", {})
+    out = ["## 4. Delete and compaction", ""]
+    if not d:
+        return out + [""]
+    before = d.get("stats_before_compaction", {})
+    out += [
+        "| Figure | Value |", "|---|---|",
+        f"| Sequential deletes (1 client) | {_fmt(d.get('rate_deletes'))} of "
+        f"{_fmt(d.get('asked_rate_deletes'))} asked, in {_fmt(d.get('rate_seconds'), 1)} s |",
+        f"| Deletes/s (1 client) | {_fmt(d.get('deletes_per_s'))} |",
+        f"| Delete call p50 / p95 ms | {_fmt(d.get('delete_p50_ms'))} / "
+        f"{_fmt(d.get('delete_p95_ms'))} |",
+        f"| More deletes from 8 clients | {_fmt(d.get('extra_deletes'))} in "
+        f"{_fmt(d.get('extra_seconds'), 1)} s ({_fmt(d.get('extra_deletes_per_s'))}/s) |",
+    ]
+    if "batch_deletes" in d:
+        out.append(f"| More in BatchDeletes of {BATCH_DELETE_SIZE} (1 client) | "
+                   f"{_fmt(d.get('batch_deletes'))} in {_fmt(d.get('batch_seconds'), 1)} s "
+                   f"({_fmt(d.get('batch_deletes_per_s'))}/s; call p50 "
+                   f"{_fmt(d.get('batch_call_p50_ms'))} ms) |")
+    out += [
+        f"| Pending deletions before compaction | {_fmt(before.get('pending_deletions'))} "
+        f"(asked {_fmt(d.get('asked_compaction_deletes'))}) |",
+        f"| Data files before / after compaction | {_fmt(before.get('data_files'))} / "
+        f"{_fmt(d.get('stats_after_compaction', {}).get('data_files'))} |",
+    ]
+    if "compaction_error" in d:
+        out.append(f"| Compaction | not measured: {d['compaction_error'][:200]} |")
+    else:
+        out.append(f"| Compaction time | {_fmt(d.get('compaction_seconds'), 2)} s "
+                   f"({_fmt(d.get('compaction_applied'))} deletions applied) |")
+    if d.get("errors"):
+        out.append(f"| Delete errors | {d['errors']}, first: {d.get('first_error')} |")
+    return out + [""]
+
+
+def _server_errors(results: dict) -> list[str]:
+    if not results.get("server_errors"):
+        return []
+    out = ["## Server errors during the run", "", "| Count | Exception |", "|---|---|"]
+    for line, count in results["server_errors"]:
+        out.append(f"| {count} | `{line[:250].replace('|', '/')}` |")
+    return out + [""]
+
+
+def _memory(results: dict) -> list[str]:
+    mem = results.get("memory", {})
+    out = ["## 5. Server memory", ""]
+    if mem:
+        phases = ", ".join(f"{k} {_mb(v)}" for k, v in mem.get("phase_peak_rss_bytes", {}).items())
+        out += [f"Peak RSS {_mb(mem.get('vm_hwm_bytes') or mem.get('peak_rss_bytes'))} "
+                f"(kernel high-water mark; sampled every 0.1 s: {_mb(mem.get('peak_rss_bytes'))}). "
+                f"Per phase (sampled): {phases}.", ""]
+    return out
+
+
+def _profiles(results: dict) -> list[str]:
+    profiles = results.get("profiles")
+    if not profiles:
+        return []
+    out = ["## Profiles (py-spy, server process, busy samples only)", ""]
+    for name, p in profiles.items():
+        if "error" in p or not p.get("busy_samples"):
+            continue
+        out += [f"**{name}** ({p['busy_samples']} busy samples). Self time: "
+                + "; ".join(f"{f} {pct}%" for f, pct in p["self"][:8]) + ".", "",
+                "Inclusive: " + "; ".join(f"{f} {pct}%" for f, pct in p["inclusive"][:10]) + ".",
+                ""]
+    return out
