@@ -3,9 +3,9 @@
 DuckDB 1.4's Python binding imports pandas before it binds the parameters of a statement
 (duckdb/duckdb pull request 18658, so a pandas value can be recognized). Without pandas the
 import fails, Python remembers nothing of a failed import, and every statement with parameters
-searches sys.path for pandas again: 4 to 12 times a Preview, 8 times a List, about 60 µs each
-here (measured 2026-12-02), all of it before the query starts. A finder at the front of
-`sys.meta_path` answers for the modules found absent when it was installed.
+searches sys.path for pandas again, several times a Preview or a List, all of it before the
+query starts (bench/NOTES.md#absent-modules). A finder at the front of `sys.meta_path` answers
+for the modules found absent when it was installed.
 """
 from __future__ import annotations
 

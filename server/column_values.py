@@ -1,19 +1,20 @@
 """Every value a few low-cardinality columns have held, per scope, so the compiler can answer a
 test for a value the scope never stored without a scan (querylang/known_values.py).
 
-`EventType == "no_such_event"` read the `EventType` of every row group of the scope, because the
-value lies inside each group's min/max (31 ms at 10 million events, raw DuckDB on one file 6 ms).
+`EventType == "no_such_event"` reads the `EventType` of every row group of the scope, because
+the value lies inside each group's min/max (bench/NOTES.md#known-values).
 
-The values live in the lake table `column_values` (Scope, Column, Value), beside the events, so
-every server sharing the catalog reads the same. The set only grows: it stays a superset of what
-is stored whatever is deleted, which is all an answer needs. A flush adds the values it brings in
-the same transaction as its events, so whoever sees the events sees their values; the values of
-events not yet flushed are noted in memory before those events can be read (`GivenValues`).
-With a shared catalog, readers keep the table in memory and check, for each query that used it,
-that it had no new data file between loading it and the query's end (`LakeValues`): DuckLake
-adds a file for every insert (inlining is off for this table), so an unchanged newest file id
-means unchanged values. That check is a catalog read of about 1 ms; an embedded catalog needs
-none, since DuckDB locks its file and this process is its only writer (server/engine.py).
+The storage side of those values lives here, beside the writer, because one transaction ties
+them to the events: the lake table `column_values` (Scope, Column, Value), which every server
+sharing the catalog reads the same, and which a flush fills in the same transaction as its
+events, so whoever sees the events sees their values; the values of events not yet flushed,
+noted in memory before those events can be read (`GivenValues`); and the table read back into
+memory with the version it was read at (`LakeValues`). The set only grows: it stays a superset
+of what is stored whatever is deleted, which is all an answer needs. What a read may assume
+from them, and the check after it, is server/reads/known_values.py.
+
+DuckLake adds a data file for every insert into the table (inlining is off for it), so an
+unchanged newest file id means unchanged values: `lake_version` is a catalog read, no scan.
 
 A column of a scope that has held more than MAX_VALUES values stops being tracked: a row with a
 null Value says so, and tests on it are left to the scan.
@@ -27,7 +28,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .event_batch import COLUMN_NAMES
+from querylang.sqlgen import quote_ident
+
+from .event_schema import COLUMN_NAMES
 from .lake import EVENTS_TABLE, LAKE, METADATA, scalar, set_inline_row_limit, table_names
 
 COLUMN_VALUES_TABLE = f"{LAKE}.main.column_values"
@@ -53,7 +56,7 @@ def ensure_table(cursor: duckdb.DuckDBPyConnection, inline_row_limit: int) -> No
 def _backfill(cursor: duckdb.DuckDBPyConnection, inline_row_limit: int) -> None:
     set_inline_row_limit(cursor, 0)
     for column in TRACKED_COLUMNS:
-        quoted = f'"{column}"'
+        quoted = quote_ident(column)
         cursor.execute(
             f"INSERT INTO {COLUMN_VALUES_TABLE} "
             f"WITH v AS (SELECT DISTINCT \"Scope\", coalesce({quoted}, '') AS value "

@@ -13,6 +13,8 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from . import limits
+
 DEFAULT_DATA_DIR = "./trackstore-data"
 
 
@@ -69,10 +71,10 @@ class Settings:
     promote_keys: bool = True
     max_promoted_keys: int = 16
     promote_min_share: float = 0.2
-    max_pending_deletes: int = 1_000_000
+    max_pending_deletes: int = limits.MAX_PENDING_DELETES
     delete_retry_seconds: int = 3600
-    preview_timeout_seconds: float = 120.0
-    preview_max_rows: int = 1000
+    preview_timeout_seconds: float = limits.QUERY_TIME_LIMIT_SECONDS
+    preview_max_rows: int = limits.PREVIEW_MAX_ROWS
     max_concurrent_queries: int = 2
     max_queued_queries: int = 16
     drain_seconds: float = 1.0

@@ -1,9 +1,8 @@
 """Stage one of deletion, for a group of requests in one DuckLake transaction.
 
-Concurrent Delete calls queue on the lake writer thread, and the ones queued
-together share one lookup, one DELETE and one commit, instead of a scan and a commit each
-(measured before grouping: about 50 deletes/s at 1 million events from 8 clients); a lone
-Delete is the DELETE alone.
+Concurrent Delete calls queue on the lake writer thread, and the ones queued together share one
+lookup, one DELETE and one commit, instead of a scan and a commit each, which capped the rate of
+concurrent Deletes (bench/NOTES.md#deletes); a lone Delete is the DELETE alone.
 """
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from .errors import NotFound, ResourceExhausted
+from .errors import DeleteBacklog, NotFound
 from .lake import EVENTS_TABLE, pending_deletions, scalar
 
 
@@ -36,9 +35,9 @@ def delete_group(cursor: duckdb.DuckDBPyConnection, requests: list[DeleteRequest
     removed_already = len(keys) == 1 and pending < max_pending
     if removed_already:
         # One id (the common case of a single client): the DELETE alone says whether it was
-        # stored. Each DuckLake statement costs about 10 ms of catalog reads and planning
-        # however little it reads, so the lookup first doubled such a Delete's time. A group
-        # of several needs the lookup: a count of removed rows cannot tell which were there.
+        # stored. Each DuckLake statement costs catalog reads and planning however little it
+        # reads, so a lookup first would double such a Delete's time. A group of several needs
+        # the lookup: a count of removed rows cannot tell which were there.
         stored = set(keys) if _delete_rows(cursor, keys) else set()
     else:
         stored = _existing(cursor, keys)
@@ -88,12 +87,11 @@ def delete_batch(cursor: duckdb.DuckDBPyConnection, scope: str, track_ids: list[
 
 
 def _over_pending_limit(pending: int, max_pending: int, retry_seconds: float,
-                        detail: str = "") -> ResourceExhausted:
-    return ResourceExhausted(
+                        detail: str = "") -> DeleteBacklog:
+    return DeleteBacklog(
         f"{pending} deletions are waiting for compaction, the limit is {max_pending}{detail}; "
         f"retry after the next compaction",
         retry_after_seconds=retry_seconds,
-        reason="TOO_MANY_PENDING_DELETES",
     )
 
 
@@ -117,7 +115,7 @@ def _delete_rows(cursor: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]])
 # Constant IN lists let DuckDB skip files and row groups by their TrackId min/max (server-made
 # ids are UUIDv7s of the event's time, and files are laid out by EventTime, so each row group
 # holds a narrow range; see event_batch.event_track_id); a join with a registered table scans
-# every TrackId (measured: 134 ms a delete at a million events instead of 20 ms).
+# every TrackId (bench/NOTES.md#deletes).
 _CHUNK = 500
 
 

@@ -1,11 +1,17 @@
-"""The storage engine: the one object the gRPC servicer talks to."""
+"""The storage engine: the one object the edge (server/api/) talks to.
+
+It owns the store's connection, the writer (ingest and the lake's upkeep, writer.py), the reads
+(reads/plan.py) and the scheduled compactions, and answers in domain terms (errors.py). A fatal
+DuckDB error, after which the database is invalid, is reported to the owner's callback and
+raised as StorageFailed; only the owner decides whether the process ends.
+"""
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import pathlib
 import threading
-import time
 import uuid
 from concurrent.futures import Future
 from typing import Callable
@@ -13,38 +19,49 @@ from typing import Callable
 import duckdb
 
 import querylang
-from querylang.top_by_key import BOUND_PARAMETER
 
-from . import column_values, compaction, promoted
+from . import compaction, promoted
+from .bound_parameters import SCOPE, SERVER
 from .config import Settings
-from .errors import FieldViolation, InvalidArgument
-from .event_batch import MAX_TRACK_ID_LENGTH, EventBatch, build_batch, normalize_scope
-from .lake import LAKE, EVENTS_TABLE, quote_identifier, pending_deletions, scalar
-from .newest import WindowPlanner, run_newest_first
-from .queries import QueryRunner
+from .errors import BadRequest, FieldViolation, StorageFailed
+from .event_batch import EventBatch, build_batch, normalize_scope
+from .lake import EVENTS_TABLE, LAKE, pending_deletions, scalar
+from .limits import DEFAULT_LIST_TOP, MAX_BATCH_DELETE, MAX_LIST_WINDOW, MAX_TRACK_ID_LENGTH
+from .reads.known_values import ScopeValues
+from .reads.plan import Compile, ReadPlan, Reads, sources
+from .reads.queries import QueryResult, QueryRunner
 from .rows import ResultRows
 from .store import open_store
-from .top_bound import BoundPlanner, run_top_bound, without_late_materialization
 from .wal import WriteAheadLog
 from .writer import Writer
 
 log = logging.getLogger(__name__)
 
-
-MAX_LIST_WINDOW = 10_000
 PROMOTION_SAMPLE_ROWS = 100_000
-DEFAULT_TOP = 100
-# TrackIds per BatchDelete: two IN lists of at most 500 constants each (deletes._CHUNK).
-MAX_BATCH_DELETE = 1000
+
+
+def _reporting_storage_failure(method):
+    """For the engine's methods that reach DuckDB: a fatal error is reported to the engine's
+    owner and raised as StorageFailed."""
+
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except duckdb.FatalException as error:
+            self._on_storage_failure(error)
+            raise StorageFailed() from None
+
+    return guarded
 
 
 class Engine:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings,
+                 on_storage_failure: Callable[[BaseException], None] | None = None):
+        """`on_storage_failure(error)` hears of a fatal DuckDB error (by default it is logged)."""
         self.settings = settings
+        self._on_storage_failure = on_storage_failure or _log_storage_failure
         self._conn = open_store(settings)
-        # What other servers sharing the catalog stored of the tracked columns' values.
-        self._shared_catalog = bool(settings.catalog)
-        self._lake_values = column_values.LakeValues()
         self._flushes_at_last_upkeep = 0
         # How often queries read each Payload/User property: compaction promotes those first.
         self._path_usage: collections.Counter = collections.Counter()
@@ -65,18 +82,20 @@ class Engine:
             on_idle=self._upkeep, idle_seconds=5.0,
         )
         self._set_promoted(keys)
-        self._refresh_lake_values()
-        self._queries = QueryRunner(
-            self._conn, settings.max_concurrent_queries, settings.max_queued_queries
+        # Other servers sharing the catalog store values of the tracked columns too.
+        self._values = ScopeValues(self._writer.values,
+                                   self._conn.cursor if settings.catalog else None)
+        self._reads = Reads(
+            QueryRunner(self._conn, settings.max_concurrent_queries, settings.max_queued_queries),
+            self._values,
         )
-        self._windows = WindowPlanner()
-        self._bounds = BoundPlanner()
         self._stop = threading.Event()
         # Compaction with key promotion (daily by default) and, between them, light compactions
         # that apply deletions and merge the small files flushes and deletes write (every 10
         # minutes): each DuckLake commit adds files that every read must open until then.
+        # A scheduled job logs its failure; a call's fatal storage error is what gets reported.
         for seconds, job, name in (
-            (settings.compaction_interval_seconds, self.compact, "compaction"),
+            (settings.compaction_interval_seconds, self._compact, "compaction"),
             (settings.merge_interval_seconds, self.light_compaction, "light compaction"),
         ):
             if seconds > 0:
@@ -90,39 +109,51 @@ class Engine:
         return build_batch(scope, events, encoded_size)
 
     def submit(self, batch: EventBatch) -> Future:
-        """Queues a batch for the next group commit; the future holds its TrackIds."""
+        """Queues a batch for the next group commit; `stored(future)` waits for its TrackIds."""
         return self._writer.insert(batch)
 
+    @_reporting_storage_failure
+    def stored(self, submitted: Future) -> list[str]:
+        """The TrackIds of a submitted batch, once it is durable."""
+        return submitted.result()
+
+    @_reporting_storage_failure
     def track(self, scope: str, events, encoded_size: int | None = None) -> list[str]:
         batch = self.prepare(scope, events, encoded_size)
         if batch.size == 0:
             return []
         return self.submit(batch).result()
 
+    @_reporting_storage_failure
     def delete(self, scope: str, track_id: str) -> None:
         scope = normalize_scope(scope)
         if not track_id:
-            raise InvalidArgument(
+            raise BadRequest(
                 "track_id is required", [FieldViolation("track_id", "must not be empty")]
             )
         self._writer.delete(scope, track_id).result()
 
+    @_reporting_storage_failure
     def batch_delete(self, scope: str, track_ids: list[str], allow_missing: bool) -> list[str]:
         scope = normalize_scope(scope)
         if not 1 <= len(track_ids) <= MAX_BATCH_DELETE:
-            raise InvalidArgument(
+            raise BadRequest(
                 f"track_ids must hold 1 to {MAX_BATCH_DELETE} TrackIds, got {len(track_ids)}",
                 [FieldViolation("track_ids", f"1 to {MAX_BATCH_DELETE} TrackIds")],
             )
         for index, track_id in enumerate(track_ids):
             if not track_id or len(track_id) > MAX_TRACK_ID_LENGTH:
-                raise InvalidArgument(
+                raise BadRequest(
                     f"track_ids[{index}] must be 1 to {MAX_TRACK_ID_LENGTH} characters",
                     [FieldViolation(f"track_ids[{index}]", "empty or too long")],
                 )
         return self._writer.delete_batch(scope, track_ids, allow_missing).result()
 
+    @_reporting_storage_failure
     def compact(self) -> compaction.CompactionReport:
+        return self._compact()
+
+    def _compact(self) -> compaction.CompactionReport:
         return self._writer.run(self._compact_and_promote).result()
 
     def _compact_and_promote(self, cursor: duckdb.DuckDBPyConnection) -> compaction.CompactionReport:
@@ -147,33 +178,10 @@ class Engine:
         # Runs on the lake thread (or before it takes work), so flushes never miss a column.
         self._writer.promoted = keys
         # One assignment, so a concurrent read never pairs a schema with another's sources.
-        self._read_view = (promoted.schema_with(keys), *self._scoped_sources(keys))
+        self._read_view = (promoted.schema_with(keys), *sources(
+            promoted.column_names(keys), self._writer.recent_source_sql(keys)))
 
-    def _scoped_sources(self, keys) -> tuple[str, str]:
-        """What a compiled query reads instead of the table, confined to the scope the server
-        binds, so no text a user wrote can widen what a query sees: the lake alone, and the lake
-        with the acknowledged events not yet flushed. The second costs twice as much (measured:
-        10 ms instead of 5 for a query matching nothing, 46 instead of 17 for a top 10), so it
-        is used only while there are such events."""
-        columns = ", ".join(quote_identifier(c) for c in promoted.column_names(keys))
-        lake_only = f'(SELECT {columns} FROM {EVENTS_TABLE} WHERE "Scope" = $srv_scope)'
-        with_recent = (
-            f'(SELECT {columns} FROM {EVENTS_TABLE} WHERE "Scope" = $srv_scope '
-            f"UNION ALL {self._writer.recent_source_sql(keys)})"
-        )
-        return lake_only, with_recent
-
-    def _read_plan(self):
-        """(schema, source, prepare) for a read starting now. An event acknowledged before this
-        moment is in the lake or in recent; if recent is empty, it is in the lake."""
-        schema, lake_only, with_recent = self._read_view
-        if schema.promoted != self._writer.promoted:  # the writer learned keys from the catalog
-            self._set_promoted(self._writer.promoted)
-            schema, lake_only, with_recent = self._read_view
-        if self._writer.has_recent():
-            return schema, with_recent, self._writer.register_recent
-        return schema, lake_only, None
-
+    @_reporting_storage_failure
     def stats(self) -> dict:
         cursor = self._conn.cursor()
         try:
@@ -182,7 +190,7 @@ class Engine:
                 cursor,
                 f"SELECT (SELECT count(*) FROM {EVENTS_TABLE}) + "
                 f"(SELECT count(*) FROM ({self._writer.recent_source_sql(())}))",
-                {"srv_scope": None, "srv_server": self._writer.server_id},
+                {SCOPE: None, SERVER: self._writer.server_id},
             )
             pending = pending_deletions(cursor)
             files = scalar(cursor, "SELECT count(*) FROM ducklake_list_files(?, 'events')", [LAKE])
@@ -200,154 +208,68 @@ class Engine:
 
     # -- reads --------------------------------------------------------------------------------
 
+    @_reporting_storage_failure
     def preview(self, scope: str, query: str, timeout_seconds: float | None = None,
                 on_cancel: Callable | None = None):
         scope = normalize_scope(scope)
         max_rows = self.settings.preview_max_rows
         result, compiled = self._read(
-            lambda schema, source, known: querylang.compile(
-                query, schema=schema, source_sql=source, max_rows=max_rows + 1, known=known,
-                order_key_output=True),
             scope, timeout_seconds, on_cancel,
+            lambda plan, source: querylang.compile(
+                query, schema=plan.schema, source_sql=source, max_rows=max_rows + 1,
+                known=plan.known, order_key_output=True),
         )
         truncated = len(result.rows) > max_rows
         rows = result.rows[:max_rows]
         columns = [(c.name, c.type) for c in compiled.columns]
         return columns, ResultRows(result.names, result.json_columns, rows), truncated
 
+    @_reporting_storage_failure
     def list(self, scope: str, filter: str, orderby: str, skip: int | None, top: int | None,
              timeout_seconds: float | None = None, on_cancel: Callable | None = None):
         scope = normalize_scope(scope)
         skip = 0 if skip is None else skip
-        top = DEFAULT_TOP if top is None else top
-        violations = []
-        if skip < 0:
-            violations.append(FieldViolation("skip", "must not be negative"))
-        if top < 0:
-            violations.append(FieldViolation("top", "must not be negative"))
-        if not violations and skip + top >= MAX_LIST_WINDOW:
-            violations.append(FieldViolation(
-                "top", f"skip + top must be under {MAX_LIST_WINDOW}, got {skip + top}"))
-        if violations:
-            raise InvalidArgument(
-                "; ".join(f"{v.field} {v.description}" for v in violations), violations
-            )
+        top = DEFAULT_LIST_TOP if top is None else top
+        _check_page(skip, top)
         result, _ = self._read(
-            lambda schema, source, known: querylang.compile_list(
-                filter or "", orderby or "", skip=skip, top=top, schema=schema, source_sql=source,
-                known=known, order_key_output=True),
             scope, timeout_seconds, on_cancel,
+            lambda plan, source: querylang.compile_list(
+                filter or "", orderby or "", skip=skip, top=top, schema=plan.schema,
+                source_sql=source, known=plan.known, order_key_output=True),
         )
         return ResultRows(result.names, result.json_columns, result.rows)
 
-    def _read(self, compile_for, scope, timeout_seconds, on_cancel):
-        """(result, compiled) of `compile_for(schema, source, known)`, where `known` is what the
-        scope's tracked columns hold (server/column_values.py). An answer that relied on it is
-        kept only if it had not changed when the query ended; otherwise (rare: a value new to
-        the scope arrived meanwhile, or on another server) the query runs again without it."""
-        schema, source, prepare = self._read_plan()
-        token, known = self._known(scope)
-        compiled = compile_for(schema, source, known)
+    def _read(self, scope: str, timeout_seconds: float | None, on_cancel: Callable | None,
+              compile_for: Compile) -> tuple[QueryResult, querylang.CompiledQuery]:
+        plan = self._plan(scope, timeout_seconds, on_cancel)
+        compiled = compile_for(plan, plan.source)
         self._count_paths(compiled)
-        result = self._read_compiled(compiled, schema, source, prepare, compile_for, known,
-                                     scope, timeout_seconds, on_cancel)
-        if compiled.pruned:
-            self._refresh_lake_values()
-            if self._known(scope)[0] != token:
-                compiled = compile_for(schema, source, None)
-                result = self._read_compiled(compiled, schema, source, prepare, compile_for,
-                                             None, scope, timeout_seconds, on_cancel)
-        return result, compiled
+        return self._reads.read(plan, compiled, compile_for)
 
-    def _known(self, scope):
-        """((lake version, given generation), column -> values) for `scope`."""
-        generation, given = self._writer.values.of_scope(scope)
-        if not self._shared_catalog:
-            # DuckDB locks an embedded catalog's file, so no other process writes to it: the
-            # lake holds what this server found there at start or stored since.
-            return (None, generation), {c: v for c, v in given.items() if v is not None}
-        version, in_lake = self._lake_values.of_scope(scope)
-        return (version, generation), column_values.combined(in_lake, given)
-
-    def _refresh_lake_values(self) -> None:
-        if not self._shared_catalog:
-            return
-        cursor = self._conn.cursor()
-        try:
-            self._lake_values.refresh(cursor)
-        finally:
-            cursor.close()
-
-    def _read_compiled(self, compiled, schema, source, prepare, compile_for, known, scope,
-                       timeout_seconds, on_cancel):
-        """The result of `compiled`; newest-first queries are read from the newest events
-        first (server/newest.py), top-Ns by a promoted key from beyond a learned bound
-        (server/top_bound.py)."""
-        if compiled.top_by_key is not None:
-            return self._read_top_by_key(compiled, schema, source, prepare, compile_for, known,
-                                         scope, timeout_seconds, on_cancel)
-        if compiled.newest_first is None:
-            return self._run(compiled, scope, timeout_seconds, on_cancel, prepare)
-        remaining = self._time_left(timeout_seconds)
-        since = compile_for(
-            schema, f'(SELECT * FROM {source} AS _all WHERE "EventTime" >= $srv_since)', known)
-        bounds = self._windows.bounds(scope, lambda: self._run_sql(
-            f'SELECT min("EventTime"), max("EventTime") FROM {source} AS _all', {},
-            scope, remaining(), on_cancel, prepare).rows[0])
-        return run_newest_first(
-            self._windows, (scope, compiled.sql), compiled.newest_first, bounds,
-            run_since=lambda t: self._run(since, scope, remaining(), on_cancel, prepare,
-                                          {"srv_since": t}),
-            run_all=lambda: self._run(compiled, scope, remaining(), on_cancel, prepare),
-            size=lambda r: len(r.rows),
-            last_time=lambda r: _last_value(r, compiled.newest_first.time_output),
-        )
-
-    def _read_top_by_key(self, compiled, schema, source, prepare, compile_for, known, scope,
-                         timeout_seconds, on_cancel):
-        hint = compiled.top_by_key
-        remaining = self._time_left(timeout_seconds)
-        shape = (scope, compiled.sql, repr(sorted(compiled.params.items())))
-
-        def run_bounded(bound):  # compiled only once a bound is known
-            bounded = compile_for(schema, hint.restricted(source), known)
-            return self._run(bounded, scope, remaining(), on_cancel, prepare,
-                             {BOUND_PARAMETER: bound}, late_materialization=False)
-
-        return run_top_bound(
-            self._bounds, shape, hint, run_bounded=run_bounded,
-            run_all=lambda: self._run(compiled, scope, remaining(), on_cancel, prepare),
-        )
-
-    def _time_left(self, timeout_seconds) -> Callable[[], float]:
-        """Seconds left of one time limit shared by all the reads of a query."""
+    def _plan(self, scope: str, timeout_seconds: float | None,
+              on_cancel: Callable | None) -> ReadPlan:
+        """A read starting now. An event acknowledged before this moment is in the lake or in
+        recent; if recent is empty, it is in the lake."""
+        schema, lake_only, with_recent = self._read_view
+        if schema.promoted != self._writer.promoted:  # the writer learned keys from the catalog
+            self._set_promoted(self._writer.promoted)
+            schema, lake_only, with_recent = self._read_view
+        recent = self._writer.has_recent()
+        known_token, known = self._values.of_scope(scope)
         limit = self.settings.preview_timeout_seconds
-        deadline = time.monotonic() + (
-            limit if timeout_seconds is None else min(limit, timeout_seconds))
-        return lambda: max(0.0, deadline - time.monotonic())
+        return ReadPlan.starting_now(
+            scope=scope, schema=schema, source=with_recent if recent else lake_only,
+            prepare=self._writer.register_recent if recent else None,
+            server_id=self._writer.server_id, known=known, known_token=known_token,
+            limit_seconds=limit if timeout_seconds is None else min(limit, timeout_seconds),
+            on_cancel=on_cancel,
+        )
 
     def _count_paths(self, compiled) -> None:
         used = [(d, p) for d, p in compiled.dynamic_paths if d in promoted.DYNAMIC_COLUMNS]
         if used:
             with self._usage_lock:
                 self._path_usage.update(used)
-
-    def _run(self, compiled, scope, timeout_seconds, on_cancel, prepare, extra=None,
-             late_materialization=True):
-        return self._run_sql(compiled.sql, {**compiled.params, **(extra or {})}, scope,
-                             timeout_seconds, on_cancel, prepare, late_materialization)
-
-    def _run_sql(self, sql, params, scope, timeout_seconds, on_cancel, prepare,
-                 late_materialization=True):
-        limit = self.settings.preview_timeout_seconds
-        timeout = limit if timeout_seconds is None else min(limit, timeout_seconds)
-        params = dict(params)
-        params["srv_scope"] = scope
-        if prepare is not None:  # the source reads recent events and this server's watermark
-            params["srv_server"] = self._writer.server_id
-        if not late_materialization:
-            prepare = without_late_materialization(prepare)
-        return self._queries.run(sql, params, timeout, on_cancel, prepare=prepare)
 
     # -- upkeep -------------------------------------------------------------------------------
 
@@ -377,10 +299,23 @@ class Engine:
         self._conn.close()
 
 
-def _last_value(result, column: str | None):
-    if column is None or column not in result.names or not result.rows:
-        return None
-    return result.rows[-1][result.names.index(column)]
+def _check_page(skip: int, top: int) -> None:
+    violations = []
+    if skip < 0:
+        violations.append(FieldViolation("skip", "must not be negative"))
+    if top < 0:
+        violations.append(FieldViolation("top", "must not be negative"))
+    if not violations and skip + top >= MAX_LIST_WINDOW:
+        violations.append(FieldViolation(
+            "top", f"skip + top must be under {MAX_LIST_WINDOW}, got {skip + top}"))
+    if violations:
+        raise BadRequest(
+            "; ".join(f"{v.field} {v.description}" for v in violations), violations
+        )
+
+
+def _log_storage_failure(error: BaseException) -> None:
+    log.critical("storage engine failed: %s", error)
 
 
 def _server_id(data_dir: pathlib.Path) -> str:

@@ -1,15 +1,33 @@
-"""Domain errors of the engine and service. The servicer maps each to one gRPC status."""
+"""What went wrong, in the engine's own terms: each error is named after what happened.
+
+The edge maps each kind to a status once (server/api/status.py: the gRPC code, and the HTTP
+status derived from it). `reason` is the stable UPPER_SNAKE code clients see (google.rpc
+ErrorInfo); `message` the text they read.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 
 class TrackstoreError(Exception):
-    """Base of errors a client can act on. `reason` is a stable UPPER_SNAKE code (ErrorInfo)."""
+    """Base of the errors a client can act on; anything else is an internal error.
+
+    A kind declares its reason, and the message it has when none is given, in its class line:
+    `class NotFound(TrackstoreError, reason="NOT_FOUND")`.
+    """
 
     reason = "ERROR"
+    default_message = ""
 
-    def __init__(self, message: str):
+    def __init_subclass__(cls, reason: str | None = None, message: str | None = None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if reason is not None:
+            cls.reason = reason
+        if message is not None:
+            cls.default_message = message
+
+    def __init__(self, message: str | None = None):
+        message = self.default_message if message is None else message
         super().__init__(message)
         self.message = message
 
@@ -20,8 +38,10 @@ class FieldViolation:
     description: str
 
 
-class InvalidArgument(TrackstoreError):
-    reason = "INVALID_ARGUMENT"
+# -- the request is wrong --------------------------------------------------------------------
+
+class BadRequest(TrackstoreError, reason="INVALID_ARGUMENT"):
+    """A request field is invalid; `violations` name the fields and what is wrong with each."""
 
     def __init__(self, message: str, violations: list[FieldViolation] | None = None,
                  reason: str | None = None):
@@ -31,40 +51,92 @@ class InvalidArgument(TrackstoreError):
             self.reason = reason
 
 
-class NotFound(TrackstoreError):
-    reason = "NOT_FOUND"
+class BadEvent(BadRequest, reason="INVALID_EVENT"):
+    """An event of a Track batch cannot be stored as it is."""
 
 
-class ResourceExhausted(TrackstoreError):
-    reason = "RESOURCE_EXHAUSTED"
+class BatchTooLarge(BadRequest, reason="BATCH_TOO_LARGE"):
+    """A Track batch holds more events than one may (limits.py)."""
 
-    def __init__(self, message: str, retry_after_seconds: float, reason: str | None = None):
+
+class BadQuery(BadRequest, reason="QUERY_INVALID"):
+    """The compiler refused a query (querylang.QueryError, `message` its text) given in the
+    request field `field`."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message, [FieldViolation(field, message)])
+
+
+class NotFound(TrackstoreError, reason="NOT_FOUND"):
+    """No stored event has the TrackId."""
+
+
+class NotAuthenticated(TrackstoreError, reason="API_KEY_INVALID"):
+    """No API key, or one the server does not know."""
+
+
+class NotAllowed(TrackstoreError, reason="SCOPE_NOT_ALLOWED"):
+    """The API key may not use the scope (or administer the store)."""
+
+
+# -- the server cannot do it now --------------------------------------------------------------
+
+class Overloaded(TrackstoreError, reason="OVERLOADED"):
+    """Refused for now: retrying after `retry_after_seconds` may succeed."""
+
+    def __init__(self, message: str, retry_after_seconds: float):
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
-        if reason:
-            self.reason = reason
 
 
-class DeadlineExceeded(TrackstoreError):
-    reason = "QUERY_TIMEOUT"
+class DeleteBacklog(Overloaded, reason="TOO_MANY_PENDING_DELETES"):
+    """More deletions would wait for compaction than the store allows."""
 
 
-class Cancelled(TrackstoreError):
-    reason = "CANCELLED"
+class QueryQueueFull(Overloaded, reason="QUERY_QUEUE_FULL"):
+    """Every query slot is taken and as many queries wait as may."""
 
 
-class Unavailable(TrackstoreError):
-    reason = "UNAVAILABLE"
+class QueryTimeout(TrackstoreError, reason="QUERY_TIMEOUT"):
+    """A query ran past its time limit (the server's, or the client's deadline) and was stopped
+    inside DuckDB."""
+
+    def __init__(self, limit_seconds: float):
+        super().__init__(
+            f"the query ran longer than its limit of {limit_seconds:g} s and was stopped; "
+            f"narrow the time range or filter more selectively"
+        )
+        self.limit_seconds = limit_seconds
 
 
-class FailedPrecondition(TrackstoreError):
-    """The system is not in the state the call needs, and retrying will not change that."""
-    reason = "FAILED_PRECONDITION"
+class QueryCancelled(TrackstoreError, reason="CANCELLED",
+                     message="the client cancelled the query"):
+    """The client went away, or cancelled the call, while its query ran."""
 
 
-class Unauthenticated(TrackstoreError):
-    reason = "API_KEY_INVALID"
+class StoreFormatNewer(TrackstoreError, reason="STORE_FORMAT_NEWER"):
+    """A newer release has upgraded the store; this server must not write to it (store.py).
+    Retrying does not help until the server is upgraded."""
 
 
-class PermissionDenied(TrackstoreError):
-    reason = "SCOPE_NOT_ALLOWED"
+class Unavailable(TrackstoreError, reason="UNAVAILABLE"):
+    """The server cannot serve the call at the moment; the same call can succeed shortly."""
+
+
+class Starting(Unavailable, message="the server is starting; retry shortly"):
+    """The store is not open yet."""
+
+
+class ShuttingDown(Unavailable, message="the server is shutting down"):
+    """The server takes no more work: it is closing."""
+
+
+class IngestStalled(Unavailable, message="the store cannot write to the lake at the moment and "
+                                         "holds as many unflushed events as it may; retry later"):
+    """The lake has taken no flush for too long, and memory holds as many events as it may."""
+
+
+class StorageFailed(Unavailable, message="the storage engine failed and the server is "
+                                         "restarting; retry shortly"):
+    """DuckDB failed fatally: it invalidates the database, so every later call would fail too.
+    The engine reports it to its owner (server/api/app.py), which restarts the server."""

@@ -15,36 +15,9 @@ import pyarrow as pa
 import uuid_utils
 
 from . import _wire
-from .errors import FieldViolation, InvalidArgument
-
-MAX_EVENTS_PER_BATCH = 10_000
-MAX_EVENT_BYTES = 1 << 20
-MAX_SCOPE_LENGTH = 200
-MAX_TRACK_ID_LENGTH = 200
-
-# (proto field name, column name). Order = table column order.
-STRING_FIELDS = (
-    ("track_id", "TrackId"),
-    ("device_id", "DeviceId"),
-    ("event_type", "EventType"),
-    ("value", "Value"),
-    ("scope", "Scope"),
-    ("page_uri", "PageUri"),
-    ("page_title", "PageTitle"),
-    ("remote_address", "RemoteAddress"),
-    ("session_id", "SessionId"),
-    ("user", "User"),
-    ("payload", "Payload"),
-    ("country_code", "CountryCode"),
-    ("city", "City"),
-    ("event_time", "EventTime"),
-)
-COLUMN_NAMES = tuple(column for _, column in STRING_FIELDS)
-
-ARROW_SCHEMA = pa.schema(
-    [(name, pa.timestamp("us") if name == "EventTime" else pa.string()) for name in COLUMN_NAMES]
-)
-
+from .errors import BadEvent, BadRequest, BatchTooLarge, FieldViolation
+from .event_schema import ARROW_SCHEMA, COLUMN_NAMES, PLAIN_STRING_FIELDS
+from .limits import MAX_EVENT_BYTES, MAX_EVENTS_PER_BATCH, MAX_SCOPE_LENGTH, MAX_TRACK_ID_LENGTH
 
 _JSON_TEXT = pa.json_(pa.string())
 
@@ -52,9 +25,9 @@ _JSON_TEXT = pa.json_(pa.string())
 def with_json_types(table: pa.Table) -> pa.Table:
     """The table with User and Payload typed as JSON text (the arrow.json extension type, the
     same buffers). DuckDB stores such columns in the lake's JSON columns as they are, instead of
-    parsing every text again (measured: 0.35 instead of 0.75 µs per 240-byte text); every
-    ingest path has already checked each text is a JSON object (orjson, or
-    server/wire/json_check.c, which accepts only what orjson does)."""
+    parsing every text again (bench/NOTES.md#ingest-batches); every ingest path has already
+    checked each text is a JSON object (orjson, or server/wire/json_check.c, which accepts only
+    what orjson does)."""
     for name in ("User", "Payload"):
         index = table.schema.get_field_index(name)
         chunks = [pa.ExtensionArray.from_storage(_JSON_TEXT, chunk)
@@ -66,8 +39,8 @@ def with_json_types(table: pa.Table) -> pa.Table:
 
 _ARROW_TYPES = tuple(ARROW_SCHEMA.field(name).type for name in COLUMN_NAMES)
 # Batches up to this size keep their columns as Python lists until the writer builds one table
-# for its whole group (`concat`): building had a fixed cost of ~11 µs per column, about 150 µs
-# for a one-event call, which was the largest cost of small Track calls.
+# for its whole group (`concat`): building a table has a fixed cost per column, the largest
+# cost of a small Track call (bench/NOTES.md#ingest-batches).
 DEFER_BUILD_MAX_EVENTS = 64
 
 
@@ -91,8 +64,7 @@ class EventBatch:
 
 _ROW_TYPE = pa.struct(list(ARROW_SCHEMA))
 # Up to a few hundred rows, one conversion of row tuples into a struct array is cheaper than one
-# per column (measured: 57 µs instead of 129 for one event, 175 instead of 236 for 64, but 845
-# instead of 697 for 1000).
+# per column; beyond, the columns are cheaper (bench/NOTES.md#ingest-batches).
 ROW_BUILD_MAX_ROWS = 256
 
 
@@ -138,7 +110,7 @@ def concat(batches: list[EventBatch]) -> pa.Table:
 def normalize_scope(scope: str) -> str:
     scope = scope or "default"
     if len(scope) > MAX_SCOPE_LENGTH or not scope.isprintable():
-        raise InvalidArgument(
+        raise BadRequest(
             f"scope must be printable and at most {MAX_SCOPE_LENGTH} characters",
             [FieldViolation("scope", "invalid scope")],
         )
@@ -184,7 +156,7 @@ def _check_json_object(text: str, where: str) -> str:
 
 def build_batch(scope: str, events, encoded_size: int | None = None,
                 receive_time_us: int | None = None) -> EventBatch:
-    """Validates and converts events; raises InvalidArgument naming the first bad event.
+    """Validates and converts events; raises BadEvent naming the first bad event.
 
     `encoded_size` is the serialized size of the request: a request no larger than the event
     limit cannot hold an event over it, so ordinary batches skip the per-event size check.
@@ -192,10 +164,9 @@ def build_batch(scope: str, events, encoded_size: int | None = None,
     scope = normalize_scope(scope)
     count = len(events)
     if count > MAX_EVENTS_PER_BATCH:
-        raise InvalidArgument(
+        raise BatchTooLarge(
             f"a batch holds at most {MAX_EVENTS_PER_BATCH} events, got {count}",
             [FieldViolation("events", f"at most {MAX_EVENTS_PER_BATCH} events")],
-            reason="BATCH_TOO_LARGE",
         )
     if receive_time_us is None:
         receive_time_us = time.time_ns() // 1000
@@ -205,18 +176,29 @@ def build_batch(scope: str, events, encoded_size: int | None = None,
         if batch is not None:
             return batch
         events = events.events
+    columns, client_ids = _columns_of(events, encoded_size, receive_time_us)
+    columns["Scope"] = [scope] * count
+    data = [columns[name] for name in COLUMN_NAMES]
+    if count > DEFER_BUILD_MAX_EVENTS:
+        data = build_columns(data)
+    return EventBatch(scope, data, columns["TrackId"], client_ids)
+
+
+def _columns_of(events, encoded_size: int | None,
+                receive_time_us: int) -> tuple[dict[str, list], bool]:
+    """(column -> the events' values, whether any TrackId came from the client), each event
+    checked in order; a missing EventTime is the receive time, a missing TrackId a UUIDv7."""
+    count = len(events)
     columns: dict[str, list] = {name: [None] * count for name in COLUMN_NAMES}
     track_ids = columns["TrackId"]
     times = columns["EventTime"]
     users = columns["User"]
     payloads = columns["Payload"]
     client_ids = False
-    # A request no larger than the event limit cannot hold an event over it: skip the per-event
-    # size computation for ordinary batches.
     if encoded_size is None:
         encoded_size = sum(event.ByteSize() for event in events)
     check_sizes = encoded_size > MAX_EVENT_BYTES
-    plain = {_FIELD_NUMBERS[proto]: columns[column] for proto, column in _PLAIN_FIELDS}
+    plain = {number: columns[column] for number, column in PLAIN_STRING_FIELDS.items()}
     for index, event in enumerate(events):
         try:
             if check_sizes and event.ByteSize() > MAX_EVENT_BYTES:
@@ -238,29 +220,20 @@ def build_batch(scope: str, events, encoded_size: int | None = None,
                 elif name == "payload_struct":
                     payloads[index] = struct_to_json(value)
         except ValueError as error:
-            raise InvalidArgument(
-                f"events[{index}]: {error}",
-                [FieldViolation(f"events[{index}]", str(error))],
-                reason="INVALID_EVENT",
-            ) from None
+            raise BadEvent(f"events[{index}]: {error}",
+                           [FieldViolation(f"events[{index}]", str(error))]) from None
         track_id = track_ids[index]
         if track_id:
             if len(track_id) > MAX_TRACK_ID_LENGTH:
-                raise InvalidArgument(
+                raise BadEvent(
                     f"events[{index}].track_id is longer than {MAX_TRACK_ID_LENGTH} characters",
-                    [FieldViolation(f"events[{index}].track_id", "too long")],
-                    reason="INVALID_EVENT",
-                )
+                    [FieldViolation(f"events[{index}].track_id", "too long")])
             client_ids = True
         if times[index] is None:
             times[index] = receive_time_us
         if not track_id:
             track_ids[index] = event_track_id(times[index])
-    columns["Scope"] = [scope] * count
-    data = [columns[name] for name in COLUMN_NAMES]
-    if count > DEFER_BUILD_MAX_EVENTS:
-        data = build_columns(data)
-    return EventBatch(scope, data, track_ids, client_ids)
+    return columns, client_ids
 
 
 def event_track_id(event_time_us: int) -> str:
@@ -272,19 +245,3 @@ def event_track_id(event_time_us: int) -> str:
 
 
 _UUID7_MAX_MILLIS = (1 << 48) - 1
-
-
-# Fields copied as they are; scope is ignored on input (the request's scope applies).
-_PLAIN_FIELDS = tuple(
-    (proto, column) for proto, column in STRING_FIELDS
-    if proto not in ("scope", "user", "payload", "event_time")
-)
-
-
-def _field_numbers() -> dict[str, int]:
-    from trackstore.v1 import trackevents_pb2
-
-    return {f.name: f.number for f in trackevents_pb2.TrackEvent.DESCRIPTOR.fields}
-
-
-_FIELD_NUMBERS = _field_numbers()

@@ -1,13 +1,12 @@
 """The DuckLake store: one DuckDB instance with the catalog attached as `lake`.
 
 Layout: table `lake.main.events` with typed columns for the top-level fields (EventTime a plain
-TIMESTAMP holding UTC: time-zone-aware types run through ICU per row and were 30x slower to group
-by day), JSON for User and Payload, partitioned by Scope and month of EventTime, in Parquet row
+TIMESTAMP holding UTC: time-zone-aware types run through ICU per row, far slower to group by
+day), JSON for User and Payload, partitioned by Scope and month of EventTime, in Parquet row
 groups of 16,384 rows written in Parquet's version 2 encodings. bench/LAYOUTS.md has the
-measurements behind that choice: a day's `EventType` filter with `take 1000` ran 4x faster than
-with month partitions and DuckDB's default row groups, as fast as day partitions, without 30
-times the files. A deletion waits for compaction as a row of a DuckLake delete file (see
-pending_deletions).
+measurements behind that choice: smaller row groups in month partitions read a day's filter as
+fast as day partitions, without their many files (bench/NOTES.md#lake-layout). A deletion waits
+for compaction as a row of a DuckLake delete file (see pending_deletions).
 """
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ from typing import Callable
 import duckdb
 
 from querylang.schema import DATETIME, DYNAMIC, EVENTS_SCHEMA
+from querylang.sqlgen import quote_ident
 
 from . import absent_modules, extensions
 from .config import Settings
@@ -34,10 +34,8 @@ WAL_STATE_TABLE = f"{LAKE}.main.wal_state"
 ROW_GROUP_SIZE = 16_384
 # DuckLake's options for the Parquet files it writes. Version 2 encodes timestamps as deltas and
 # strings as one block of lengths then one of bytes (DELTA_BINARY_PACKED,
-# DELTA_LENGTH_BYTE_ARRAY), which decode faster than version 1's plain encoding; the same 10M
-# events, one time-ordered file each, version 1 against 2 (bench/NOTES.md): count by day
-# 86 -> 58 ms, a promoted string != '' 119 -> 84, a day's sum and dcount 73 -> 44, time range
-# + type 67 -> 72; the flush's INSERT costs the same.
+# DELTA_LENGTH_BYTE_ARRAY), which decode faster than version 1's plain encoding, and the flush's
+# INSERT costs the same (bench/NOTES.md#lake-layout).
 FILE_OPTIONS = {  # name: (the value to set, the value options() reports once it is set)
     "parquet_row_group_size": (ROW_GROUP_SIZE, str(ROW_GROUP_SIZE)),
     "parquet_version": (2, "V2"),
@@ -48,16 +46,11 @@ ATTACH_RETRY_SECONDS = 0.2
 REWRITE_SLICE_ROWS = 500_000
 # Rows rewritten by compaction are written in time order, so each Parquet row group covers a
 # short time range and a filter on EventTime skips the rest by min/max statistics (DuckLake
-# 1.4 has no sorted tables). Measured: row groups of 16,384 of 1M events over 90 days spanned
-# 45 to 57 hours written in order, 720 (the whole month partition) in the order of a parallel
-# scan.
+# 1.4 has no sorted tables); in the order of a parallel scan a row group spans about the whole
+# month partition (bench/NOTES.md#lake-layout).
 TIME_ORDER = 'ORDER BY "Scope", "EventTime"'
 
 _SQL_TYPES = {DATETIME: "TIMESTAMP", DYNAMIC: "JSON"}
-
-
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def quote_literal(text: str) -> str:
@@ -93,7 +86,7 @@ def rewrite_rows(cursor: duckdb.DuckDBPyConnection, insert_of: Callable[[str], s
     This stands in for UPDATE and for DuckLake's own rewrite, which fail on the partitioned
     table in DuckLake 1.4. Inlining is off meanwhile: deleting by row id beside inlined rows of
     the same transaction crashes it. The copy runs one time slice at a time (`time_slices`):
-    one sorted INSERT of 10 million events held them all in memory (13.4 GB peak RSS). The
+    one sorted INSERT of every event holds them all in memory (bench/NOTES.md#memory). The
     copies are counted against the originals before any original is deleted.
     """
     last_row = scalar(cursor, f"SELECT max(rowid) FROM {EVENTS_TABLE} WHERE {where}", params)
@@ -157,9 +150,9 @@ def scalar(cursor: duckdb.DuckDBPyConnection, sql: str, params=None):
 
     `fetchone()` leaves a result that read the lake open, and the cursor's transaction with it,
     until the cursor's next statement. While any transaction is open DuckDB keeps the undo data
-    of every later commit: the connection `store.open_store` returns, idle after its last
-    `fetchone()`, made a server's memory grow by 62 KB a Delete for as long as it ran (3.6 GB
-    in the benchmark's deletes at 10M, 0.7 GB since), and slowed the catalog's reads."""
+    of every later commit: a long-lived cursor idle after a `fetchone()` makes the server's
+    memory grow with every commit for as long as it runs, and slows the catalog's reads
+    (bench/NOTES.md#idle-transactions)."""
     return cursor.execute(sql, params).fetchall()[0][0]
 
 
@@ -167,9 +160,9 @@ def pending_deletions(cursor: duckdb.DuckDBPyConnection) -> int:
     """Deleted events still in the events table's data files: the rows of its live delete
     files, which reads filter out and compaction's rewrite removes. Read from the catalog, so
     every server sharing it counts the same, and a Delete writes nothing but its delete file (a
-    table of deletions, as before, cost each Delete an INSERT and a Parquet file of its own).
-    A file whose every row is deleted leaves the snapshot instead of getting a delete file; it
-    needs no rewrite (compaction's cleanup removes it), so its rows are not counted."""
+    table of deletions would cost each Delete an INSERT and a Parquet file of its own). A file
+    whose every row is deleted leaves the snapshot instead of getting a delete file; it needs
+    no rewrite (compaction's cleanup removes it), so its rows are not counted."""
     return scalar(
         cursor,
         f"SELECT coalesce(sum(d.delete_count), 0) FROM {METADATA}.ducklake_delete_file d "
@@ -196,7 +189,7 @@ def column_names_of(cursor: duckdb.DuckDBPyConnection, table: str) -> set[str]:
 
 def events_table_ddl() -> str:
     columns = ", ".join(
-        f"{quote_identifier(col.name)} {_SQL_TYPES.get(col.type, 'VARCHAR')}"
+        f"{quote_ident(col.name)} {_SQL_TYPES.get(col.type, 'VARCHAR')}"
         for col in EVENTS_SCHEMA.columns
     )
     return f"CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} ({columns})"
@@ -210,8 +203,8 @@ def _configure(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     # Nothing may be fetched from the internet at run time.
     conn.execute("SET allow_community_extensions = false")
     # Keep Parquet footers in memory: DuckLake never changes a file once written, and parsing
-    # the footers of every file again cost each query tens of ms at 10 million events (measured:
-    # a count over the scope 70 -> 39 ms, a query matching nothing 114 -> 73 ms).
+    # the footers of every file again costs each query a share of its time that grows with the
+    # files (bench/NOTES.md#lake-layout).
     conn.execute("SET GLOBAL parquet_metadata_cache = true")
     # The database itself is in memory: without a temp directory a large sort or aggregation
     # could not spill and would fail at the memory limit instead of slowing down.

@@ -1,7 +1,7 @@
 """Hot Payload/User keys kept as typed columns beside the JSON.
 
-Any filter or sort on a JSON property parses every row's JSON (~1.5 s on 10 million events);
-the same filter on a typed column reads a few compressed numbers. Compaction samples the stored
+Any filter or sort on a JSON property parses every row's JSON; the same filter on a typed column
+reads a few compressed numbers (bench/NOTES.md#promoted-keys). Compaction samples the stored
 events, and keys present in a good share of them with one scalar type become columns: added to
 the table, filled for stored rows, and computed for every new row on insert. The compiler then
 reads the column wherever the answer is provably the same (querylang/sqlgen.py `_promoted`).
@@ -19,11 +19,10 @@ from dataclasses import replace
 import duckdb
 
 from querylang.schema import EVENTS_SCHEMA, PromotedKey, Schema
-from querylang.sqlgen import json_path
+from querylang.sqlgen import json_path, quote_ident
 
 from .lake import (
-    EVENTS_TABLE, PROMOTED_KEYS_TABLE, column_names_of, quote_identifier, quote_literal,
-    rewrite_rows,
+    EVENTS_TABLE, PROMOTED_KEYS_TABLE, column_names_of, quote_literal, rewrite_rows,
 )
 
 log = logging.getLogger(__name__)
@@ -70,27 +69,27 @@ def select_sql(keys: tuple[PromotedKey, ...], relation: str, where: str = "") ->
     """(column list, SELECT) giving the table's columns from `relation`'s base columns.
 
     Each JSON column is parsed once for all its promoted paths (`json_extract_string` with a
-    list of paths): measured on 100,000 events with 12 keys, 169 ms instead of 377 ms for one
-    extraction per key, with identical values.
+    list of paths), with the values of one extraction per key at a fraction of its cost
+    (bench/NOTES.md#promoted-keys).
     """
-    columns = [quote_identifier(name) for name in column_names(keys)]
+    columns = [quote_ident(name) for name in column_names(keys)]
     extracted, value_of = [], {}
     for dynamic in DYNAMIC_COLUMNS:
         mine = [k for k in keys if k.dynamic_column == dynamic]
         if not mine:
             continue
-        alias = quote_identifier(f"__{dynamic}_values")
+        alias = quote_ident(f"__{dynamic}_values")
         paths = ", ".join(quote_literal(json_path(k.path)) for k in mine)
-        extracted.append(f"json_extract_string({quote_identifier(dynamic)}, [{paths}]) AS {alias}")
+        extracted.append(f"json_extract_string({quote_ident(dynamic)}, [{paths}]) AS {alias}")
         for position, key in enumerate(mine, start=1):
             value = f"{alias}[{position}]"
             value_of[key] = value if key.type == "string" else (
                 f"TRY_CAST({value} AS {_SQL_TYPE[key.type]})")
     values = columns[:len(EVENTS_SCHEMA.columns)] + [
-        f"{value_of[key]} AS {quote_identifier(key.column)}" for key in keys]
+        f"{value_of[key]} AS {quote_ident(key.column)}" for key in keys]
     inner = f"SELECT *{''.join(', ' + e for e in extracted)} FROM {relation} {where}".rstrip()
     typed = f"SELECT {', '.join(values)} FROM ({inner})"
-    orders = [order_key_sql(quote_identifier(key.column)) for key in keys if key.order_column]
+    orders = [order_key_sql(quote_ident(key.column)) for key in keys if key.order_column]
     if not orders:
         return ", ".join(columns), typed
     return ", ".join(columns), f"SELECT *, {', '.join(orders)} FROM ({typed})"
@@ -112,8 +111,9 @@ def discover(cursor: duckdb.DuckDBPyConnection, known: tuple[PromotedKey, ...], 
     """Keys always of one scalar type in a sample of stored events, queried keys first.
 
     A key that queries read (`queried`: how often) needs to be in QUERIED_MIN_SHARE of the
-    sample; any other key in `min_share`. Each extra key costs about 0.1 us per event on every
-    flush, so the slots go to the keys queries use, then to the most common ones.
+    sample; any other key in `min_share`. Each extra key costs every flush a little per event
+    (bench/NOTES.md#promoted-keys), so the slots go to the keys queries use, then to the most
+    common ones.
     """
     queried = queried or {}
     taken = {(k.dynamic_column, k.path) for k in known}
@@ -125,7 +125,7 @@ def discover(cursor: duckdb.DuckDBPyConnection, known: tuple[PromotedKey, ...], 
         rows = cursor.execute(
             f"""
             WITH sample AS (
-                SELECT {quote_identifier(dynamic)} AS doc FROM {EVENTS_TABLE}
+                SELECT {quote_ident(dynamic)} AS doc FROM {EVENTS_TABLE}
                 USING SAMPLE {int(sample_rows)} ROWS
             ), leaves AS (
                 SELECT t.fullkey, t.type
@@ -183,7 +183,7 @@ def promote(cursor: duckdb.DuckDBPyConnection, keys: list[PromotedKey],
         cursor.execute("BEGIN")
         for name, sql_type in missing:
             cursor.execute(
-                f"ALTER TABLE {EVENTS_TABLE} ADD COLUMN {quote_identifier(name)} {sql_type}")
+                f"ALTER TABLE {EVENTS_TABLE} ADD COLUMN {quote_ident(name)} {sql_type}")
         cursor.execute("COMMIT")
     cursor.execute("BEGIN")
     every_key = tuple(with_order_column(k) for k in known) + tuple(keys)

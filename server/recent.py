@@ -3,9 +3,8 @@
 Each log record becomes one entry. Groups of small Track calls keep their events as Python
 columns, the form they arrive in, and become Arrow only when a read or a flush needs them: then
 every consecutive unbuilt entry is built in one go and each keeps its slice. On the log thread,
-building a table per group cost more than the fsync (one-event calls from 8 clients: 30% of its
-time against 51% in fdatasync), and one build of a flush's thousands of rows costs less than
-thousands of builds of a few rows.
+building a table per group costs about as much as the fsync (bench/NOTES.md#recent-events),
+and one build of a flush's thousands of rows costs less than thousands of builds of a few rows.
 """
 from __future__ import annotations
 
@@ -15,9 +14,10 @@ import numpy as np
 import pyarrow as pa
 
 from . import event_batch
+from .event_schema import ARROW_SCHEMA
 
 SEQ_COLUMN = "__seq"
-RECENT_SCHEMA = event_batch.ARROW_SCHEMA.append(pa.field(SEQ_COLUMN, pa.int64()))
+RECENT_SCHEMA = ARROW_SCHEMA.append(pa.field(SEQ_COLUMN, pa.int64()))
 
 # Entries are built by whichever thread needs them first (a read or the flush).
 _build_lock = threading.Lock()

@@ -92,7 +92,6 @@ class ResultRows:
     def encode(self, field: int) -> bytes | None:
         """The rows as serialized google.protobuf.Struct items, field `field` of a response
         message (server/wire/rows.c), or None when a value needs protobuf's Struct.update. Same
-        values as items(): measured on 1000 full rows, 5 ms instead of 75 for items() plus
-        Struct.update plus serialization."""
+        values as items(), without a Python object per value (bench/NOTES.md#result-rows)."""
         return _wire.encode_items(self.names, self.json_columns, self.rows, to_json_value,
                                   field)

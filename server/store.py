@@ -23,7 +23,7 @@ import duckdb
 
 from . import column_values
 from .config import Settings
-from .errors import FailedPrecondition
+from .errors import StoreFormatNewer
 from .lake import (EVENTS_TABLE, FILE_OPTIONS, LAKE, PROMOTED_KEYS_TABLE, WAL_STATE_TABLE,
                    attach, column_names_of, events_table_ddl, quote_literal, rollback,
                    scalar, table_names)
@@ -31,10 +31,6 @@ from .lake import (EVENTS_TABLE, FILE_OPTIONS, LAKE, PROMOTED_KEYS_TABLE, WAL_ST
 log = logging.getLogger(__name__)
 
 STORE_FORMAT_TABLE = f"{LAKE}.main.store_format"
-
-
-class StoreFormatNewer(FailedPrecondition):
-    reason = "STORE_FORMAT_NEWER"
 
 
 def _base_tables(cursor: duckdb.DuckDBPyConnection, _inline_row_limit: int) -> None:
@@ -67,7 +63,7 @@ def _file_options(cursor: duckdb.DuckDBPyConnection, _inline_row_limit: int) -> 
 def _order_columns(cursor: duckdb.DuckDBPyConnection, _inline_row_limit: int) -> None:
     """Where a real promoted key's order column is registered (schema.PromotedKey). A store's
     real keys get theirs at its next compaction, which rewrites the rows anyway; until then
-    sorts read the value alone, as before."""
+    sorts read the value alone."""
     if "OrderColumn" not in column_names_of(cursor, "promoted_keys"):
         cursor.execute(f'ALTER TABLE {PROMOTED_KEYS_TABLE} ADD COLUMN "OrderColumn" VARCHAR')
 

@@ -1,9 +1,9 @@
 """The write-ahead log: an acknowledged batch is on disk before Track returns.
 
-A DuckLake commit costs about 10 ms whatever its size (measured: 4 ms insert + 6 ms commit for
-one row), which caps acknowledged commits near 100/s. An append to this log and one fdatasync
-cost 0.1 to 3 ms here, so a whole group of Track calls is acknowledged at once and the
-lake receives the events later in large commits (writer.Writer._flush).
+A DuckLake commit has a fixed cost whatever its size, which caps how many acknowledged commits
+a second the lake could take; an append to this log and one fdatasync cost a small fraction of
+it (bench/NOTES.md#write-ahead-log), so a whole group of Track calls is acknowledged at once and
+the lake receives the events later in large commits (writer.Writer._flush).
 
 Each record is `length, crc32, seq` (little-endian u32, u32, u64) and the batch: an Arrow IPC
 stream, or for the few events of a group of small calls their columns as a JSON array of

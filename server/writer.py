@@ -3,14 +3,14 @@
 The log thread acknowledges Track calls. Calls queued while it is busy are acknowledged together
 (group commit): their events are appended to the write-ahead log, fsynced once, and kept in
 `recent`, in memory, which every read registers as an Arrow relation (read-your-writes;
-server/recent.py). Registering is zero-copy; inserting each group into a DuckDB table instead
-cost 3 ms a call.
+server/recent.py). Registering is zero-copy, where inserting each group into a DuckDB table
+would cost every call a statement (bench/NOTES.md#writer-and-flushes).
 
 The lake thread, with its own cursor, moves recent events into the lake in large DuckLake
 commits (a flush): every `flush_seconds`, when `commit_max_rows` events wait, and before any
 delete, compaction task or shutdown, which run on this thread too (so no flush runs beside them
-and they see every acknowledged event in the lake). A commit of 100,000 rows takes about 0.4 s,
-mostly in DuckDB without the GIL, so acknowledgements go on meanwhile: a flush takes a snapshot
+and they see every acknowledged event in the lake). A large commit runs mostly in DuckDB
+without the GIL, so acknowledgements go on meanwhile: a flush takes a snapshot
 (the recent tables, the last log sequence number, a new log segment) under the log lock, commits
 it with that watermark in the same DuckLake transaction, and then drops only what it flushed:
 the recent tables at or below the watermark and the log segments before its new one. Reads and
@@ -34,10 +34,12 @@ import duckdb
 import pyarrow as pa
 
 from . import column_values, event_batch, promoted, store
+from .bound_parameters import SCOPE, SERVER, placeholder
 from .deletes import DeleteRequest, delete_batch, delete_group
-from .errors import TrackstoreError, Unavailable
+from .errors import IngestStalled, ShuttingDown, StoreFormatNewer, TrackstoreError
 from .event_batch import EventBatch
 from .lake import EVENTS_TABLE, WAL_STATE_TABLE, rollback, scalar, set_inline_row_limit
+from .limits import MAX_PENDING_DELETES
 from .recent import RECENT_SCHEMA, SEQ_COLUMN, RecentEntry, tables
 from .wal import WriteAheadLog
 
@@ -48,8 +50,8 @@ log = logging.getLogger(__name__)
 READ_MAX_CHUNKS = 64
 SMALL_CHUNK_ROWS = 2048
 RECENT_RELATION = "recent_events"
-# DuckLake inlines inserts by row count alone; a few huge events would bloat the catalog
-# (measured: 80 MB in 100 rows took 3.9 s inlined, 0.2 s as Parquet). Write those as Parquet.
+# DuckLake inlines inserts by row count alone; a few huge events would bloat the catalog and
+# commit far slower than as Parquet (bench/NOTES.md#writer-and-flushes). Write those as Parquet.
 INLINE_MAX_BYTES = 4 * 1024 * 1024
 MAX_DELETES_PER_COMMIT = 10_000
 # Back-pressure: acknowledgements wait once recent holds this many commits' worth of events.
@@ -86,7 +88,7 @@ _FLUSH = object()
 class Writer:
     def __init__(self, conn: duckdb.DuckDBPyConnection, wal: WriteAheadLog, server_id: str, *,
                  commit_max_rows: int, inline_row_limit: int, flush_seconds: float,
-                 promoted_keys: tuple = (), max_pending_deletes: int = 1_000_000,
+                 promoted_keys: tuple = (), max_pending_deletes: int = MAX_PENDING_DELETES,
                  delete_retry_seconds: float = 3600.0,
                  on_idle: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
                  idle_seconds: float = 5.0, max_recent_rows: int | None = None,
@@ -188,16 +190,18 @@ class Writer:
         cursor.register(RECENT_RELATION, self.recent_snapshot())
 
     def recent_source_sql(self, keys: tuple) -> str:
-        """Recent events of scope $srv_scope (every scope when it is NULL) that are not yet in
-        the lake snapshot the same query reads, with the table's columns (promoted ones
-        computed from the JSON). Needs `register_recent` on the cursor. A flush removes its
-        tables from recent only after its commit, so a snapshot of recent taken before the
-        query misses nothing the query's lake snapshot lacks."""
+        """Recent events of the scope bound as bound_parameters.SCOPE (every scope when it is
+        NULL) that are not yet in the lake snapshot the same query reads, with the table's
+        columns (promoted ones computed from the JSON); bound_parameters.SERVER is this
+        server's id. Needs `register_recent` on the cursor. A flush removes its tables from
+        recent only after its commit, so a snapshot of recent taken before the query misses
+        nothing the query's lake snapshot lacks."""
+        scope, server = placeholder(SCOPE), placeholder(SERVER)
         _, select = promoted.select_sql(
             keys, RECENT_RELATION,
-            f"WHERE (\"Scope\" = $srv_scope OR $srv_scope IS NULL) AND {SEQ_COLUMN} > "
+            f"WHERE (\"Scope\" = {scope} OR {scope} IS NULL) AND {SEQ_COLUMN} > "
             f"(SELECT coalesce(max(\"FlushedSeq\"), -1) FROM {WAL_STATE_TABLE} "
-            f"WHERE \"ServerId\" = $srv_server)",
+            f"WHERE \"ServerId\" = {server})",
         )
         return select
 
@@ -226,7 +230,7 @@ class Writer:
 
     def _put(self, work: queue.Queue, item):
         if self._closed:
-            raise Unavailable("the server is shutting down")
+            raise ShuttingDown()
         work.put(item)
         return item.future
 
@@ -245,7 +249,7 @@ class Writer:
     def _acknowledge(self, group: list[_Insert]) -> None:
         try:
             if self._refusal is not None:
-                raise store.StoreFormatNewer(self._refusal)
+                raise StoreFormatNewer(self._refusal)
             self._wait_for_room()
             batches = [g.batch for g in group]
             client_ids = any(batch.client_ids for batch in batches)
@@ -287,8 +291,7 @@ class Writer:
                                 self._recent_rows)
                 remaining = self._stalled_since + self._stall_seconds - now
                 if remaining <= 0:
-                    raise Unavailable("the store cannot write to the lake at the moment and "
-                                      "holds as many unflushed events as it may; retry later")
+                    raise IngestStalled()
                 self._recent_changed.wait(remaining)
 
     def _without_stored(self, incoming: pa.Table) -> pa.Table:
@@ -378,7 +381,7 @@ class Writer:
     def _guarded_flush(self) -> None:
         try:
             self._flush()
-        except store.StoreFormatNewer as error:
+        except StoreFormatNewer as error:
             log.error("not writing to the lake: %s; acknowledged events stay in the write-ahead "
                       "log, and Track is refused", error.message)
         except Exception:  # events stay in the log and in recent; the next flush retries
@@ -451,13 +454,13 @@ class Writer:
                 self._flush_asked = False
         recent = pa.concat_tables(tables(entries))
         if recent.num_rows < SMALL_GROUP_ROWS * len(entries):
-            # DuckDB scans each chunk separately: 1,500 one-event groups took 264 to 426 ms to
-            # insert, 82 ms as one chunk.
+            # DuckDB scans each chunk separately: many tiny chunks insert several times slower
+            # than one (bench/NOTES.md#writer-and-flushes).
             recent = recent.combine_chunks()
         try:
             self._commit(recent, flushed_seq)
         except BaseException as error:
-            if isinstance(error, store.StoreFormatNewer):
+            if isinstance(error, StoreFormatNewer):
                 self._refusal = error.message
             self._retry_at = time.monotonic() + (
                 REFUSED_RETRY_SECONDS if self._refusal else FLUSH_RETRY_SECONDS)

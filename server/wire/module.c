@@ -32,6 +32,8 @@ static struct PyModuleDef MODULE = {PyModuleDef_HEAD_INIT, "_wire", NULL, -1, ME
 
 PyMODINIT_FUNC PyInit__wire(void) {
     if (!rows_init()) return NULL;
-    return PyModule_Create(&MODULE);
+    PyObject *module = PyModule_Create(&MODULE);
+    if (module && !add_wire_constants(module)) Py_CLEAR(module);
+    return module;
 }
 

@@ -18,19 +18,17 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define FIELD_COUNT 17 /* TrackEvent field numbers 1..16 */
-#define F_TRACK_ID 1
-#define F_USER_STRUCT 10
-#define F_USER_JSON 11
-#define F_PAYLOAD_STRUCT 12
-#define F_PAYLOAD_JSON 13
-#define F_EVENT_TIME 16
-#define TRACK_ID_MAX_CHARS 200
+#define FIELD_COUNT (F_LAST + 1) /* a slot per TrackEvent field number */
 #define SECONDS_LIMIT 9000000000000LL
 #define UUID_CHARS 36
 
-/* The string columns, in the table's column order (Scope and EventTime come separately). */
-static const int COLUMN_FIELDS[] = {1, 2, 3, 4, 6, 7, 8, 9, 11, 13, 14, 15};
+/* The string columns decode() returns, by the field each is read from (the module exports them
+ * as DECODED_COLUMN_FIELDS; fast_decode.py names them by the descriptor). Scope and EventTime
+ * come separately. */
+static const int COLUMN_FIELDS[] = {
+    F_TRACK_ID, F_DEVICE_ID, F_EVENT_TYPE, F_VALUE, F_PAGE_URI, F_PAGE_TITLE,
+    F_REMOTE_ADDRESS, F_SESSION_ID, F_USER_JSON, F_PAYLOAD_JSON, F_COUNTRY_CODE, F_CITY,
+};
 #define COLUMN_COUNT ((int)(sizeof(COLUMN_FIELDS) / sizeof(COLUMN_FIELDS[0])))
 
 typedef struct {
@@ -51,12 +49,12 @@ static int timestamp_micros(const uint8_t *p, const uint8_t *end, int64_t *micro
     while (p < end) {
         Field f;
         if (!read_field(&p, end, &f) || f.wire_type != 0) return 0;
-        if (f.number == 1 && last_field < 1) {
+        if (f.number == T_SECONDS && last_field < T_SECONDS) {
             seconds = (int64_t)f.scalar;
-            last_field = 1;
-        } else if (f.number == 2 && last_field < 2) {
+            last_field = T_SECONDS;
+        } else if (f.number == T_NANOS && last_field < T_NANOS) {
             nanos = (int32_t)(uint32_t)f.scalar; /* an int32 keeps the low 32 bits */
-            last_field = 2;
+            last_field = T_NANOS;
         } else {
             return 0;
         }
@@ -149,11 +147,11 @@ static int scan_event(Scan *scan, Py_ssize_t index, const uint8_t *p, const uint
         uint32_t field = f.number;
         const uint8_t *value = f.bytes;
         uint64_t length = f.length;
-        if (field < 1 || field > 16) return 0;
+        if (field < 1 || field > F_LAST) return 0;
         /* Given twice, or both members of a oneof: the last one would win. */
         if (slots[field].present) return 0;
         if (field == F_USER_STRUCT || field == F_PAYLOAD_STRUCT) {
-            int json_field = field + 1;
+            int json_field = field == F_USER_STRUCT ? F_USER_JSON : F_PAYLOAD_JSON;
             if (slots[json_field].present) return 0;
             size_t start = scan->converted.length;
             if (!struct_json(value, value + length, &scan->converted, 1)) return 0;
@@ -164,7 +162,8 @@ static int scan_event(Scan *scan, Py_ssize_t index, const uint8_t *p, const uint
             slots[field].present = 1;
             continue;
         }
-        if ((field == F_USER_JSON || field == F_PAYLOAD_JSON) && slots[field - 1].present)
+        if ((field == F_USER_JSON || field == F_PAYLOAD_JSON) &&
+            slots[field == F_USER_JSON ? F_USER_STRUCT : F_PAYLOAD_STRUCT].present)
             return 0;
         slots[field].present = 1;
         slots[field].offset = (uint32_t)(value - scan->data);
@@ -197,12 +196,12 @@ static int scan_request(Scan *scan) {
     while (p < end) {
         Field f;
         if (!read_field(&p, end, &f) || f.wire_type != 2) return 0;
-        if (f.number == 1 && !scope_seen) {
+        if (f.number == R_SCOPE && !scope_seen) {
             if (!valid_utf8(f.bytes, f.length, NULL)) return 0;
             scan->scope = f.bytes;
             scan->scope_length = f.length;
             scope_seen = 1;
-        } else if (f.number == 2) {
+        } else if (f.number == R_EVENTS) {
             if (scan->count >= scan->max_events || f.length > scan->max_event_bytes) return 0;
             if (scan->count == capacity) {
                 capacity = capacity ? capacity * 2 : 1024;
@@ -284,6 +283,25 @@ static PyObject *generated_track_ids(Py_ssize_t count, const int64_t *micros) {
     return Py_BuildValue("(NNNn)", Py_None, offsets, data, (Py_ssize_t)0);
 }
 
+/* The string columns of a scanned request, in COLUMN_FIELDS order; NULL with an exception set,
+ * or NULL without one when a column is too large to be ours. */
+static PyObject *decoded_columns(const Scan *scan) {
+    PyObject *columns = PyList_New(COLUMN_COUNT);
+    if (!columns) return NULL;
+    for (int c = 0; c < COLUMN_COUNT; c++) {
+        int field = COLUMN_FIELDS[c];
+        PyObject *column = field == F_TRACK_ID && !scan->track_ids_given
+                               ? generated_track_ids(scan->count, scan->micros)
+                               : string_column(scan, field);
+        if (!column) {
+            Py_DECREF(columns);
+            return NULL;
+        }
+        PyList_SET_ITEM(columns, c, column);
+    }
+    return columns;
+}
+
 PyObject *decode(PyObject *self, PyObject *args) {
     Py_buffer buffer;
     Scan scan;
@@ -304,27 +322,13 @@ PyObject *decode(PyObject *self, PyObject *args) {
     ours = scan_request(&scan);
     Py_END_ALLOW_THREADS
     PyObject *result = NULL;
-    if (!ours) {
-        Py_INCREF(Py_None);
-        result = Py_None;
-        goto done;
-    }
-    PyObject *columns = PyList_New(COLUMN_COUNT);
-    if (!columns) goto done;
-    for (int c = 0; c < COLUMN_COUNT; c++) {
-        int field = COLUMN_FIELDS[c];
-        PyObject *column = field == F_TRACK_ID && !scan.track_ids_given
-                               ? generated_track_ids(scan.count, scan.micros)
-                               : string_column(&scan, field);
-        if (!column) {
-            Py_DECREF(columns);
-            if (!PyErr_Occurred()) {
-                Py_INCREF(Py_None);
-                result = Py_None;
-            }
-            goto done;
+    PyObject *columns = ours ? decoded_columns(&scan) : NULL;
+    if (!columns) {
+        if (!PyErr_Occurred()) {
+            Py_INCREF(Py_None);
+            result = Py_None;
         }
-        PyList_SET_ITEM(columns, c, column);
+        goto done;
     }
     PyObject *micros = PyBytes_FromStringAndSize((const char *)scan.micros,
                                                  scan.count * (Py_ssize_t)sizeof(int64_t));
@@ -344,4 +348,65 @@ done:
     free(scan.micros);
     PyBuffer_Release(&buffer);
     return result;
+}
+
+/* ---- the field numbers, for the test that checks them against proto/ ---------------------- */
+
+static int add_number(PyObject *numbers, const char *name, long number) {
+    PyObject *value = PyLong_FromLong(number);
+    int failed = !value || PyDict_SetItemString(numbers, name, value) < 0;
+    Py_XDECREF(value);
+    return !failed;
+}
+
+int add_wire_constants(PyObject *module) {
+    static const struct {
+        const char *name;
+        long number;
+    } NUMBERS[] = {
+        {"trackstore.v1.TrackEvent.track_id", F_TRACK_ID},
+        {"trackstore.v1.TrackEvent.device_id", F_DEVICE_ID},
+        {"trackstore.v1.TrackEvent.event_type", F_EVENT_TYPE},
+        {"trackstore.v1.TrackEvent.value", F_VALUE},
+        {"trackstore.v1.TrackEvent.scope", F_SCOPE},
+        {"trackstore.v1.TrackEvent.page_uri", F_PAGE_URI},
+        {"trackstore.v1.TrackEvent.page_title", F_PAGE_TITLE},
+        {"trackstore.v1.TrackEvent.remote_address", F_REMOTE_ADDRESS},
+        {"trackstore.v1.TrackEvent.session_id", F_SESSION_ID},
+        {"trackstore.v1.TrackEvent.user_struct", F_USER_STRUCT},
+        {"trackstore.v1.TrackEvent.user_json", F_USER_JSON},
+        {"trackstore.v1.TrackEvent.payload_struct", F_PAYLOAD_STRUCT},
+        {"trackstore.v1.TrackEvent.payload_json", F_PAYLOAD_JSON},
+        {"trackstore.v1.TrackEvent.country_code", F_COUNTRY_CODE},
+        {"trackstore.v1.TrackEvent.city", F_CITY},
+        {"trackstore.v1.TrackEvent.event_time", F_EVENT_TIME},
+        {"trackstore.v1.TrackRequest.scope", R_SCOPE},
+        {"trackstore.v1.TrackRequest.events", R_EVENTS},
+        {"trackstore.v1.TrackStreamRequest.scope", R_SCOPE},
+        {"trackstore.v1.TrackStreamRequest.events", R_EVENTS},
+        {"google.protobuf.Timestamp.seconds", T_SECONDS},
+        {"google.protobuf.Timestamp.nanos", T_NANOS},
+        {"google.protobuf.Value.null_value", V_NULL},
+        {"google.protobuf.Value.number_value", V_NUMBER},
+        {"google.protobuf.Value.string_value", V_STRING},
+        {"google.protobuf.Value.bool_value", V_BOOL},
+        {"google.protobuf.Value.struct_value", V_STRUCT},
+        {"google.protobuf.Value.list_value", V_LIST},
+    };
+    PyObject *numbers = PyDict_New();
+    PyObject *columns = PyTuple_New(COLUMN_COUNT);
+    int ok = numbers && columns;
+    for (size_t i = 0; ok && i < sizeof(NUMBERS) / sizeof(NUMBERS[0]); i++)
+        ok = add_number(numbers, NUMBERS[i].name, NUMBERS[i].number);
+    for (int c = 0; ok && c < COLUMN_COUNT; c++) {
+        PyObject *number = PyLong_FromLong(COLUMN_FIELDS[c]);
+        ok = number != NULL;
+        if (ok) PyTuple_SET_ITEM(columns, c, number);
+    }
+    ok = ok && PyModule_AddObjectRef(module, "FIELD_NUMBERS", numbers) == 0 &&
+         PyModule_AddObjectRef(module, "DECODED_COLUMN_FIELDS", columns) == 0 &&
+         PyModule_AddIntConstant(module, "TRACK_ID_MAX_CHARS", TRACK_ID_MAX_CHARS) == 0;
+    Py_XDECREF(numbers);
+    Py_XDECREF(columns);
+    return ok;
 }

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <datetime.h>
 
-/* Preview and List answer rows as Structs. Building them with protobuf's Python API cost
- * about 70 ms per 1000 full rows (Struct.update per value, then serialization); here each row
- * is written as the serialized Struct directly. The values are what server/rows.py makes of
+/* Preview and List answer rows as Structs. Building them with protobuf's Python API costs a
+ * Struct.update per value, then a serialization (bench/NOTES.md#result-rows); here each row is
+ * written as the serialized Struct directly. The values are what server/rows.py makes of
  * them: JSON columns parsed (a text orjson would refuse stays a string), non-finite floats as
  * null, and any other type converted by rows.to_json_value, called back from here. */
 
@@ -61,14 +61,6 @@ static int put_bytes_field(Out *o, uint32_t field, const char *s, size_t n) {
     o->length += n;
     return 1;
 }
-
-/* google.protobuf.Value fields */
-#define V_NULL 1
-#define V_NUMBER 2
-#define V_STRING 3
-#define V_BOOL 4
-#define V_STRUCT 5
-#define V_LIST 6
 
 static int put_null(Out *o) {
     if (!out_reserve(o, 2)) return 0;

@@ -80,16 +80,16 @@ static int value_json(const uint8_t *p, const uint8_t *end, Out *o, int depth) {
     Field f;
     if (!read_field(&p, end, &f) || p != end) return 0;
     switch (f.number) {
-    case 1: return f.wire_type == 0 && out_put(o, "null", 4);
-    case 2: {
+    case V_NULL: return f.wire_type == 0 && out_put(o, "null", 4);
+    case V_NUMBER: {
         double x;
         memcpy(&x, &f.scalar, 8);
         return f.wire_type == 1 && out_number(o, x);
     }
-    case 3: return f.wire_type == 2 && out_quoted(o, f.bytes, f.length);
-    case 4: return f.wire_type == 0 && (f.scalar ? out_put(o, "true", 4) : out_put(o, "false", 5));
-    case 5: return f.wire_type == 2 && struct_json(f.bytes, f.bytes + f.length, o, depth + 1);
-    case 6: return f.wire_type == 2 && list_json(f.bytes, f.bytes + f.length, o, depth + 1);
+    case V_STRING: return f.wire_type == 2 && out_quoted(o, f.bytes, f.length);
+    case V_BOOL: return f.wire_type == 0 && (f.scalar ? out_put(o, "true", 4) : out_put(o, "false", 5));
+    case V_STRUCT: return f.wire_type == 2 && struct_json(f.bytes, f.bytes + f.length, o, depth + 1);
+    case V_LIST: return f.wire_type == 2 && list_json(f.bytes, f.bytes + f.length, o, depth + 1);
     default: return 0;
     }
 }

@@ -9,6 +9,42 @@
 
 #define JSON_MAX_DEPTH 200
 
+/* Field numbers of the messages read and written here. The module exports them as FIELD_NUMBERS
+ * and tests/unit/test_wire_fields.py checks each against the descriptors of proto/. */
+/* trackstore.v1.TrackEvent */
+#define F_TRACK_ID 1
+#define F_DEVICE_ID 2
+#define F_EVENT_TYPE 3
+#define F_VALUE 4
+#define F_SCOPE 5
+#define F_PAGE_URI 6
+#define F_PAGE_TITLE 7
+#define F_REMOTE_ADDRESS 8
+#define F_SESSION_ID 9
+#define F_USER_STRUCT 10
+#define F_USER_JSON 11
+#define F_PAYLOAD_STRUCT 12
+#define F_PAYLOAD_JSON 13
+#define F_COUNTRY_CODE 14
+#define F_CITY 15
+#define F_EVENT_TIME 16
+#define F_LAST F_EVENT_TIME /* numbers run from 1 to it without gaps */
+/* trackstore.v1.TrackRequest and TrackStreamRequest */
+#define R_SCOPE 1
+#define R_EVENTS 2
+/* google.protobuf.Timestamp */
+#define T_SECONDS 1
+#define T_NANOS 2
+/* google.protobuf.Value */
+#define V_NULL 1
+#define V_NUMBER 2
+#define V_STRING 3
+#define V_BOOL 4
+#define V_STRUCT 5
+#define V_LIST 6
+/* The longest TrackId the decoder takes, in characters (server/limits.py MAX_TRACK_ID_LENGTH). */
+#define TRACK_ID_MAX_CHARS 200
+
 /* A growing byte buffer (malloc'ed; the owner frees data). */
 typedef struct {
     char *data;
@@ -63,5 +99,7 @@ PyObject *is_json_object(PyObject *self, PyObject *args);
 PyObject *struct_json_text(PyObject *self, PyObject *args);
 PyObject *encode_items(PyObject *self, PyObject *args);
 int rows_init(void);
+/* FIELD_NUMBERS, DECODED_COLUMN_FIELDS and TRACK_ID_MAX_CHARS on the module (requests.c). */
+int add_wire_constants(PyObject *module);
 
 #endif

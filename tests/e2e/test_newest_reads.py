@@ -1,4 +1,4 @@
-"""Newest-first reads (server/newest.py) answer exactly like a read of the whole scope."""
+"""Newest-first reads (server/reads/newest_first.py) answer exactly like a read of the whole scope."""
 from __future__ import annotations
 
 import datetime as dt

@@ -10,7 +10,7 @@ import pytest
 from trackstore_server import lake as lake_module
 from trackstore_server.config import Settings
 from trackstore_server.deletes import DeleteRequest, delete_group
-from trackstore_server.errors import NotFound, ResourceExhausted
+from trackstore_server.errors import DeleteBacklog, NotFound
 from trackstore_server.lake import EVENTS_TABLE, WAL_STATE_TABLE, pending_deletions
 from trackstore_server.store import open_store
 
@@ -71,7 +71,7 @@ def test_unknown_ids_and_repeats_are_not_found_and_the_rest_deleted(lake):
 def test_a_single_unknown_id_is_not_found(lake):
     outcomes = _run(lake, ("b", "a1"))
     assert _kinds(outcomes) == [NotFound] and pending_deletions(lake) == 0
-    assert _kinds(_run(lake, ("a", "a1"), max_pending=0)) == [ResourceExhausted]
+    assert _kinds(_run(lake, ("a", "a1"), max_pending=0)) == [DeleteBacklog]
     assert ("a", "a1") in _ids(lake)
 
 
@@ -94,7 +94,7 @@ def test_an_id_stored_twice_is_deleted_whole(lake, others):
 def test_the_pending_limit_accepts_in_request_order_and_refuses_the_rest(lake):
     _run(lake, ("a", "a0"), ("a", "a1"))
     outcomes = _run(lake, ("a", "nope"), ("a", "a2"), ("a", "a3"), ("b", "b1"), max_pending=4)
-    assert _kinds(outcomes) == [NotFound, None, None, ResourceExhausted]
+    assert _kinds(outcomes) == [NotFound, None, None, DeleteBacklog]
     assert outcomes[3].retry_after_seconds == 30
     assert ("b", "b1") in _ids(lake) and ("a", "a3") not in _ids(lake)
     assert pending_deletions(lake) == 4

@@ -11,7 +11,7 @@ from google.protobuf import message as protobuf_message
 
 from trackstore.v1 import trackevents_pb2 as pb
 from trackstore_server import fast_decode
-from trackstore_server.errors import InvalidArgument
+from trackstore_server.errors import BadRequest
 from trackstore_server.event_batch import build_batch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
@@ -98,8 +98,8 @@ def test_random_shapes_match_the_ordinary_decode():
         try:
             ordinary = build_batch("s", pb.TrackStreamRequest.FromString(data).events,
                                    len(data), RECEIVED)
-        except InvalidArgument as error:
-            with pytest.raises(InvalidArgument) as fast_error:
+        except BadRequest as error:
+            with pytest.raises(BadRequest) as fast_error:
                 build_batch("s", fast_decode.events_of(request), len(data), RECEIVED)
             assert fast_error.value.message == error.message
             continue
@@ -161,7 +161,7 @@ def test_invalid_event_in_a_large_batch_is_named_by_its_index():
         decoded = deserialize(data)
         # The decoder leaves what it cannot store to the ordinary path, which names the event.
         assert not isinstance(decoded, fast_decode.FastRequest)
-        with pytest.raises(InvalidArgument) as error:
+        with pytest.raises(BadRequest) as error:
             build_batch("s", fast_decode.events_of(decoded), len(data), RECEIVED)
         assert error.value.violations[0].field == f"events[{index}]"
         assert error.value.message.startswith(f"events[{index}]: Payload")

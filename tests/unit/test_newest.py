@@ -1,4 +1,4 @@
-"""The widening window of server/newest.py gives the answer of the whole scope, read or not."""
+"""The widening window of server/reads/newest_first.py gives the answer of the whole scope, read or not."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +7,7 @@ import random
 import pytest
 
 from querylang.newest_first import NewestFirst
-from trackstore_server.newest import WindowPlanner, run_newest_first
+from trackstore_server.reads.newest_first import WindowPlanner, run_newest_first
 
 START = dt.datetime(2024, 1, 1)
 

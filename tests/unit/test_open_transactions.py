@@ -112,7 +112,7 @@ def test_the_server_reads_single_values_through_scalar_only():
     # above cover only the paths they run.
     offenders = [
         f"{path.name}:{number}"
-        for path in sorted(pathlib.Path(trackstore_server.__file__).parent.glob("*.py"))
+        for path in sorted(pathlib.Path(trackstore_server.__file__).parent.rglob("*.py"))
         for number, line in enumerate(path.read_text().splitlines(), start=1)
         if ".fetchone()" in line and "`fetchone()`" not in line
     ]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from trackstore.v1 import trackevents_pb2 as pb
 from trackstore_server.rows import ResultRows
-from trackstore_server.servicer import LIST_ITEMS_FIELD, PREVIEW_ITEMS_FIELD, _to_struct
+from trackstore_server.api.servicer import LIST_ITEMS_FIELD, PREVIEW_ITEMS_FIELD, _to_struct
 
 
 def both_ways(names, json_columns, rows):

@@ -5,8 +5,8 @@ import duckdb
 import pytest
 
 from querylang.top_by_key import ORDER_KEY_OUTPUT, TopByKey
-from trackstore_server.queries import QueryResult
-from trackstore_server.top_bound import BoundPlanner, run_top_bound, without_late_materialization
+from trackstore_server.reads.queries import QueryResult
+from trackstore_server.reads.top_by_key import BoundPlanner, run_top_bound, without_late_materialization
 
 HINT = TopByKey("k", True, rows=3, depth=3)
 

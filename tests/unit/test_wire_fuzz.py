@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from trackstore.v1 import trackevents_pb2 as pb
 from trackstore_server import _wire, fast_decode
-from trackstore_server.errors import InvalidArgument
+from trackstore_server.errors import BadRequest
 from trackstore_server.event_batch import MAX_EVENT_BYTES, MAX_EVENTS_PER_BATCH, build_batch
 
 RECEIVED = 1_700_000_000_000_000
@@ -43,7 +43,7 @@ def _ordinary(data: bytes):
         return "decode error"
     try:
         return build_batch("s", events, len(data), RECEIVED).table.drop_columns(["TrackId"])
-    except InvalidArgument as error:
+    except BadRequest as error:
         return error.message
 
 

@@ -63,7 +63,7 @@ def _client(args):
 
 def cmd_serve(args) -> int:
     from trackstore_server import config
-    from trackstore_server.app import serve
+    from trackstore_server.api.app import serve
 
     try:
         settings = config.load(flags=vars(args))

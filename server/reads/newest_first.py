@@ -1,11 +1,12 @@
 """Reads newest-first queries from the newest events: a window that widens until it is enough.
 
 `List` pages and `top n by EventTime desc` want the newest n matching events. Over the whole
-scope DuckDB scans every matching row to find them (337 ms at 10 million events for a page at
-skip 9900). The same query over `EventTime >= t` reads only the files and row groups whose
-EventTime reaches t (events arrive in time order, so row groups hold narrow time ranges), and
-its answer is exact once it returns all n rows (querylang/newest_first.py). So: start with a
-window below the scope's newest EventTime, and widen it only when the answer comes back short.
+scope DuckDB scans every matching row to find them (bench/NOTES.md#newest-first-reads). The same
+query over `EventTime >= t` reads only the files and row groups whose EventTime reaches t
+(events arrive in time order, so row groups hold narrow time ranges), and its answer is exact
+once it returns all n rows (querylang/newest_first.py, the analysis that says which queries
+qualify). So: start with a window below the scope's newest EventTime, and widen it only when
+the answer comes back short.
 
 Where the window starts is only a guess; it never changes an answer, only how much is read:
 - the scope's oldest and newest EventTime are cached for half a minute (a stale newest one only
@@ -14,7 +15,7 @@ Where the window starts is only a guess; it never changes an answer, only how mu
 - an exact answer that keeps EventTime tells how far back the newest `depth` matching events
   reach: its last row is the depth-th newest. The next query of that shape starts from that
   span, scaled by the rows it needs and a margin (a page at skip 9900 read from the span of the
-  page at skip 0 would be 99 times too short, the window that merely sufficed 4 times too wide);
+  page at skip 0 would be 99 times too short; the window that merely sufficed is too wide);
 - without EventTime in the answer, the window that answered last time, scaled the same way.
 """
 from __future__ import annotations
@@ -23,7 +24,15 @@ import datetime as dt
 import threading
 import time
 from collections import OrderedDict
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+from querylang.newest_first import TIME_COLUMN
+from querylang.sqlgen import quote_ident
+
+from ..bound_parameters import SINCE, placeholder
+
+if TYPE_CHECKING:
+    from .plan import Compile, ReadPlan, Reads
 
 FIRST_WINDOW = dt.timedelta(hours=1)
 GROWTH = 8  # a short answer with no rows: widen this much
@@ -124,3 +133,27 @@ def run_newest_first(planner: WindowPlanner, shape: tuple, hint, bounds: tuple,
         window = next_window(window, hint, returned)
     # The whole scope's answer sizes the next window too, when it has all the rows.
     return exact(run_all(), newest - oldest)
+
+
+def read(planner: WindowPlanner, reads: Reads, plan: ReadPlan, compiled, compile_for: Compile):
+    """`compiled` (a query with a NewestFirst hint) read from the newest events first."""
+    hint = compiled.newest_first
+    time_column = quote_ident(TIME_COLUMN)
+    since = compile_for(plan, f"(SELECT * FROM {plan.source} AS _all "
+                              f"WHERE {time_column} >= {placeholder(SINCE)})")
+    bounds = planner.bounds(plan.scope, lambda: reads.run_sql(
+        plan, f"SELECT min({time_column}), max({time_column}) FROM {plan.source} AS _all",
+        {}).rows[0])
+    return run_newest_first(
+        planner, (plan.scope, compiled.sql), hint, bounds,
+        run_since=lambda t: reads.run(plan, since, {SINCE: t}),
+        run_all=lambda: reads.run(plan, compiled),
+        size=lambda result: len(result.rows),
+        last_time=lambda result: _last_value(result, hint.time_output),
+    )
+
+
+def _last_value(result, column: str | None):
+    if column is None or column not in result.names or not result.rows:
+        return None
+    return result.rows[-1][result.names.index(column)]

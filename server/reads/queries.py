@@ -12,7 +12,7 @@ from typing import Callable
 
 import duckdb
 
-from .errors import Cancelled, DeadlineExceeded, ResourceExhausted
+from ..errors import QueryCancelled, QueryQueueFull, QueryTimeout
 
 
 @dataclass
@@ -34,33 +34,32 @@ class QueryRunner:
         self,
         sql: str,
         params: dict,
-        timeout_seconds: float,
+        deadline: float,
+        limit_seconds: float,
         on_cancel: Callable[[Callable[[], None]], None] | None = None,
         prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     ) -> QueryResult:
-        """`on_cancel(fn)` registers fn to be called if the client goes away; `prepare(cursor)`
-        runs on the query's connection first (e.g. to register relations)."""
-        deadline = time.monotonic() + timeout_seconds
+        """Runs `sql` until `deadline` (a time.monotonic() value) at the latest; a QueryTimeout
+        names `limit_seconds`, the limit of the read it belongs to. `on_cancel(fn)` registers fn
+        to be called if the client goes away; `prepare(cursor)` runs on the query's connection
+        first (e.g. to register relations)."""
         with self._lock:
             if self._admitted >= self._max_waiting:
-                raise ResourceExhausted(
-                    "too many queries are running or waiting; retry shortly",
-                    retry_after_seconds=1.0,
-                    reason="QUERY_QUEUE_FULL",
-                )
+                raise QueryQueueFull("too many queries are running or waiting; retry shortly",
+                                     retry_after_seconds=1.0)
             self._admitted += 1
         try:
             if not self._slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                raise DeadlineExceeded(_timeout_message(timeout_seconds))
+                raise QueryTimeout(limit_seconds)
             try:
-                return self._execute(sql, params, deadline, timeout_seconds, on_cancel, prepare)
+                return self._execute(sql, params, deadline, limit_seconds, on_cancel, prepare)
             finally:
                 self._slots.release()
         finally:
             with self._lock:
                 self._admitted -= 1
 
-    def _execute(self, sql, params, deadline, timeout_seconds, on_cancel, prepare) -> QueryResult:
+    def _execute(self, sql, params, deadline, limit_seconds, on_cancel, prepare) -> QueryResult:
         cursor = self._conn.cursor()
         if prepare is not None:
             prepare(cursor)
@@ -82,7 +81,7 @@ class QueryRunner:
             # gRPC's add_callback answers False once the call has ended: a client that went away
             # before the query started would otherwise leave it running to the end.
             if on_cancel is not None and on_cancel(lambda: interrupt("cancelled")) is False:
-                raise Cancelled("the client cancelled the query")
+                raise QueryCancelled()
             cursor.execute(sql, params)
             names = [d[0] for d in cursor.description]
             json_columns = [str(d[1]) == "JSON" for d in cursor.description]
@@ -90,17 +89,11 @@ class QueryRunner:
             return QueryResult(names, json_columns, rows)
         except duckdb.InterruptException:
             if why and why[0] == "cancelled":
-                raise Cancelled("the client cancelled the query") from None
-            raise DeadlineExceeded(_timeout_message(timeout_seconds)) from None
+                raise QueryCancelled() from None
+            raise QueryTimeout(limit_seconds) from None
         finally:
             with lock:
                 finished = True
             timer.cancel()
             cursor.close()
 
-
-def _timeout_message(timeout_seconds: float) -> str:
-    return (
-        f"the query ran longer than its limit of {timeout_seconds:g} s and was stopped; "
-        f"narrow the time range or filter more selectively"
-    )

@@ -1,17 +1,16 @@
 """Reads a top-N by a promoted real key from the events beyond a learned bound first.
 
 Over the whole scope DuckDB 1.4 finds `top 10 by toreal(Payload.cart.total) desc` by reading
-the order key of every row group its own running boundary cannot rule out (110,000 of 187,542
-purchases at 10 million events, and five row groups of full rows for the 10 answers: 228 ms).
-The same query over `order key >= b` is exact once it returns all n rows
-(querylang/top_by_key.py), and Parquet min/max statistics skip every row group below b.
+the order key of every row group its own running boundary cannot rule out, which for commerce
+events is most of them, and whole row groups of full rows for the answers
+(bench/NOTES.md#top-n-by-a-promoted-key). The same query over `order key >= b` is exact once
+it returns all n rows (querylang/top_by_key.py, the analysis that says which queries qualify),
+and Parquet min/max statistics skip every row group below b.
 
 A bounded read runs without DuckDB's late materialization (on its own connection only): with
 the bound in the scan, the Parquet reader keeps the few rows beyond it and decodes their other
 columns alone, where the late-materialized fetch joins back on file row numbers and decodes the
-whole row groups holding the answers (at 1 million events: 50 ms against 102, of which the
-fetch of 53,660 full rows for 10 answers took most). A whole read keeps it: it needs the
-fetch (356 ms without it against 104).
+whole row groups holding the answers. A whole read keeps it: it needs the fetch.
 
 b is the order key of the last row of the shape's previous exact answer (the compiled query
 returns it in a hidden last column). It only decides how much is read: more events beyond it
@@ -23,9 +22,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from querylang.top_by_key import ORDER_KEY_OUTPUT
+from querylang.top_by_key import BOUND_PARAMETER, ORDER_KEY_OUTPUT
+
+if TYPE_CHECKING:
+    from .plan import Compile, ReadPlan, Reads
 
 REMEMBERED_SHAPES = 1024
 
@@ -82,3 +84,16 @@ def _learned(planner: BoundPlanner, shape: tuple, hint, result):
     result.json_columns = result.json_columns[:-1]
     result.rows = [row[:-1] for row in result.rows]
     return result
+
+
+def read(planner: BoundPlanner, reads: Reads, plan: ReadPlan, compiled, compile_for: Compile):
+    """`compiled` (a query with a TopByKey hint) read from beyond its shape's bound first."""
+    hint = compiled.top_by_key
+    shape = (plan.scope, compiled.sql, repr(sorted(compiled.params.items())))
+
+    def run_bounded(bound):  # compiled only once a bound is known
+        bounded = compile_for(plan, hint.restricted(plan.source))
+        return reads.run(plan, bounded, {BOUND_PARAMETER: bound}, late_materialization=False)
+
+    return run_top_bound(planner, shape, hint, run_bounded=run_bounded,
+                         run_all=lambda: reads.run(plan, compiled))

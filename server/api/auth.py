@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 import grpc
 
-from .errors import PermissionDenied, Unauthenticated
+from ..errors import NotAllowed, NotAuthenticated
+from .registration import HANDLER_KINDS
+from .status import abort
 
 SCHEME = "epi-single"
 # Health and reflection answer without a key, as load balancers and grpcurl expect.
@@ -72,27 +74,27 @@ class ApiKeys:
     def authenticate(self, metadata) -> Principal:
         header = next((value for key, value in metadata if key == "authorization"), None)
         if header is None:
-            raise Unauthenticated(f"missing authorization metadata: '{SCHEME} <API key>'")
+            raise NotAuthenticated(f"missing authorization metadata: '{SCHEME} <API key>'")
         scheme, _, key = header.strip().partition(" ")
         if scheme.lower() != SCHEME or not key.strip():
-            raise Unauthenticated(f"authorization must be '{SCHEME} <API key>'")
+            raise NotAuthenticated(f"authorization must be '{SCHEME} <API key>'")
         principal = self._by_digest.get(_digest(key.strip()))
         if principal is None:
-            raise Unauthenticated("the API key is not valid")
+            raise NotAuthenticated("the API key is not valid")
         return principal
 
 
 def authorize(scope: str) -> None:
-    """Raises PermissionDenied unless the caller's key may use `scope`."""
+    """Raises NotAllowed unless the caller's key may use `scope`."""
     principal = _current.get()
     if not principal.allows(scope):
-        raise PermissionDenied(f"the API key {principal.name!r} may not use scope {scope!r}")
+        raise NotAllowed(f"the API key {principal.name!r} may not use scope {scope!r}")
 
 
 def authorize_admin() -> None:
     principal = _current.get()
     if "*" not in principal.scopes:
-        raise PermissionDenied(
+        raise NotAllowed(
             f"the API key {principal.name!r} may not administer the store (needs scope \"*\")"
         )
 
@@ -109,22 +111,14 @@ class AuthInterceptor(grpc.ServerInterceptor):
             return handler
         try:
             principal = self._keys.authenticate(handler_call_details.invocation_metadata)
-        except Unauthenticated as error:
+        except NotAuthenticated as error:
             refusal = _refuse(error)
             return _replace_behavior(handler, lambda _behavior: refusal)
         return _replace_behavior(handler, lambda behavior: _with_principal(behavior, principal))
 
 
-_HANDLER_KINDS = (
-    ("unary_unary", grpc.unary_unary_rpc_method_handler),
-    ("stream_unary", grpc.stream_unary_rpc_method_handler),
-    ("unary_stream", grpc.unary_stream_rpc_method_handler),
-    ("stream_stream", grpc.stream_stream_rpc_method_handler),
-)
-
-
 def _replace_behavior(handler, wrap):
-    for kind, make_handler in _HANDLER_KINDS:
+    for kind, make_handler in HANDLER_KINDS.values():
         behavior = getattr(handler, kind)
         if behavior is not None:
             return make_handler(
@@ -144,9 +138,7 @@ def _with_principal(behavior, principal):
     return run
 
 
-def _refuse(error: Unauthenticated):
-    from .status import abort  # status imports querylang; keep auth importable alone
-
+def _refuse(error: NotAuthenticated):
     def run(request, context):
         abort(context, error)
 

@@ -1,28 +1,25 @@
-"""The TrackEventsService: each method checks access, makes one engine call, maps the result."""
+"""The services of the contract: each method checks access, makes one engine call, maps the
+result. Registered from the descriptors by registration.py (each servicer's SERVICE)."""
 from __future__ import annotations
 
 import functools
 import logging
-import os
-import threading
 import time
 from collections import deque
 
-import duckdb
 import grpc
 import orjson
 from google.protobuf import struct_pb2
 from grpc_status import rpc_status
 
 from trackstore.v1 import admin_pb2 as admin_pb
-from trackstore.v1 import admin_pb2_grpc as admin_grpc
 from trackstore.v1 import trackevents_pb2 as pb
-from trackstore.v1 import trackevents_pb2_grpc as pb_grpc
 
+from .. import fast_decode
+from ..errors import BadRequest, FieldViolation, Starting
+from ..event_batch import normalize_scope
 from .auth import authorize, authorize_admin
-from .errors import FieldViolation, InvalidArgument, Unavailable
-from .event_batch import normalize_scope
-from .fast_decode import events_of
+from .registration import preserialized
 from .status import grpc_code, to_status
 
 access_log = logging.getLogger("trackstore.access")
@@ -51,7 +48,7 @@ def _with_items(message, rows, field: int) -> bytes:
 
 
 def rpc(query_field: str = "query"):
-    """Maps every exception to a status and writes one access-log line per call.
+    """Maps every exception to a status (status.py) and writes one access-log line per call.
 
     The log holds method, scope, status, duration and row count; never event contents or keys.
     """
@@ -65,8 +62,6 @@ def rpc(query_field: str = "query"):
             try:
                 return method(self, request, context, call)
             except Exception as error:  # noqa: BLE001 - every error is mapped, none leaks
-                if isinstance(error, duckdb.FatalException):
-                    error = _storage_failed(error)
                 status = to_status(error, query_field)
                 code = grpc_code(status)
                 context.abort_with_status(rpc_status.to_status(status))
@@ -80,21 +75,20 @@ def rpc(query_field: str = "query"):
     return decorate
 
 
-def _storage_failed(error: Exception) -> Unavailable:
-    """DuckDB invalidates the database after a fatal error: every later call would fail. Exit
-    so the supervisor restarts the server; acknowledged events are in the log or the lake."""
-    logging.getLogger("trackstore.server").critical("storage engine failed: %s; exiting", error)
-    threading.Timer(0.5, os._exit, (70,)).start()
-    return Unavailable("the storage engine failed and the server is restarting; retry shortly")
+class TrackEventsServicer:
+    SERVICE = pb.DESCRIPTOR.services_by_name["TrackEventsService"]
+    # Large Track requests are decoded column by column (fast_decode.py); Preview and List
+    # answer their rows already serialized (rows.py).
+    REQUEST_DECODERS = {"Track": fast_decode.deserializer,
+                        "TrackStream": fast_decode.deserializer}
+    RESPONSE_ENCODERS = {"Preview": preserialized, "List": preserialized}
 
-
-class TrackEventsServicer(pb_grpc.TrackEventsServiceServicer):
     def __init__(self):
-        self.engine = None  # set once the store is open; calls before that are UNAVAILABLE
+        self.engine = None  # set once the store is open; calls before that are refused
 
     def _engine(self):
         if self.engine is None:
-            raise Unavailable("the server is starting; retry shortly")
+            raise Starting()
         return self.engine
 
     def _scope(self, scope: str, call: dict) -> str:
@@ -107,7 +101,7 @@ class TrackEventsServicer(pb_grpc.TrackEventsServiceServicer):
     def Track(self, request, context, call):
         engine = self._engine()
         scope = self._scope(request.scope, call)
-        track_ids = engine.track(scope, events_of(request), request.ByteSize())
+        track_ids = engine.track(scope, fast_decode.events_of(request), request.ByteSize())
         call["rows"] = len(track_ids)
         return pb.TrackResponse(track_ids=track_ids)
 
@@ -120,10 +114,10 @@ class TrackEventsServicer(pb_grpc.TrackEventsServiceServicer):
         for index, request in enumerate(request_iterator):
             scope = self._scope(request.scope, call)
             try:
-                batch = engine.prepare(scope, events_of(request), request.ByteSize())
-            except InvalidArgument as error:
+                batch = engine.prepare(scope, fast_decode.events_of(request), request.ByteSize())
+            except BadRequest as error:
                 # Batches before this one may already be durable: say so, so a client can resume.
-                raise InvalidArgument(
+                raise BadRequest(
                     f"batch {index}: {error.message}; the {stored_batches + len(in_flight)} "
                     f"batches before it are stored",
                     [FieldViolation(f"batch[{index}].{v.field}", v.description)
@@ -133,10 +127,10 @@ class TrackEventsServicer(pb_grpc.TrackEventsServiceServicer):
             if batch.size:
                 in_flight.append(engine.submit(batch))
             while len(in_flight) > STREAM_BATCHES_IN_FLIGHT:
-                track_ids.extend(in_flight.popleft().result())
+                track_ids.extend(engine.stored(in_flight.popleft()))
                 stored_batches += 1
         while in_flight:
-            track_ids.extend(in_flight.popleft().result())
+            track_ids.extend(engine.stored(in_flight.popleft()))
         call["rows"] = len(track_ids)
         return pb.TrackStreamResponse(track_ids=track_ids, event_count=len(track_ids))
 
@@ -184,8 +178,10 @@ class TrackEventsServicer(pb_grpc.TrackEventsServiceServicer):
         return pb.BatchDeleteResponse(track_ids=deleted)
 
 
-class AdminServicer(admin_grpc.AdminServiceServicer):
+class AdminServicer:
     """Store maintenance; needs a key allowed every scope."""
+
+    SERVICE = admin_pb.DESCRIPTOR.services_by_name["AdminService"]
 
     def __init__(self, track_servicer: TrackEventsServicer):
         self._track = track_servicer

@@ -1,0 +1,170 @@
+"""Builds and runs the gRPC server: services, health checking, reflection, auth, TLS.
+
+`create_server` returns a running server (tests bind port 0) or raises CannotStart; only
+`serve`, the entry point, ends the process: exit status 1 when the server cannot start, and
+EXIT_STORAGE_FAILED once the storage engine failed.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from concurrent import futures
+from dataclasses import dataclass
+from typing import Callable
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from ..config import Settings
+from ..engine import Engine
+from ..errors import StoreFormatNewer
+from ..limits import MAX_MESSAGE_BYTES
+from .auth import ApiKeys, AuthInterceptor, KeyFileError
+from .registration import register
+from .servicer import AdminServicer, TrackEventsServicer
+
+log = logging.getLogger("trackstore.server")
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+# After a fatal storage error: the status a supervisor sees, and how long the failing calls'
+# answers have to go out first.
+EXIT_STORAGE_FAILED = 70
+STORAGE_FAILURE_ANSWER_SECONDS = 0.5
+
+
+class CannotStart(Exception):
+    """The settings or the store do not allow the server to start; the message says why."""
+
+
+@dataclass
+class RunningServer:
+    server: grpc.Server
+    port: int
+    engine: Engine
+    health: health.HealthServicer
+
+    def stop(self, grace: float | None = 5.0, drain_seconds: float = 0.0) -> None:
+        """Drains: health says NOT_SERVING for `drain_seconds` while calls are still served (so
+        load balancers move away), then new calls are refused, calls in flight get `grace`
+        seconds, and the store closes (flushing the write-ahead log into the lake)."""
+        self.health.enter_graceful_shutdown()
+        time.sleep(drain_seconds)
+        self.server.stop(grace).wait()
+        self.engine.close()
+
+
+def _set_health(health_servicer, status) -> None:
+    for service in ("", TrackEventsServicer.SERVICE.full_name):
+        health_servicer.set(service, status)
+
+
+def grpc_server(interceptors=()) -> grpc.Server:
+    """The gRPC server with our thread pool and options (bench/noop_server.py uses it too)."""
+    return grpc.server(
+        futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="rpc"),
+        interceptors=list(interceptors),
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ],
+    )
+
+
+def _api_keys(settings: Settings) -> ApiKeys | None:
+    try:
+        keys = ApiKeys.load(settings.api_keys_file) if settings.api_keys_file else None
+    except KeyFileError as error:
+        raise CannotStart(str(error)) from None
+    if keys is None and settings.host not in LOOPBACK_HOSTS:
+        raise CannotStart(
+            f"refusing to listen on {settings.host} without API keys; "
+            f"configure --api-keys-file or listen on 127.0.0.1"
+        )
+    return keys
+
+
+def _listen(server: grpc.Server, settings: Settings) -> int:
+    address = f"{settings.host}:{settings.port}"
+    if settings.tls_cert or settings.tls_key:
+        with open(settings.tls_key, "rb") as key, open(settings.tls_cert, "rb") as cert:
+            credentials = grpc.ssl_server_credentials([(key.read(), cert.read())])
+        port = server.add_secure_port(address, credentials)
+    else:
+        port = server.add_insecure_port(address)
+    if port == 0:
+        raise CannotStart(f"cannot listen on {address}")
+    return port
+
+
+def create_server(settings: Settings,
+                  on_storage_failure: Callable[[BaseException], None] | None = None
+                  ) -> RunningServer:
+    """The server, listening and serving; `on_storage_failure(error)` hears of a fatal error of
+    the storage engine (by default it is logged). Raises CannotStart."""
+    keys = _api_keys(settings)
+    server = grpc_server([AuthInterceptor(keys)] if keys else [])
+    servicer = TrackEventsServicer()
+    services = register(server, [servicer, AdminServicer(servicer)])
+    health_servicer = health.HealthServicer()
+    _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*services, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    port = _listen(server, settings)
+    # Listen first so health answers NOT_SERVING while the store opens.
+    server.start()
+    try:
+        engine = Engine(settings, on_storage_failure)
+    except StoreFormatNewer as error:
+        server.stop(None)
+        raise CannotStart(f"cannot open the store: {error.message}") from None
+    except BaseException:
+        server.stop(None)
+        raise
+    servicer.engine = engine
+    _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
+    if keys is None:
+        log.warning(
+            "no API keys configured: the server is open, listening on %s:%d only",
+            settings.host, port,
+        )
+    log.info("trackstore serving on %s:%d, data in %s", settings.host, port, settings.data_dir)
+    return RunningServer(server, port, engine, health_servicer)
+
+
+def serve(settings: Settings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    stopping = threading.Event()
+    failed: list[BaseException] = []
+
+    def on_storage_failure(error: BaseException) -> None:
+        # DuckDB invalidates the database after a fatal error: every later call would fail.
+        # Exit so the supervisor restarts the server; acknowledged events are in the log or
+        # the lake.
+        log.critical("storage engine failed: %s; exiting", error)
+        failed.append(error)
+        stopping.set()
+
+    try:
+        running = create_server(settings, on_storage_failure)
+    except CannotStart as error:
+        raise SystemExit(str(error)) from None
+
+    def on_signal(signum, _frame):
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    # Print the bound port (useful with --port 0) in a line scripts can read.
+    print(f"trackstore listening on {settings.host}:{running.port}", flush=True)
+    stopping.wait()
+    if failed:
+        time.sleep(STORAGE_FAILURE_ANSWER_SECONDS)
+        os._exit(EXIT_STORAGE_FAILED)
+    running.stop(drain_seconds=settings.drain_seconds)
+    log.info("stopped")

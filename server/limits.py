@@ -1,0 +1,26 @@
+"""The limits clients see, each stated once; the README's API table cites this module.
+
+The last group are defaults of settings (config.py): a deployment may change them.
+"""
+from __future__ import annotations
+
+# Track and TrackStream
+MAX_EVENTS_PER_BATCH = 10_000  # events in one request (one TrackStream message)
+MAX_EVENT_BYTES = 1 << 20  # one serialized TrackEvent: 1 MiB
+MAX_TRACK_ID_LENGTH = 200  # characters (server/wire/requests.c checks the same, see its test)
+MAX_SCOPE_LENGTH = 200  # characters, printable
+
+# List
+DEFAULT_LIST_TOP = 100  # events a page holds when `top` is absent
+MAX_LIST_WINDOW = 10_000  # skip + top must be under it
+
+# BatchDelete: two IN lists of at most 500 constants each (deletes.py)
+MAX_BATCH_DELETE = 1000
+
+# Any request or response, in either direction
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+# Defaults of settings
+PREVIEW_MAX_ROWS = 1000  # --preview-max-rows: rows a Preview returns (`truncated` says more)
+QUERY_TIME_LIMIT_SECONDS = 120.0  # --preview-timeout-seconds: a query is stopped after it
+MAX_PENDING_DELETES = 1_000_000  # --max-pending-deletes: then Delete is RESOURCE_EXHAUSTED

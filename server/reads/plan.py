@@ -1,0 +1,114 @@
+"""One read of a scope's events: planned when it starts, run the way its compiled query allows.
+
+A ReadPlan fixes what every statement of a read shares: the schema (with the promoted keys), the
+source SQL confined to the scope, whether the events acknowledged but not yet flushed must be
+registered, the values the tracked columns hold, and one deadline. `Reads.read` then picks the
+strategy the compiler's analysis allows: from the newest events first (newest_first.py), from
+beyond a learned bound on a promoted key (top_by_key.py), or the whole scope; and reads again
+without the known values when they changed meanwhile (known_values.py). Each strategy falls back
+to the whole scope when unsure, so its answer is always the whole scope's answer.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Callable
+
+from querylang import CompiledQuery, KnownValues, Schema
+from querylang.sqlgen import quote_ident
+
+from ..bound_parameters import SCOPE, SERVER, placeholder
+from ..lake import EVENTS_TABLE
+from . import newest_first, top_by_key
+from .known_values import ScopeValues
+from .queries import QueryResult, QueryRunner
+
+Prepare = Callable[[object], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPlan:
+    """What one read of a scope fixes when it starts."""
+
+    scope: str
+    schema: Schema  # the events' columns and the promoted keys
+    source: str  # SQL of the scope's events (sources())
+    # Registers the recent events on a query's cursor; None when the source reads the lake alone.
+    prepare: Prepare | None
+    server_id: str  # whose write-ahead log watermark the source reads recent events above
+    known: KnownValues | None  # what the tracked columns hold (None: nothing assumed)
+    known_token: tuple  # the state `known` was taken at (known_values.ScopeValues)
+    limit_seconds: float  # how long the whole read may take
+    deadline: float  # time.monotonic() at which it is stopped
+    on_cancel: Callable | None  # registers what to do when the client goes away
+
+    @classmethod
+    def starting_now(cls, *, limit_seconds: float, **fields) -> ReadPlan:
+        return cls(limit_seconds=limit_seconds, deadline=time.monotonic() + limit_seconds,
+                   **fields)
+
+
+# (plan, source SQL) -> the read's query over that source, compiled with the plan's schema and
+# known values.
+Compile = Callable[[ReadPlan, str], CompiledQuery]
+
+
+def sources(column_names: list[str], recent_source_sql: str) -> tuple[str, str]:
+    """What a compiled query reads instead of the table, confined to the scope the server binds,
+    so no text a user wrote can widen what a query sees: the lake alone, and the lake with the
+    acknowledged events not yet flushed (`recent_source_sql`, writer.Writer.recent_source_sql).
+    The second costs more (bench/NOTES.md#recent-reads), so a read takes it only while there are
+    such events."""
+    columns = ", ".join(quote_ident(c) for c in column_names)
+    scope = placeholder(SCOPE)
+    lake_only = f'(SELECT {columns} FROM {EVENTS_TABLE} WHERE "Scope" = {scope})'
+    with_recent = (f'(SELECT {columns} FROM {EVENTS_TABLE} WHERE "Scope" = {scope} '
+                   f"UNION ALL {recent_source_sql})")
+    return lake_only, with_recent
+
+
+class Reads:
+    """Runs reads: each statement with the plan's scope, recent events and deadline."""
+
+    def __init__(self, queries: QueryRunner, values: ScopeValues):
+        self._queries = queries
+        self._values = values
+        self._windows = newest_first.WindowPlanner()
+        self._bounds = top_by_key.BoundPlanner()
+
+    def read(self, plan: ReadPlan, compiled: CompiledQuery,
+             compile_for: Compile) -> tuple[QueryResult, CompiledQuery]:
+        """(result, compiled) of `compiled` = compile_for(plan, plan.source). An answer that
+        relied on the known values is kept only if they had not changed when the query ended;
+        otherwise the query runs again without them."""
+        result = self._read(plan, compiled, compile_for)
+        if compiled.pruned and not self._values.unchanged(plan.scope, plan.known_token):
+            plan = replace(plan, known=None)
+            compiled = compile_for(plan, plan.source)
+            result = self._read(plan, compiled, compile_for)
+        return result, compiled
+
+    def _read(self, plan: ReadPlan, compiled: CompiledQuery, compile_for: Compile) -> QueryResult:
+        if compiled.top_by_key is not None:
+            return top_by_key.read(self._bounds, self, plan, compiled, compile_for)
+        if compiled.newest_first is not None:
+            return newest_first.read(self._windows, self, plan, compiled, compile_for)
+        return self.run(plan, compiled)
+
+    def run(self, plan: ReadPlan, compiled: CompiledQuery, extra: dict | None = None,
+            late_materialization: bool = True) -> QueryResult:
+        """`compiled` with its parameters, `extra` ones and the plan's."""
+        params = {**compiled.params, **extra} if extra else compiled.params
+        return self.run_sql(plan, compiled.sql, params, late_materialization)
+
+    def run_sql(self, plan: ReadPlan, sql: str, params: dict,
+                late_materialization: bool = True) -> QueryResult:
+        params = dict(params)
+        params[SCOPE] = plan.scope
+        prepare = plan.prepare
+        if prepare is not None:  # the source reads recent events and this server's watermark
+            params[SERVER] = plan.server_id
+        if not late_materialization:
+            prepare = top_by_key.without_late_materialization(prepare)
+        return self._queries.run(sql, params, plan.deadline, plan.limit_seconds,
+                                 plan.on_cancel, prepare)

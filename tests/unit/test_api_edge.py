@@ -1,0 +1,59 @@
+"""The edge (server/api/) speaks gRPC and nothing else: no database driver, and a handler table
+derived from the contract that refuses to start with a method it cannot serve."""
+from __future__ import annotations
+
+import ast
+import pathlib
+
+import pytest
+
+import trackstore_server
+from trackstore.v1 import trackevents_pb2 as pb
+from trackstore_server.api import registration
+from trackstore_server.api.servicer import TrackEventsServicer
+
+API = pathlib.Path(trackstore_server.__file__).parent / "api"
+DATABASE_DRIVERS = {"duckdb", "psycopg", "psycopg2", "sqlite3"}
+SERVICE = pb.DESCRIPTOR.services_by_name["TrackEventsService"]
+
+
+def imported_modules(path: pathlib.Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_api_package_imports_no_database_driver():
+    files = sorted(API.glob("*.py"))
+    assert {path.name for path in files} >= {"app.py", "servicer.py", "status.py", "auth.py",
+                                             "registration.py"}
+    assert {path.name: imported_modules(path) & DATABASE_DRIVERS for path in files} == \
+        {path.name: set() for path in files}
+
+
+def test_every_method_of_a_service_gets_a_handler_from_the_descriptor():
+    handlers = registration.method_handlers(SERVICE, TrackEventsServicer())
+    assert set(handlers) == {method.name for method in SERVICE.methods}
+    stream = handlers["TrackStream"]
+    assert stream.request_streaming and not stream.response_streaming
+    assert handlers["Delete"].request_deserializer == pb.DeleteRequest.FromString
+
+
+def test_a_method_without_an_implementation_stops_registration():
+    class WithoutDelete(TrackEventsServicer):
+        Delete = None
+
+    with pytest.raises(registration.NotServed, match="TrackEventsService.Delete"):
+        registration.method_handlers(SERVICE, WithoutDelete())
+
+
+def test_a_codec_for_a_method_the_service_lacks_stops_registration():
+    class Misspelt(TrackEventsServicer):
+        RESPONSE_ENCODERS = {"Lists": registration.preserialized}
+
+    with pytest.raises(registration.NotServed, match="Lists"):
+        registration.method_handlers(SERVICE, Misspelt())
