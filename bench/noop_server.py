@@ -1,6 +1,6 @@
 """A gRPC server whose Track does nothing: the ceiling of unary calls on this machine.
 
-Same gRPC server as trackstore's (server/app.py `grpc_server`: thread pool, options), one
+Same gRPC server as trackstore's (server/api/app.py `grpc_server`: thread pool, options), one
 method at trackstore's Track path that neither parses the request nor touches storage and
 answers a pre-serialized TrackResponse with one TrackId, so the ingest phase's unary client
 counts one event per call. Prints `noop listening on 127.0.0.1:PORT` and serves until killed.
@@ -12,7 +12,7 @@ import threading
 
 from contract import EVENTS_SERVICE, add_raw_handlers
 from trackstore.v1 import trackevents_pb2 as pb
-from trackstore_server.app import grpc_server
+from trackstore_server.api.app import grpc_server
 
 RESPONSE = pb.TrackResponse(track_ids=["00000000-0000-7000-8000-000000000000"]).SerializeToString()
 

@@ -168,7 +168,7 @@ def _preview(results: dict) -> list[str]:
            "our compiler makes of the KQL, run the same way: compiled / lake SQL is the "
            "translation's cost, ours / compiled the RPC's and row conversion's. *Ours first*: the "
            "warm-up Preview, where a top-N by EventTime or by a promoted key reads the whole scope "
-           "and learns where the later ones start (server/newest.py, server/top_bound.py).",
+           "and learns where the later ones start (server/reads/newest_first.py, server/reads/top_by_key.py).",
            "",
            "| Query | Ours p50 ms | Ours p95 ms | Ours first ms | Raw p50 ms | Raw p95 ms | "
            "Ratio ours/raw | Lake SQL p50 ms | Compiled SQL p50 ms | Rows ours/raw | "

@@ -8,7 +8,7 @@ do not matter either, since events with the same EventTime fall on the same side
 
 The server uses this to read the newest events first: with `EventTime >= t` in the scan, Parquet
 min/max statistics skip the older files and row groups, and t moves back only when the answer
-comes back short (server/newest.py). "Latest events" lists and `top n by EventTime desc` are the
+comes back short (server/reads/newest_first.py). "Latest events" lists and `top n by EventTime desc` are the
 common shape of both List and Preview.
 """
 from __future__ import annotations

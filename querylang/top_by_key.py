@@ -11,7 +11,7 @@ answered this way.
 With `$srv_bound` in the scan, Parquet min/max statistics skip the row groups whose order keys
 stay below it, where DuckDB 1.4's own top-N reads them all for the statistics of commerce events
 in general, not of the rows a query's filter keeps. The server learns b from an exact answer:
-the order key of its last row, returned in a hidden last column (server/top_bound.py).
+the order key of its last row, returned in a hidden last column (server/reads/top_by_key.py).
 """
 from __future__ import annotations
 

@@ -68,8 +68,8 @@ def _our_side(rpc: Rpc, scope: str, query: Query, entry: dict) -> Callable[[], o
         entry["error"] = error_text(error)
         return None
     # The first call of a shape: a top-N by EventTime or by a promoted key reads the whole
-    # scope there and sizes the later reads from its answer (server/newest.py,
-    # server/top_bound.py), so it is shown beside the p50 of those.
+    # scope there and sizes the later reads from its answer (server/reads/newest_first.py,
+    # server/reads/top_by_key.py), so it is shown beside the p50 of those.
     entry["ours_first_ms"] = 1000 * (time.perf_counter() - began)
     entry["ours_rows"] = response.count
     entry["ours_first"] = jsonable(

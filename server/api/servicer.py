@@ -47,7 +47,7 @@ def _with_items(message, rows, field: int) -> bytes:
     return message.SerializeToString() + encoded
 
 
-def rpc(query_field: str = "query"):
+def rpc():
     """Maps every exception to a status (status.py) and writes one access-log line per call.
 
     The log holds method, scope, status, duration and row count; never event contents or keys.
@@ -62,7 +62,7 @@ def rpc(query_field: str = "query"):
             try:
                 return method(self, request, context, call)
             except Exception as error:  # noqa: BLE001 - every error is mapped, none leaks
-                status = to_status(error, query_field)
+                status = to_status(error)
                 code = grpc_code(status)
                 context.abort_with_status(rpc_status.to_status(status))
             finally:
@@ -134,7 +134,7 @@ class TrackEventsServicer:
         call["rows"] = len(track_ids)
         return pb.TrackStreamResponse(track_ids=track_ids, event_count=len(track_ids))
 
-    @rpc(query_field="query")
+    @rpc()
     def Preview(self, request, context, call):
         engine = self._engine()
         scope = self._scope(request.scope, call)
@@ -148,7 +148,7 @@ class TrackEventsServicer:
             count=len(items), truncated=truncated)
         return _with_items(response, items, PREVIEW_ITEMS_FIELD)
 
-    @rpc(query_field="filter")
+    @rpc()
     def List(self, request, context, call):
         engine = self._engine()
         scope = self._scope(request.scope, call)

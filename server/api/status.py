@@ -71,13 +71,14 @@ def http_status(code: int) -> int:
     return HTTP_STATUSES[code]
 
 
-def domain_error(error: Exception, query_field: str = "query") -> errors.TrackstoreError:
-    """The error as one of ours: a query the compiler refused blames `query_field`; anything
-    unexpected is logged and becomes an internal error."""
+def domain_error(error: Exception) -> errors.TrackstoreError:
+    """The error as one of ours: a query the compiler refused blames the request field it read
+    (`QueryError.input`: query, filter, orderby, ...); anything unexpected is logged and becomes
+    an internal error."""
     if isinstance(error, errors.TrackstoreError):
         return error
     if isinstance(error, querylang.QueryError):
-        return errors.BadQuery(str(error), query_field)
+        return errors.BadQuery(str(error), error.input)
     log.error("internal error", exc_info=error)
     return errors.TrackstoreError("internal error; the operation can be retried")
 
@@ -88,8 +89,8 @@ def _pack(message) -> any_pb2.Any:
     return packed
 
 
-def to_status(error: Exception, query_field: str = "query") -> status_pb2.Status:
-    error = domain_error(error, query_field)
+def to_status(error: Exception) -> status_pb2.Status:
+    error = domain_error(error)
     details = [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN))]
     if isinstance(error, errors.BadRequest):
         details.append(_pack(error_details_pb2.BadRequest(field_violations=[
@@ -103,8 +104,8 @@ def to_status(error: Exception, query_field: str = "query") -> status_pb2.Status
     return status_pb2.Status(code=status_code(error), message=error.message, details=details)
 
 
-def abort(context: grpc.ServicerContext, error: Exception, query_field: str = "query"):
-    context.abort_with_status(rpc_status.to_status(to_status(error, query_field)))
+def abort(context: grpc.ServicerContext, error: Exception):
+    context.abort_with_status(rpc_status.to_status(to_status(error)))
 
 
 _GRPC_CODES = {code.value[0]: code for code in grpc.StatusCode}

@@ -145,6 +145,17 @@ def test_list_filter_error_names_the_filter_field(loaded):
     assert violation.field == "filter"
 
 
+def test_list_orderby_error_names_the_orderby_field(loaded):
+    server, _ = loaded
+    with server.client() as client:
+        with pytest.raises(TrackstoreError) as error:
+            client.list("q", filter="EventType eq 'a'", orderby="NoSuchColumn desc")
+    assert error.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    violation = detail(error.value, error_details_pb2.BadRequest).field_violations[0]
+    assert violation.field == "orderby"
+    assert "NoSuchColumn" in error.value.message
+
+
 def test_deleted_event_disappears_from_preview_and_list_at_once(loaded):
     server, _ = loaded
     with server.client() as client:

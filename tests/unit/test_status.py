@@ -56,8 +56,8 @@ def test_a_refusal_for_now_carries_its_retry_delay():
 
 
 def test_a_query_error_blames_the_field_it_came_from():
-    error = querylang.QueryError("unknown column")
-    answer = status.to_status(error, query_field="filter")
+    error = querylang.QueryError("unknown column", input="filter")
+    answer = status.to_status(error)
     request = error_details_pb2.BadRequest()
     assert answer.code == code_pb2.INVALID_ARGUMENT
     assert answer.details[1].Unpack(request)
