@@ -8,13 +8,14 @@ raised as StorageFailed; only the owner decides whether the process ends.
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import logging
 import pathlib
 import threading
 import uuid
 from concurrent.futures import Future
-from typing import Callable
+from typing import Callable, Iterator, TypeVar
 
 import duckdb
 
@@ -23,6 +24,7 @@ import querylang
 from . import compaction, promoted
 from .bound_parameters import SCOPE, SERVER
 from .config import Settings
+from .cursors import CursorSigner
 from .errors import BadRequest, FieldViolation, StorageFailed
 from .event_batch import EventBatch, build_batch, normalize_scope
 from .lake import EVENTS_TABLE, LAKE, pending_deletions, scalar
@@ -36,6 +38,7 @@ from .wal import WriteAheadLog
 from .writer import Writer
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PROMOTION_SAMPLE_ROWS = 100_000
 
@@ -69,6 +72,8 @@ class Engine:
         cursor = self._conn.cursor()
         try:
             keys = promoted.load(cursor)
+            # Signs the page cursors of exports and segments (cursors.py).
+            self.cursor_signer = CursorSigner.load(cursor)
         finally:
             cursor.close()
         data_dir = pathlib.Path(settings.data_dir)
@@ -292,6 +297,28 @@ class Engine:
         return self._writer.run(
             lambda cursor: compaction.compact(cursor, self.settings.inline_row_limit)
         ).result()
+
+    # -- for the services beside the engine (segments, exports) --------------------------------
+
+    @property
+    def server_id(self) -> str:
+        """This server's identity, kept in its data dir: the holder name of its leases."""
+        return self._writer.server_id
+
+    @contextlib.contextmanager
+    def lake_cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of the caller's own on the store, for one thread's work."""
+        cursor = self._conn.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    @_reporting_storage_failure
+    def on_lake_thread(self, task: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """`task(cursor)` run on the lake thread once the lake holds every event acknowledged
+        before the call, as deletes and compaction run: no flush runs beside it."""
+        return self._writer.run(task).result()
 
     def close(self) -> None:
         self._stop.set()

@@ -21,7 +21,7 @@ from typing import Callable
 
 import duckdb
 
-from . import column_values
+from . import column_values, cursors, leases
 from .config import Settings
 from .errors import StoreFormatNewer
 from .lake import (EVENTS_TABLE, FILE_OPTIONS, LAKE, PROMOTED_KEYS_TABLE, WAL_STATE_TABLE,
@@ -74,6 +74,8 @@ STEPS: tuple[tuple[int, str, Callable[[duckdb.DuckDBPyConnection, int], None]], 
     (2, "the column_values table, filled from the stored events", column_values.ensure_table),
     (3, "Parquet files in row groups of 16,384 rows and version 2 encodings", _file_options),
     (4, "an order column beside each real promoted key", _order_columns),
+    (5, "the leases table (one server at a time for a job)", leases.ensure_table),
+    (6, "the store_keys table with the key that signs page cursors", cursors.ensure_table),
 )
 FORMAT_VERSION = STEPS[-1][0]
 # A conflict means another server committed a step: one more attempt per step is enough.

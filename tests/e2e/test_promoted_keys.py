@@ -133,7 +133,7 @@ def test_a_real_key_has_an_order_column_filled_for_stored_and_new_events(start_s
     try:
         conn.execute(f'ALTER TABLE {EVENTS_TABLE} DROP COLUMN "{ORDER_COLUMN}"')
         conn.execute(f'ALTER TABLE {PROMOTED_KEYS_TABLE} DROP COLUMN "OrderColumn"')
-        conn.execute(f'DELETE FROM {STORE_FORMAT_TABLE} WHERE "Version" = 4')
+        conn.execute(f'DELETE FROM {STORE_FORMAT_TABLE} WHERE "Version" >= 4')
     finally:
         conn.close()
     server = start_server(data_dir=data_dir)
