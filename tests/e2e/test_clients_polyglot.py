@@ -15,6 +15,7 @@ import pathlib
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 
 import grpc
@@ -136,9 +137,11 @@ def node_dependencies_installed() -> bool:
 
 def test_node_client_suite(shared_server):
     require("node")
-    # npm's cache stays in the build dir, like every other language's build.
+    # npm's cache stays in the build dir, like every other language's build. The suite's
+    # tests use this server; one that needs its own (API keys) starts this venv's `trackstore`.
     env = {**os.environ, "npm_config_cache": str(ROOT / "build" / "polyglot" / "npm-cache"),
-           "TRACKSTORE_TARGET": shared_server.target}
+           "TRACKSTORE_TARGET": shared_server.target,
+           "TRACKSTORE_BIN": str(pathlib.Path(sys.executable).parent / "trackstore")}
     if not node_dependencies_installed():
         install = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_CLIENT, env=env,
                                  capture_output=True, text=True, timeout=BUILD_TIMEOUT)

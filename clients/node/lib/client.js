@@ -59,13 +59,15 @@ class Client {
       call = this.#events.TrackStream(this.#metadata, this.#callOptions(options), (error, response) => (
         error ? reject(TrackstoreError.fromServiceError(error)) : resolve(response)));
     });
+    answer.catch(() => {}); // a refusal while batches are still read is thrown below, not unhandled
     try {
       for await (const batch of batches) {
-        if (!call.write({ scope, events: Array.from(batch, eventToMessage) })) await once(call, 'drain');
+        const message = { scope, events: Array.from(batch, eventToMessage) };
+        // A call the server ended never drains: its answer ends the wait instead.
+        if (!call.write(message)) await Promise.race([once(call, 'drain'), answer]);
       }
     } catch (error) {
       call.cancel();
-      answer.catch(() => {}); // the cause is `error`, not the cancellation
       throw error;
     }
     call.end();

@@ -17,13 +17,22 @@ function trackstoreCommand() {
   return fs.existsSync(venv) ? venv : 'trackstore';
 }
 
-/** Resolves to {target, stop()}. */
+/** The shared test server: resolves to {target, stop()}. */
 async function testServer() {
   if (process.env.TRACKSTORE_TARGET) return { target: process.env.TRACKSTORE_TARGET, stop: async () => {} };
+  return startServer();
+}
+
+/**
+ * A server of its own, always started here: `files` are written into its directory first
+ * (e.g. an API keys file) and `args(dir)` gives the extra arguments of `trackstore serve`.
+ */
+async function startServer({ files = {}, args = () => [] } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trackstore-node-'));
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
   const logPath = path.join(dir, 'server.log');
   const child = spawn(trackstoreCommand(), [
-    'serve', '--port', '0', '--data-dir', path.join(dir, 'data'), '--drain-seconds', '0',
+    'serve', '--port', '0', '--data-dir', path.join(dir, 'data'), '--drain-seconds', '0', ...args(dir),
   ], { stdio: ['ignore', 'pipe', fs.openSync(logPath, 'w')] });
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -62,4 +71,4 @@ function listeningAddress(child, logPath) {
   });
 }
 
-module.exports = { testServer };
+module.exports = { testServer, startServer };

@@ -109,6 +109,23 @@ test('trackStream sends batches from an async iterable in one call', async () =>
   assert.deepEqual((await client.preview('Events | count', { scope })).items, [{ Count: 5 }]);
 });
 
+test('trackStream fails with the server refusal, or with the error of the batches themselves', async () => {
+  const scope = `${RUN}-stream-refused`;
+  const tooLarge = [{ EventType: 'big', Payload: { text: 'x'.repeat(1100 * 1024) } }];
+  async function* refused() {
+    yield events(1);
+    yield tooLarge;
+    yield events(1);
+  }
+  const refusal = await rejection(client.trackStream(refused(), { scope }));
+  assert.equal(refusal.code, status.INVALID_ARGUMENT);
+  async function* broken() {
+    yield events(1);
+    throw new Error('the source failed');
+  }
+  await assert.rejects(client.trackStream(broken(), { scope }), /the source failed/);
+});
+
 test('a query error is INVALID_ARGUMENT with its position and the google.rpc details', async () => {
   const error = await rejection(client.preview('Events | whre EventType == "x"'));
   assert.equal(error.code, status.INVALID_ARGUMENT);
