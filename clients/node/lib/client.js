@@ -1,0 +1,149 @@
+'use strict';
+// A Promise-based client: one method per RPC, events and rows as plain objects with the
+// Profile Store field names, a deadline on every call, failures as TrackstoreError.
+const { once } = require('node:events');
+const grpc = require('@grpc/grpc-js');
+const { contract } = require('./contract');
+const { eventToMessage, EVENT_FIELD_ORDER } = require('./events');
+const { fromStruct } = require('./struct');
+const { TrackstoreError } = require('./errors');
+
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+const DEFAULT_DEADLINE_MS = 30_000;
+
+class Client {
+  #events;
+  #admin;
+  #metadata;
+
+  /**
+   * @param {object} [options]
+   * @param {string} [options.target] host:port, default localhost:50051
+   * @param {string} [options.apiKey] sent as `authorization: epi-single <key>`
+   * @param {boolean} [options.tls] TLS with the system's roots (or rootCerts)
+   * @param {Uint8Array} [options.rootCerts] PEM roots for TLS
+   * @param {string} [options.scope] the scope of every call that names none, default "default"
+   * @param {number} [options.deadlineMs] each call's deadline, default 30 s
+   */
+  constructor({ target = 'localhost:50051', apiKey, tls = false, rootCerts, scope = 'default', deadlineMs = DEFAULT_DEADLINE_MS } = {}) {
+    const credentials = tls || rootCerts
+      ? grpc.credentials.createSsl(rootCerts ? Buffer.from(rootCerts) : null)
+      : grpc.credentials.createInsecure();
+    const options = {
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    };
+    const v1 = contract();
+    this.#events = new v1.TrackEventsService(target, credentials, options);
+    this.#admin = new v1.AdminService(target, credentials, { ...options, channelOverride: this.#events.getChannel() });
+    this.scope = scope;
+    this.deadlineMs = deadlineMs;
+    this.#metadata = new grpc.Metadata();
+    if (apiKey) this.#metadata.set('authorization', `epi-single ${apiKey}`);
+  }
+
+  /** Stores a batch of events (at most 10,000) atomically; resolves to their TrackIds. */
+  async track(events, options = {}) {
+    const request = { scope: this.#scope(options), events: Array.from(events, eventToMessage) };
+    return (await this.#unary(this.#events, 'Track', request, options)).track_ids;
+  }
+
+  /**
+   * Bulk ingest over one stream: each batch (an array of events, from an iterable or an async
+   * iterable) is one message. Resolves once every batch is durable.
+   */
+  async trackStream(batches, options = {}) {
+    const scope = this.#scope(options);
+    let call;
+    const answer = new Promise((resolve, reject) => {
+      call = this.#events.TrackStream(this.#metadata, this.#callOptions(options), (error, response) => (
+        error ? reject(TrackstoreError.fromServiceError(error)) : resolve(response)));
+    });
+    answer.catch(() => {}); // a refusal while batches are still read is thrown below, not unhandled
+    try {
+      for await (const batch of batches) {
+        const message = { scope, events: Array.from(batch, eventToMessage) };
+        // A call the server ended never drains: its answer ends the wait instead.
+        if (!call.write(message)) await Promise.race([once(call, 'drain'), answer]);
+      }
+    } catch (error) {
+      call.cancel();
+      throw error;
+    }
+    call.end();
+    const response = await answer;
+    return { trackIds: response.track_ids, eventCount: response.event_count };
+  }
+
+  /** Runs a KQL query; rows come back as objects keyed by column name, in column order. */
+  async preview(query, options = {}) {
+    const response = await this.#unary(this.#events, 'Preview', { scope: this.#scope(options), query }, options);
+    const order = response.columns.map((column) => column.name);
+    return {
+      columns: response.columns.map(({ name, type }) => ({ name, type })),
+      items: response.items.map((item) => fromStruct(item, order)),
+      count: response.count,
+      truncated: response.truncated,
+    };
+  }
+
+  /** Lists events with an OData filter and orderby, paged by skip and top (skip + top < 10,000). */
+  async list({ filter = '', orderby = '', skip, top, ...options } = {}) {
+    const request = { scope: this.#scope(options), filter, orderby };
+    if (skip !== undefined && skip !== null) request.skip = skip;
+    if (top !== undefined && top !== null) request.top = top;
+    const response = await this.#unary(this.#events, 'List', request, options);
+    return { items: response.items.map((item) => fromStruct(item, EVENT_FIELD_ORDER)), count: response.count };
+  }
+
+  /** Deletes one event; an unknown TrackId fails with NOT_FOUND. Resolves to the TrackId. */
+  async delete(trackId, options = {}) {
+    const request = { scope: this.#scope(options), track_id: trackId };
+    return (await this.#unary(this.#events, 'Delete', request, options)).track_id;
+  }
+
+  /** Deletes up to 1000 events at once, all or none; resolves to the TrackIds deleted. */
+  async batchDelete(trackIds, { allowMissing = false, ...options } = {}) {
+    const request = { scope: this.#scope(options), track_ids: Array.from(trackIds), allow_missing: allowMissing };
+    return (await this.#unary(this.#events, 'BatchDelete', request, options)).track_ids;
+  }
+
+  /** Runs compaction now (a key allowed every scope only). */
+  async compact(options = {}) {
+    const response = await this.#unary(this.#admin, 'Compact', {}, options);
+    return { appliedDeletions: response.applied_deletions, seconds: response.seconds };
+  }
+
+  /** The state of the store. */
+  async stats(options = {}) {
+    const response = await this.#unary(this.#admin, 'GetStoreStats', {}, options);
+    return {
+      pendingDeletions: response.pending_deletions,
+      maxPendingDeletions: response.max_pending_deletions,
+      dataFiles: response.data_files,
+      events: response.events,
+      promotedKeys: response.promoted_keys,
+    };
+  }
+
+  close() {
+    this.#events.close();
+  }
+
+  #scope(options) {
+    return options.scope ?? this.scope;
+  }
+
+  #callOptions(options) {
+    return { deadline: Date.now() + (options.deadlineMs ?? this.deadlineMs) };
+  }
+
+  #unary(service, method, request, options) {
+    return new Promise((resolve, reject) => {
+      service[method](request, this.#metadata, this.#callOptions(options), (error, response) => (
+        error ? reject(TrackstoreError.fromServiceError(error)) : resolve(response)));
+    });
+  }
+}
+
+module.exports = { Client, DEFAULT_DEADLINE_MS };
