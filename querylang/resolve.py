@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Mapping
 
 from . import ast, functions, literals
 from .ast import OutputColumn
@@ -62,11 +63,17 @@ def is_const(e: ast.Expr) -> bool:
     return isinstance(e, ast.Literal)
 
 
+# A placeholder's value: (KQL type, Python value), as templates.bind gives it.
+Bound = tuple[str, object]
+
+
 class Resolver:
-    def __init__(self, schema: Schema = EVENTS_SCHEMA, dialect: str = "kql"):
+    def __init__(self, schema: Schema = EVENTS_SCHEMA, dialect: str = "kql",
+                 parameters: Mapping[str, Bound] | None = None):
         self.schema = schema
         self.dialect = dialect
         self.lets: dict[str, ast.Expr] = {}
+        self.parameters = parameters or {}
 
     # ------------------------------------------------------------ query and operators
     def query(self, q: ast.Query) -> ResolvedQuery:
@@ -310,6 +317,13 @@ class Resolver:
         if e.type is None:
             return _t(e, "null")
         return e
+
+    def e_Param(self, e: ast.Param, scope, agg):
+        if e.name not in self.parameters:
+            raise at(e, f"the placeholder {{{{{e.name}}}}} has no value: placeholders belong to "
+                        f"filter definitions, whose parameters give them values")
+        kind, value = self.parameters[e.name]
+        return ast.Literal(value, span=e.span, type=kind)
 
     def e_Star(self, e, scope, agg):
         raise at(e, "'*' is only allowed as a column list, e.g. arg_max(EventTime, *)")
@@ -637,6 +651,8 @@ def _has_aggregate(e) -> bool:
     return False
 
 
-def resolve(query: ast.Query, schema: Schema = EVENTS_SCHEMA) -> ResolvedQuery:
-    return Resolver(schema, query.dialect).query(query)
+def resolve(query: ast.Query, schema: Schema = EVENTS_SCHEMA,
+            parameters: Mapping[str, Bound] | None = None) -> ResolvedQuery:
+    """`parameters`: name -> the value of each placeholder {{name}} (templates.bind)."""
+    return Resolver(schema, query.dialect, parameters).query(query)
 
