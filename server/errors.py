@@ -68,7 +68,30 @@ class BadQuery(BadRequest, reason="QUERY_INVALID"):
 
 
 class NotFound(TrackstoreError, reason="NOT_FOUND"):
-    """No stored event has the TrackId."""
+    """What the request names is not stored: an event's TrackId, a filter definition, a
+    segment."""
+
+
+class AlreadyExists(TrackstoreError, reason="ALREADY_EXISTS"):
+    """A create names something its scope already has."""
+
+
+class StaleEtag(TrackstoreError, reason="ETAG_MISMATCH"):
+    """A conditional write's etag is no longer current: another write came first. Read again,
+    then write again."""
+
+
+class PreconditionFailed(TrackstoreError, reason="FAILED_PRECONDITION"):
+    """The request is valid, but the state of the store does not allow it; retrying it as it is
+    does not help."""
+
+
+class DefinitionInUse(PreconditionFailed, reason="FILTER_DEFINITION_IN_USE"):
+    """A filter definition that segments use cannot be deleted."""
+
+
+class StaleCursor(PreconditionFailed, reason="CURSOR_STALE"):
+    """A page token continues a segment's materialisation that a refresh has replaced since."""
 
 
 class NotAuthenticated(TrackstoreError, reason="API_KEY_INVALID"):

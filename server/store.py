@@ -27,6 +27,7 @@ from .errors import StoreFormatNewer
 from .lake import (EVENTS_TABLE, FILE_OPTIONS, LAKE, PROMOTED_KEYS_TABLE, WAL_STATE_TABLE,
                    attach, column_names_of, events_table_ddl, quote_literal, rollback,
                    scalar, table_names)
+from .segments import tables as segment_tables
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ STEPS: tuple[tuple[int, str, Callable[[duckdb.DuckDBPyConnection, int], None]], 
     (4, "an order column beside each real promoted key", _order_columns),
     (5, "the leases table (one server at a time for a job)", leases.ensure_table),
     (6, "the store_keys table with the key that signs page cursors", cursors.ensure_table),
+    (7, "the tables of filter definitions, segments and their materialisations",
+     segment_tables.ensure_tables),
 )
 FORMAT_VERSION = STEPS[-1][0]
 # A conflict means another server committed a step: one more attempt per step is enough.

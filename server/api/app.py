@@ -25,6 +25,7 @@ from ..errors import StoreFormatNewer
 from ..limits import MAX_MESSAGE_BYTES
 from .auth import ApiKeys, AuthInterceptor, KeyFileError
 from .registration import register
+from .segments import FilterDefinitionServicer, SegmentServicer
 from .servicer import AdminServicer, TrackEventsServicer
 
 log = logging.getLogger("trackstore.server")
@@ -108,7 +109,8 @@ def create_server(settings: Settings,
     keys = _api_keys(settings)
     server = grpc_server([AuthInterceptor(keys)] if keys else [])
     servicer = TrackEventsServicer()
-    services = register(server, [servicer, AdminServicer(servicer)])
+    services = register(server, [servicer, AdminServicer(servicer),
+                                 FilterDefinitionServicer(servicer), SegmentServicer(servicer)])
     health_servicer = health.HealthServicer()
     _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
