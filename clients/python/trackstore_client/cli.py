@@ -132,8 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_arguments(serve)
     serve.set_defaults(run=cmd_serve)
 
-    def client_command(name: str, help: str):
-        command = commands.add_parser(name, help=help)
+    def client_command(name: str, help: str, within=commands):
+        command = within.add_parser(name, help=help)
         command.add_argument(
             "--target", default=os.environ.get("TRACKSTORE_TARGET", "localhost:50051"),
             help="server address host:port (env TRACKSTORE_TARGET)",
@@ -171,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     stats = client_command("stats", "show store statistics")
     stats.set_defaults(run=cmd_stats)
+    from .cli_segments import add_commands  # `filters` and `segments` (issue 22)
+    add_commands(commands, client_command)
     return parser
 
 
