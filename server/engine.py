@@ -205,8 +205,11 @@ class Engine:
             files = scalar(cursor, "SELECT count(*) FROM ducklake_list_files(?, 'events')", [LAKE])
         finally:
             cursor.close()
+        segment_devices, segment_bytes = self.segments.index.resident()
         return {
             "events": events,
+            "segment_devices": segment_devices,
+            "segment_memory_bytes": segment_bytes,
             "pending_deletions": pending,
             "max_pending_deletions": self.settings.max_pending_deletes,
             "data_files": files,

@@ -75,6 +75,7 @@ class Refresher:
         self._index = index
         self._lease_seconds = lease_seconds
         self.interrupt = None  # stops the running refresh's query (set while one runs)
+        self.running: tuple[str, str] | None = None  # (scope, segment) of the running refresh
 
     def run(self, job: Job) -> Outcome:
         lease = f"segment-refresh/{job.scope}/{job.segment}"
@@ -82,9 +83,11 @@ class Refresher:
         with self._engine.lake_cursor() as cursor:
             if not leases.claim(cursor, lease, holder, self._lease_seconds):
                 return Outcome.BUSY
+            self.running = (job.scope, job.segment)
             try:
                 return self._run_holding(cursor, job)
             finally:
+                self.running = None
                 leases.release(cursor, lease, holder)
 
     def _run_holding(self, cursor, job: Job) -> Outcome:
@@ -106,10 +109,12 @@ class Refresher:
         except Exception as error:  # noqa: BLE001 - recorded in the state, the server goes on
             self._record_failure(cursor, job, view, definition, started, error)
             return Outcome.DONE
+        stored = time.monotonic()
         self._index.put(job.scope, job.segment,
                         membership.load(cursor, job.scope, job.segment, generation))
-        log.info("segment %s/%s refreshed: generation %d, %d devices in %.2f s", job.scope,
-                 job.segment, generation, count, time.monotonic() - clock)
+        log.info("segment %s/%s refreshed: generation %d, %d devices in %.3f s, loaded in "
+                 "%.3f s", job.scope, job.segment, generation, count, stored - clock,
+                 time.monotonic() - stored)
         return Outcome.DONE
 
     def _on_cancel(self, interrupt) -> bool:

@@ -65,9 +65,10 @@ class Scheduler:
             orphans = catalog.orphan_states(cursor)
             held = self._index.generations()
             at = now()
+            refreshing = self._refresher.running  # it loads the generation it makes
             for scope, view, definition_etag in rows:
                 name, generation = view.segment.name, view.state.generation
-                if held.pop((scope, name), None) != generation:
+                if held.pop((scope, name), None) != generation and (scope, name) != refreshing:
                     self._index.put(scope, name, membership.load(cursor, scope, name, generation)
                                     if generation else NOT_COMPUTED)
                 if is_due(view, definition_etag, at):
