@@ -117,6 +117,9 @@ class Definitions(Named[FilterDefinition]):
                 parameters: Mapping[str, Value], timeout_seconds: float | None = None,
                 on_cancel: Callable | None = None):
         """Preview's answer (columns, rows, truncated) for a stored or an inline definition."""
+        if inline is None and not name:
+            raise BadRequest("name a stored definition, or give an inline_definition",
+                             [FieldViolation("name", "is required without inline_definition")])
         if inline is not None:
             inline = dataclasses.replace(inline, name=inline.name or "inline")  # unsaved
             check_definition("inline_definition", inline)

@@ -219,6 +219,9 @@ def test_a_missing_or_extra_value_is_refused_naming_it(api):
     with pytest.raises(TrackstoreError) as error:
         api.call("PreviewFilterDefinition", name="missing")
     assert error.value.code == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(TrackstoreError) as error:
+        api.call("PreviewFilterDefinition")
+    assert "name" in violations(error.value)
 
 
 def test_preview_answers_as_preview_does_with_its_limits(api):
