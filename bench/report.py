@@ -10,7 +10,9 @@ import json
 import pathlib
 
 from harness import BENCH_DIR, jsonable, percentile
-from suite import BATCH_DELETE_SIZE, LIST_FILTER, LIST_ORDERBY, LIST_TOP, QUERIES
+from suite import (BATCH_DELETE_SIZE, LIST_FILTER, LIST_ORDERBY, LIST_TOP, QUERIES,
+                   TARGET_BYTES_PER_PAIR, TARGET_IS_IN_CALLS, TARGET_IS_IN_P99_MS,
+                   TARGET_IS_IN_SHARE_OF_CEILING, TARGET_REFRESH_RATIO)
 
 
 def write(results: dict, out_path: pathlib.Path) -> None:
@@ -292,10 +294,11 @@ def _segments(figures: dict) -> list[str]:
     """bench/segments.py's figures (RESULTS-segments.json), against the targets of issue 22."""
     refresh, members, hot = figures["refresh"], figures["membership"], figures["hot_path"]
     p50 = lambda values: percentile(values, 0.5)  # noqa: E731
-    calls_goal = min(3000, 0.8 * hot["ceiling"]["calls_per_s"])
+    calls_goal = min(TARGET_IS_IN_CALLS,
+                     TARGET_IS_IN_SHARE_OF_CEILING * hot["ceiling"]["calls_per_s"])
     rows = [
-        ("IsInSegment p99 server time, one segment a call", "< 0.2 ms",
-         f"{hot['server_p99_ms']:.3f} ms", hot["server_p99_ms"] < 0.2,
+        ("IsInSegment p99 server time, one segment a call", f"< {TARGET_IS_IN_P99_MS} ms",
+         f"{hot['server_p99_ms']:.3f} ms", hot["server_p99_ms"] < TARGET_IS_IN_P99_MS,
          f"the handler's time in the access log, one client: p50 {hot['server_p50_ms']:.3f} ms, "
          f"{hot['server_calls']:,} calls; with {hot['threads']} clients p50 "
          f"{hot['loaded_server_p50_ms']:.3f} ms, p99 {hot['loaded_server_p99_ms']:.3f} ms "
@@ -303,14 +306,19 @@ def _segments(figures: dict) -> list[str]:
         (f"IsInSegment calls/s, {hot['threads']} clients", f"≥ {calls_goal:,.0f}",
          f"{hot['ours']['calls_per_s']:,.0f}", hot["ours"]["calls_per_s"] >= calls_goal,
          f"{hot['of_ceiling']:.0%} of the gRPC no-op ceiling "
-         f"({hot['ceiling']['calls_per_s']:,.0f} calls/s) in this run; client p50/p99 "
-         f"{hot['ours']['client_p50_ms']:.2f}/{hot['ours']['client_p99_ms']:.2f} ms"),
-        ("Memory per (segment, device) pair", "≤ 40 bytes",
-         f"{members['index_bytes_per_pair']:.0f} bytes", members["index_bytes_per_pair"] <= 40,
-         f"{members['pairs']:,} pairs in {members['segments']} segments; the server's RSS grew "
-         f"{members['rss_bytes_per_pair']:.1f} bytes a pair"),
-        ("Refresh of a 90-day segment / raw DuckDB", "≤ 1.5x", f"{refresh['ratio']:.2f}x",
-         refresh["ratio"] <= 1.5,
+         f"({hot['ceiling']['calls_per_s']:,.0f} calls/s), the two in turn; rounds "
+         + ", ".join(f"{a:,.0f}/{b:,.0f}" for a, b in zip(
+             hot["ours"].get("rounds_calls_per_s", []),
+             hot["ceiling"].get("rounds_calls_per_s", [])))
+         + f"; client p50/p99 {hot['ours']['client_p50_ms']:.2f}/"
+         f"{hot['ours']['client_p99_ms']:.2f} ms"),
+        ("Memory per (segment, device) pair", f"≤ {TARGET_BYTES_PER_PAIR} bytes",
+         f"{members['index_bytes_per_pair']:.0f} bytes",
+         members["index_bytes_per_pair"] <= TARGET_BYTES_PER_PAIR,
+         f"{members['pairs']:,} pairs in {members['segments']} segments and the refresh "
+         f"figure's; the server's RSS grew {members['rss_bytes_per_pair']:.1f} bytes a pair"),
+        ("Refresh of a 90-day segment / raw DuckDB", f"≤ {TARGET_REFRESH_RATIO}x",
+         f"{refresh['ratio']:.2f}x", refresh["ratio"] <= TARGET_REFRESH_RATIO,
          f"{refresh['events']:,} events (the target is for 10,000,000), "
          f"{refresh['devices']:,} devices; ours {p50(refresh['ours_lake_s']):.2f} s (query and "
          f"lake write) + {p50(refresh['ours_load_s']):.2f} s into memory, raw "

@@ -129,9 +129,10 @@ class Refresher:
                                    source.schema, source.sql)
         generation = max(view.state.generation + 1, time.time_ns() // 1000)
         done_for = fingerprint(view.segment, definition.etag)
+        # Unsorted: an ORDER BY made the write single-threaded and took twice the query's time
+        # (bench/NOTES.md#segments); a page of DeviceIds is a top-N over the generation instead.
         insert = (f"INSERT INTO {MEMBERS_TABLE} SELECT $seg_scope, $seg_name, $seg_generation, "
-                  f'"{DEVICE_COLUMN}" FROM ({distinct_devices(compiled.sql)}) '
-                  f'ORDER BY "{DEVICE_COLUMN}"')
+                  f'"{DEVICE_COLUMN}" FROM ({distinct_devices(compiled.sql)})')
         params = {**compiled.params, **source.params, "seg_scope": scope,
                   "seg_name": view.segment.name, "seg_generation": generation}
 

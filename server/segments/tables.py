@@ -8,9 +8,10 @@ server sharing a catalog sees the same ones. Times are naive UTC TIMESTAMPs, as 
   (values.py), "RefreshSeconds" its refresh interval.
 - `segment_states`: at most one row per segment, the state of its refreshes (model.
   Materialization); "Generation" names its rows in `segment_members`.
-- `segment_members`: (scope, segment, generation, DeviceId), each generation written sorted by
-  DeviceId, so a page of DeviceIds reads few row groups. A refresh writes a new generation and
-  deletes the others of its segment in one transaction.
+- `segment_members`: (scope, segment, generation, DeviceId). A refresh writes a new generation
+  and deletes the others of its segment in one transaction. A refresh's files hold its
+  generation alone (until compaction merges small ones), so a read of one generation skips the
+  others' files by their "Generation" statistics.
 """
 from __future__ import annotations
 

@@ -47,6 +47,8 @@ REFRESH_WAIT_POLL_SECONDS = 0.5
 
 def parameter_value(kind: str, value) -> spb.ParameterValue:
     """A value from a command line or a file, as the ParameterValue of parameter type `kind`."""
+    if value is None:
+        raise ValueError("has no value")
     if isinstance(value, (dt.date, dt.datetime)):
         value = value.isoformat()
     typed = value_from_text(kind, value if isinstance(value, str) else json.dumps(value))
