@@ -7,8 +7,8 @@ FAILED_PRECONDITION (CURSOR_STALE), never a page of another generation.
 
 Fresh (`fresh: true`): the definition is evaluated now over the scope's events, flushed or not,
 and the materialisation is left as it is. Each page evaluates again and continues after the
-last DeviceId of the page before (its token holds it, and the segment's and its definition's
-etags: a token of an older version of either is CURSOR_STALE). So a fresh listing never repeats
+last DeviceId of the page before (its token holds it, and values.fingerprint of the segment
+and its definition: a token from before either changed is CURSOR_STALE). So a fresh listing never repeats
 a DeviceId and never skips one that matched through it; a device that starts matching while it
 is paged through appears if it sorts after the page it arrived in.
 """
@@ -23,7 +23,7 @@ from ..limits import DEFAULT_EVALUATE_PAGE_SIZE, MAX_EVALUATE_PAGE_SIZE
 from . import catalog
 from .catalog import now
 from .definitions import DEVICE_COLUMN, compile_segment
-from .model import fingerprint
+from .values import fingerprint
 from .paging import PageTokens, page_size
 from .refresh import distinct_devices
 from .tables import MEMBERS_TABLE

@@ -66,8 +66,8 @@ class Segment:
 @dataclass(frozen=True)
 class Materialization:
     """The state of a segment's refreshes (lake table `segment_states`). `generation` names the
-    rows of `segment_members` it holds (0: none yet). `computed_for` is the fingerprint (the
-    segment's and its definition's etags) of what the materialisation was computed from;
+    rows of `segment_members` it holds (0: none yet). `computed_for` is the fingerprint
+    (values.fingerprint) of what the materialisation was computed from;
     `attempted_for` that of the last attempt, `attempted_at` when that attempt read the events.
     """
 
@@ -87,12 +87,6 @@ class SegmentView:
 
     segment: Segment
     state: Materialization
-
-
-def fingerprint(segment: Segment, definition_etag: str | None) -> str:
-    """Changes whenever what a refresh computes from changes: the segment, or its definition
-    (None: it has none)."""
-    return f"{segment.etag}/{definition_etag}"
 
 
 def _invalid(field: str, description: str) -> BadRequest:

@@ -22,7 +22,8 @@ from ..errors import NotFound, TrackstoreError
 from . import catalog, membership
 from .catalog import now
 from .definitions import DEVICE_COLUMN, compile_segment
-from .model import FilterDefinition, Materialization, SegmentView, fingerprint
+from .model import FilterDefinition, Materialization, SegmentView
+from .values import fingerprint
 from .membership import MembershipIndex
 from .tables import MEMBERS_TABLE
 

@@ -4,6 +4,7 @@ microseconds), so that a stored value comes back exactly as it was given."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Mapping
 
 import orjson
@@ -11,7 +12,7 @@ import orjson
 from querylang import templates
 
 from ..errors import BadRequest, FieldViolation
-from .model import FilterDefinition, Value
+from .model import FilterDefinition, Segment, Value
 
 
 def bind(definition: FilterDefinition, values: Mapping[str, Value],
@@ -25,6 +26,15 @@ def bind(definition: FilterDefinition, values: Mapping[str, Value],
         where = f"{field}[{error.parameter}]"
         raise BadRequest(f"{where}: {error.message}", [FieldViolation(where, error.message)],
                          reason="PARAMETER_INVALID") from None
+
+
+def fingerprint(segment: Segment, definition_etag: str | None) -> str:
+    """Changes whenever what a refresh computes from changes: the segment's definition or
+    values, or that definition (its etag; None: it has none). A new description or refresh
+    interval leaves it as it was."""
+    text = "\n".join((segment.filter_definition, to_json(segment.parameters),
+                      str(definition_etag)))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def to_json(values: Mapping[str, Value]) -> str:

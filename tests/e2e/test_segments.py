@@ -4,6 +4,7 @@ a restart, and a refresh that fails."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import grpc
 import pytest
@@ -135,11 +136,13 @@ def test_replacing_a_segments_values_refreshes_it(api):
     assert replaced.etag != first.etag and replaced.create_time == first.create_time
     again = api.wait("shoes", lambda s: s.generation > first.generation)
     assert api.devices("shoes") == ["h"] and again.description == "now hats"
-    # a new description alone does not refresh
-    same = api.call("ReplaceSegment", segment=spb.Segment(
+    # a new description or refresh interval alone does not refresh it (polls run every 0.2 s)
+    api.call("ReplaceSegment", segment=spb.Segment(
         name="shoes", filter_definition="viewed", description="hats",
-        parameters={"product": value("string", "hat"), "window": WEEK})).segment
-    assert same.generation == again.generation
+        refresh_interval={"seconds": 3600},
+        parameters={"product": value("string", "hat"), "window": WEEK}))
+    time.sleep(1.0)
+    assert api.segment("shoes").generation == again.generation
 
 
 def test_an_invalid_segment_is_refused_naming_the_field(api):
