@@ -72,15 +72,28 @@ def load(cursor, scope: str, segment: str, generation: int) -> Members:
 
 
 class MembershipIndex:
-    """scope -> segment name -> the Members of its current generation."""
+    """scope -> segment name -> the Members of its current generation.
+
+    What a reader of the catalog puts may be older than a deletion made meanwhile: it passes
+    the `mark()` it took before reading, and a segment dropped since is not put back."""
 
     def __init__(self):
         self._scopes: dict[str, dict[str, Members]] = {}
         self._lock = threading.Lock()  # writers only
+        self._drops = 0
+        self._dropped: dict[tuple[str, str], int] = {}  # segment -> the count of its drop
 
-    def put(self, scope: str, segment: str, members: Members) -> None:
-        """Holds `members` for the segment, unless it holds a newer generation already."""
+    def mark(self) -> int:
+        """Taken before reading the catalog; passed to `put` with what was read."""
         with self._lock:
+            return self._drops
+
+    def put(self, scope: str, segment: str, members: Members, since: int | None = None) -> None:
+        """Holds `members` for the segment, unless it holds a newer generation already, or (with
+        `since`) the segment was dropped after that mark."""
+        with self._lock:
+            if since is not None and self._dropped.get((scope, segment), -1) > since:
+                return
             segments = self._scopes.get(scope, {})
             held = segments.get(segment)
             if held is None or held.generation <= members.generation:
@@ -88,6 +101,8 @@ class MembershipIndex:
 
     def drop(self, scope: str, segment: str) -> None:
         with self._lock:
+            self._drops += 1
+            self._dropped[(scope, segment)] = self._drops
             segments = dict(self._scopes.get(scope, {}))
             if segments.pop(segment, None) is not None:
                 self._scopes[scope] = segments

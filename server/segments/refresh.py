@@ -92,6 +92,7 @@ class Refresher:
                 leases.release(cursor, lease, holder)
 
     def _run_holding(self, cursor, job: Job) -> Outcome:
+        mark = self._index.mark()
         view = catalog.segment(cursor, job.scope, job.segment)
         if view is None:
             return Outcome.GONE
@@ -103,19 +104,17 @@ class Refresher:
         try:
             if definition is None:
                 raise NotFound(f"its filter definition '{view.segment.filter_definition}' is gone")
-            generation, count = self._engine.read_scope(
+            members, count, load_seconds = self._engine.read_scope(
                 job.scope, lambda query_cursor, source: self._materialize(
                     query_cursor, source, job.scope, view, definition, started),
                 on_cancel=self._on_cancel)
         except Exception as error:  # noqa: BLE001 - recorded in the state, the server goes on
             self._record_failure(cursor, job, view, definition, started, error)
             return Outcome.DONE
-        stored = time.monotonic()
-        self._index.put(job.scope, job.segment,
-                        membership.load(cursor, job.scope, job.segment, generation))
+        self._index.put(job.scope, job.segment, members, since=mark)
         log.info("segment %s/%s refreshed: generation %d, %d devices in %.3f s, loaded in "
-                 "%.3f s", job.scope, job.segment, generation, count, stored - clock,
-                 time.monotonic() - stored)
+                 "%.3f s", job.scope, job.segment, members.generation, count,
+                 time.monotonic() - clock - load_seconds, load_seconds)
         return Outcome.DONE
 
     def _on_cancel(self, interrupt) -> bool:
@@ -123,9 +122,11 @@ class Refresher:
         return True
 
     def _materialize(self, cursor, source, scope: str, view: SegmentView,
-                     definition: FilterDefinition, started: dt.datetime) -> tuple[int, int]:
+                     definition: FilterDefinition, started: dt.datetime):
         """Within the query slot: the new generation written, the others deleted, the state
-        recorded, in one transaction; (generation, devices)."""
+        recorded, in one transaction; (its Members, devices, seconds their load took). The
+        Members are read within the transaction, so that they are in memory a moment after
+        the commit rather than a load's time after it."""
         compiled = compile_segment(definition, view.segment.parameters, "segment",
                                    source.schema, source.sql)
         generation = max(view.state.generation + 1, time.time_ns() // 1000)
@@ -137,13 +138,15 @@ class Refresher:
         params = {**compiled.params, **source.params, "seg_scope": scope,
                   "seg_name": view.segment.name, "seg_generation": generation}
 
-        def change(c) -> tuple[int, int]:
+        def change(c):
             count = c.execute(insert, params).fetchall()[0][0]
             c.execute(f'DELETE FROM {MEMBERS_TABLE} WHERE "Scope" = ? AND "Segment" = ? '
                       f'AND "Generation" <> ?', [scope, view.segment.name, generation])
             catalog.write_state(c, scope, view.segment.name, Materialization(
                 generation, started, count, done_for, started, done_for))
-            return generation, count
+            loading = time.monotonic()
+            members = membership.load(c, scope, view.segment.name, generation)
+            return members, count, time.monotonic() - loading
 
         try:
             return catalog.in_transaction(cursor, change)

@@ -60,6 +60,7 @@ class Scheduler:
         self._wake.set()
 
     def sync(self) -> None:
+        mark = self._index.mark()
         with self._engine.lake_cursor() as cursor:
             rows = list(catalog.all_segments(cursor))
             orphans = catalog.orphan_states(cursor)
@@ -70,7 +71,7 @@ class Scheduler:
                 name, generation = view.segment.name, view.state.generation
                 if held.pop((scope, name), None) != generation and (scope, name) != refreshing:
                     self._index.put(scope, name, membership.load(cursor, scope, name, generation)
-                                    if generation else NOT_COMPUTED)
+                                    if generation else NOT_COMPUTED, since=mark)
                 if is_due(view, definition_etag, at):
                     self._queue_scheduled(scope, name)
             for scope, name in held:  # deleted, here or by another server

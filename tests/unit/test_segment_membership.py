@@ -75,3 +75,16 @@ def test_a_generation_loads_from_the_lake_sorted(lake):
     assert np.all(loaded.upper[:-1] <= loaded.upper[1:])
     assert all(loaded.holds(*device_hash(f"d{i}")) for i in range(50))
     assert not loaded.holds(*device_hash("old"))
+
+
+def test_a_segment_dropped_after_a_reader_took_its_mark_is_not_put_back():
+    index = MembershipIndex()
+    stale = index.mark()  # a poll or a refresh reads the catalog, the segment is deleted
+    index.put("shop", "s", members(["d1"], generation=1))
+    index.drop("shop", "s")
+    index.put("shop", "s", members(["d1"], generation=2), since=stale)
+    assert index.generations() == {}
+    index.put("shop", "s", Members(0))  # created again here
+    later = index.mark()
+    index.put("shop", "s", members(["d1"], generation=3), since=later)
+    assert index.is_in("shop", "d1", ["s"]) == [True]
