@@ -38,11 +38,12 @@ EVENT_COLUMNS = tuple(
 
 def _exact_number(value):
     # Struct numbers are doubles; whole ones below 2^53 are shown as integers, as JSON readers
-    # of dynamic values expect.
+    # of dynamic values expect. A Struct is a map: its keys come sorted, as the server stores
+    # them, so the same value always prints the same.
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     if isinstance(value, dict):
-        return {key: _exact_number(item) for key, item in value.items()}
+        return {key: _exact_number(value[key]) for key in sorted(value)}
     if isinstance(value, list):
         return [_exact_number(item) for item in value]
     return value
