@@ -175,10 +175,14 @@ class Tracker:
             first, batch = self._take()
             if batch is None:
                 return
-            self._deliver(batch)
-            with self._lock:
-                del self._in_flight[first]
-                self._settled.notify_all()
+            try:
+                self._deliver(batch)
+            except Exception as error:  # not a call's failure (that is reported in _deliver)
+                self._report(batch, error)
+            finally:
+                with self._lock:
+                    del self._in_flight[first]
+                    self._settled.notify_all()
 
     def _take(self) -> tuple[int, list | None]:
         """Waits for a full batch, the oldest event's `max_delay`, a flush or close; then takes
