@@ -35,6 +35,7 @@ import grpc
 
 from trackstore.v1 import trackevents_pb2 as pb
 
+from . import wire
 from .errors import InvalidArgument, TrackstoreError
 from .events import to_message
 from .retry import Attempts, RetryPolicy
@@ -65,7 +66,10 @@ class Tracker:
         if not 1 <= max_batch <= 10_000 or max_queue < max_batch:
             raise ValueError("max_batch must be 1 to 10,000 and max_queue at least max_batch")
         self._client, self._close_client = client, close_client
-        self._send = client._methods["Track"]
+        # Bytes in: the requests are joined from events serialized by track() (trackstore.wire).
+        self._send = client._channel.unary_unary(
+            wire.TRACK_PATH, request_serializer=None,
+            response_deserializer=pb.TrackResponse.FromString)
         self._metadata = client._metadata
         self._scope = client._scope(scope)
         self._max_batch, self._max_delay = max_batch, max_delay
@@ -96,6 +100,7 @@ class Tracker:
         """Queues one event (a dict with Profile Store names, or a TrackEvent); returns its
         TrackId. Raises ValueError for an event that cannot be sent, RuntimeError once closed."""
         message = to_message(event, True, time.time_ns())
+        data = wire.framed(message)
         queue = self._queue
         # The common case takes no lock: deque.append is atomic, and a lock taken by 8 threads
         # a few microseconds apart makes them queue for it and for the GIL in turn.
@@ -107,7 +112,7 @@ class Tracker:
         first = not queue
         if first:
             self._oldest_at = time.monotonic()
-        queue.append(message)
+        queue.append(data)
         # Wake a sender for a full batch, or to time the max_delay of a first event.
         if (first or len(queue) >= self._max_batch) and not self._ready.is_set():
             self._ready.set()
@@ -214,8 +219,8 @@ class Tracker:
         try:
             for timeout in attempts:
                 try:
-                    self._send(pb.TrackRequest(scope=self._scope, events=batch),
-                               timeout=timeout, metadata=self._metadata)
+                    self._send(wire.track_request(self._scope, batch), timeout=timeout,
+                               metadata=self._metadata)
                 except grpc.RpcError as error:
                     batch = self._without_refused(batch, attempts, error)
                     if not batch:
@@ -245,6 +250,9 @@ class Tracker:
             self._counts[what] += events
 
     def _report(self, events: list, error: Exception) -> None:
+        """Reports events that will not be stored (framed bytes, or messages)."""
+        if events and isinstance(events[0], bytes):
+            events = wire.events_of(events)
         if not isinstance(error, TrackerFull):
             self._count("failed", len(events))
         if self._on_failure is None:
