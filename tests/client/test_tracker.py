@@ -184,3 +184,15 @@ def test_a_full_queue_blocks_by_default(fake_server):
         tracker.close()
     assert blocked >= 0.2  # track() waited for room at least once
     assert tracker.stats()["acknowledged"] == 60 and tracker.stats()["dropped"] == 0
+
+
+def test_batches_are_bounded_in_bytes_too(fake_server):
+    value = "x" * 1000
+    with trackstore.Client(fake_server.target) as client:
+        tracker = client.tracker(max_batch=100, max_batch_bytes=10_000, max_delay=5)
+        for i in range(50):
+            tracker.track({"EventType": "a", "Value": value})
+        tracker.close()
+    sizes = [len(ids) for ids in fake_server.track_ids()]
+    assert sum(sizes) == 50 and max(sizes) <= 9  # 9 framed events of ~1.1 kB fit 10,000 bytes
+    assert tracker.stats()["acknowledged"] == 50

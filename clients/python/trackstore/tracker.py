@@ -2,8 +2,9 @@
 
 `track(event)` checks and converts the event, gives it a UUIDv7 TrackId and, when it has none,
 the time of the call as EventTime, queues it and returns; background sender threads send the
-queue in Track batches of up to `max_batch` events, an event waiting about `max_delay` seconds
-at most before its batch goes. The promises:
+queue in Track batches of up to `max_batch` events and `max_batch_bytes` (4 MiB: far below
+gRPC's message limit whatever the events' size), an event waiting about `max_delay` seconds at
+most before its batch goes. The promises:
 
 - `flush()` returns once every event queued before it was acknowledged by the server (durable)
   or reported failed; `close()` flushes, then stops the senders. Open trackers are closed at
@@ -57,7 +58,8 @@ class Tracker:
     """See the module docstring. Made by `Client.tracker(max_batch, max_delay, **options)`."""
 
     def __init__(self, client, *, max_batch: int = 1000, max_delay: float = 0.2,
-                 max_queue: int = 100_000, when_full: str = "block",
+                 max_batch_bytes: int = 4 << 20, max_queue: int = 100_000,
+                 when_full: str = "block",
                  on_failure: Callable[[list, Exception], None] | None = None,
                  scope: str | None = None, retry_for: float = 120.0,
                  attempt_timeout: float = 30.0, senders: int = 8, close_client: bool = False):
@@ -73,6 +75,7 @@ class Tracker:
         self._metadata = client._metadata
         self._scope = client._scope(scope)
         self._max_batch, self._max_delay = max_batch, max_delay
+        self._max_batch_bytes = max_batch_bytes
         self._max_queue, self._when_full = max_queue, when_full
         self._on_failure = on_failure
         self._retry_for, self._attempt_timeout = retry_for, attempt_timeout
@@ -205,8 +208,14 @@ class Tracker:
                     return 0, None
             self._ready.wait(due if queued else None)
 
-    def _take_batch(self, size: int) -> tuple[int, list]:
-        batch = [self._queue.popleft() for _ in range(size)]
+    def _take_batch(self, most: int) -> tuple[int, list]:
+        """Takes up to `most` events and `max_batch_bytes` (at least one event)."""
+        queue, batch = self._queue, [self._queue.popleft()]
+        room = self._max_batch_bytes - len(batch[0])
+        while len(batch) < most and len(queue[0]) <= room:
+            room -= len(queue[0])
+            batch.append(queue.popleft())
+        size = len(batch)
         first = self._taken_total
         self._taken_total += size
         self._in_flight[first] = size
