@@ -138,6 +138,20 @@ def test_filtering_by_event_type_narrows_the_chart_and_the_list(browser, shop):
     assert len(_rows(browser)) == min(50, purchases)
 
 
+def test_a_longer_range_is_drawn_per_day(browser, shop):
+    from selenium.webdriver.support.ui import Select
+
+    running, events = shop
+    _open(browser, running.base_url)
+    Select(_by_id(browser, "filter-range")).select_by_value("7d")
+    step = Select(_by_id(browser, "filter-step"))
+    assert step.first_selected_option.get_attribute("value") == "1d"
+    assert [o.get_attribute("value") for o in step.options if not o.is_enabled()] == ["1m"]
+    days = "return Chart.getChart(document.getElementById('chart')).data.labels.length"
+    _wait(browser, lambda d: d.execute_script(days) == 8, "not one bar a day")  # 7 days + today
+    assert _legend(browser) == dict(collections.Counter(e["EventType"] for e in events))
+
+
 def test_a_click_on_an_event_opens_its_raw_json(browser, shop):
     running, events = shop
     _open(browser, running.base_url)

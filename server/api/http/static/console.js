@@ -15,6 +15,8 @@ const $ = (id) => document.getElementById(id);
 const RECENT_ROWS = 50;
 const LIVE_SECONDS = 5;
 const POSITION = /^line \d+, column \d+: /;
+// A chart of more bars than this (a minute a bar over a day) is offered no finer step.
+const MAX_BINS = 1440;
 let refreshing = false;
 
 function readFilters() {
@@ -234,13 +236,19 @@ function askForKey(problem) {
 
 // -- wiring ---------------------------------------------------------------------------------
 
+// The range's default step, and no step that would draw more than MAX_BINS bars.
+function fitStep() {
+  const range = $('filter-range').value;
+  for (const option of $('filter-step').options) {
+    option.disabled = RANGES[range] / STEPS[option.value] > MAX_BINS;
+  }
+  $('filter-step').value = DEFAULT_STEP[range];
+}
+
 function wire() {
   onKeyNeeded(askForKey);
   $('filters').addEventListener('submit', (e) => { e.preventDefault(); refresh(); });
-  $('filter-range').addEventListener('change', () => {
-    $('filter-step').value = DEFAULT_STEP[$('filter-range').value];
-    refresh();
-  });
+  $('filter-range').addEventListener('change', () => { fitStep(); refresh(); });
   for (const id of ['filter-step', 'filter-event-type']) $(id).addEventListener('change', refresh);
   $('event-close').addEventListener('click', () => $('event-dialog').close());
   $('key-save').addEventListener('click', (e) => { e.preventDefault(); $('key-dialog').close('use'); });
@@ -256,5 +264,5 @@ function wire() {
 }
 
 wire();
-$('filter-step').value = DEFAULT_STEP[$('filter-range').value];
+fitStep();
 refresh();
