@@ -6,6 +6,7 @@ caller's thread, like the gRPC port's.
 """
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -15,6 +16,9 @@ import uvicorn
 from ...config import Settings
 
 STARTUP_SECONDS = 30.0
+# uvicorn's own lines (process started, shutting down) say nothing the server's log does not;
+# its warnings and errors still show. Requests are logged by calls.py.
+logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
 
 
 def _bind(host: str, port: int) -> socket.socket:
