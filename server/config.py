@@ -43,6 +43,9 @@ class Settings:
     data_dir: str = DEFAULT_DATA_DIR
     host: str = "127.0.0.1"
     port: int = 50051
+    # The Profile Store's HTTP API and the events console (server/api/http/), on the same host;
+    # 0 disables them.
+    http_port: int = 8080
     # Catalog: empty = an embedded DuckDB file in data_dir; "postgres:<libpq conninfo>" shares it.
     catalog: str = ""
     # Where Parquet files go: empty = data_dir/data; "s3://bucket/prefix/" for object storage.
@@ -103,6 +106,7 @@ _HELP = {
     "data_dir": "directory for the embedded catalog and data files",
     "host": "address to listen on",
     "port": "port to listen on (0 picks a free one)",
+    "http_port": "port of the Profile Store HTTP API and the events console (0 disables)",
     "catalog": "DuckLake catalog: empty for an embedded file, or postgres:<conninfo>",
     "data_path": "where Parquet files go: a local path or s3://bucket/prefix/",
     "s3_endpoint": "S3-compatible endpoint host:port",

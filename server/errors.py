@@ -61,10 +61,12 @@ class BatchTooLarge(BadRequest, reason="BATCH_TOO_LARGE"):
 
 class BadQuery(BadRequest, reason="QUERY_INVALID"):
     """The compiler refused a query (querylang.QueryError, `message` its text) given in the
-    request field `field`."""
+    request field `field`, at `line` and `column` (1-based) of that text."""
 
-    def __init__(self, message: str, field: str):
+    def __init__(self, message: str, field: str, line: int = 1, column: int = 1):
         super().__init__(message, [FieldViolation(field, message)])
+        self.line = line
+        self.column = column
 
 
 class NotFound(TrackstoreError, reason="NOT_FOUND"):
