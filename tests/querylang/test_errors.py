@@ -36,13 +36,60 @@ def test_expected_an_expression_after_where():
 ERRORS = [
     ("Event | take 1", 1, 1, "unknown table 'Event'; did you mean 'Events'? (the only table is "
                              "'Events')"),
-    ("Events | summarize percentiles(Payload.price, 50)", 1, 20,
-     "function 'percentiles' is not supported"),
+    ("Events | summarize percentile_approx(Payload.price, 50)", 1, 20,
+     "function 'percentile_approx' is not supported"),
+    ("Events | where tolowr(City) == 'x'", 1, 16,
+     "function 'tolowr' is not supported; did you mean 'tolower'?"),
+    ("Events | extend n = strlne(City)", 1, 21,
+     "function 'strlne' is not supported; did you mean 'strlen'?"),
     ("Events | where Tolower(City) == 'x'", 1, 16,
      "function 'Tolower' is not supported; did you mean 'tolower'?"),
     ("Events | wher City == 'x'", 1, 10, "unknown query operator 'wher'; did you mean 'where'?"),
-    ("Events | join (Events) on TrackId", 1, 10, "operator 'join' is not supported"),
-    ("Events | mv-expand Payload.tags", 1, 10, "operator 'mv-expand' is not supported"),
+    ("Events | lookup (Events) on TrackId", 1, 10, "operator 'lookup' is not supported"),
+    ("Events | mv-apply t = Payload.tags on (take 1)", 1, 10,
+     "operator 'mv-apply' is not supported"),
+    ("Events | print x = 1", 1, 10, "'print' starts a query (like a table) and cannot follow '|'"),
+    ("Events | join kind=outer (Events) on TrackId", 1, 20, "join kind 'outer' is not supported"),
+    ("Events | join (Events) on Nope", 1, 27, "unknown column 'Nope'"),
+    ("Events | join (Events | project Id = TrackId) on $left.TrackId == $right.Idd", 1, 50,
+     "unknown column 'Idd' on the right side of join; did you mean 'Id'?"),
+    ("Events | join (Events) on User", 1, 27, "cannot join on User, a dynamic value"),
+    ("Events | join (Events | project T = EventTime) on $left.TrackId == $right.T", 1, 51,
+     "cannot join a string ('TrackId') with a datetime ('T')"),
+    ("Events | union (Events | project City = 1)", 1, 10,
+     "column 'City' is a string in one input of union and a long in another"),
+    ("Events | mv-expand City", 1, 20, "mv-expand expands a dynamic array or property bag, but "
+                                       "this is a string"),
+    ("Events | mv-expand t = Payload.tags to typeof(guid)", 1, 20,
+     "type 'guid' is not supported in typeof()"),
+    ("Events | parse Value with * \"id=\" id:decimal", 1, 35, "type 'decimal' is not supported"),
+    ("Events | parse Value with \"a\" x * \"b\" y", 1, 10, "'*' cannot follow a string column"),
+    ("Events | parse kind=relaxed Value with \"a\" x", 1, 21, "parse kind 'relaxed' is not "
+                                                              "supported"),
+    ("datatable(a:long, b:string)[1, 'x', 2]", 1, 1, "datatable has 3 values for 2 columns"),
+    ("datatable(a:long)[City]", 1, 19, "unknown column 'City'"),
+    ("datatable(a:long)[now()]", 1, 19, "a datatable value must be a constant"),
+    ("datatable(a:long)['x']", 1, 19, "column 'a' holds long values, but this is a string"),
+    ("datatable(a:guid)[1]", 1, 11, "type 'guid' is not supported in datatable"),
+    ("range x from 1 to 10 step 0", 1, 27, "range needs a constant step other than 0"),
+    ("range x from 'a' to 'b' step 1", 1, 1, "range counts numbers, datetimes or timespans"),
+    ("let t = Events | where City == 'x'; t", 1, 5, "a let bound to a table is not supported"),
+    ("let t = Events; t | take 1", 1, 5, "a let bound to a table is not supported"),
+    ("Events | project-away Payload*", 1, 23,
+     "column wildcards such as Payload* are not supported"),
+    ("Events | project-reorder *", 1, 26, "column wildcards such as Payload* are not supported"),
+    ("Events | summarize count() by Payload.name", 1, 31,
+     "cannot group by Payload.name, a dynamic value; convert it first, e.g. "
+     "tostring(Payload.name)"),
+    ("Events | distinct User", 1, 10, "cannot take distinct values of User, a dynamic value"),
+    ("Events | where City < 'M'", 1, 16, "strings cannot be compared with '<'; use "
+                                         "strcmp(a, b) < 0"),
+    ("Events | where City between ('A' .. 'M')", 1, 16, "strings cannot be compared with "
+                                                        "'between'"),
+    ("Events | summarize p = percentiles(Payload.price, 50, 95)", 1, 20,
+     "naming the columns of percentiles() is not supported"),
+    ("Events | extend p = percentiles(Payload.price, 50)", 1, 21,
+     "aggregate function 'percentiles' can only be used in summarize"),
     ("Events | where City == ", 1, 23, "expected an expression after '=='"),
     ("Events | where (City == 'x'", 1, 28, "expected"),
     ("Events | where City == 'x", 1, 24, "unterminated string literal"),
@@ -82,7 +129,8 @@ ERRORS = [
     ("Events | extend total = 1 | where totl == 1", 1, 35,
      "unknown column 'totl'; did you mean 'total'?"),
     ("let x = 1; let x = 2; Events", 1, 16, "'x' is already defined"),
-    ("Events | where PageTitle has City", 1, 30, "'has' needs a constant string on its right"),
+    ("Events | where PageTitle has City", 1, 30, "'has' with a term that is not a constant is "
+                                                "not supported"),
     ("Events | summarize arg_max(EventTime)", 1, 20, "arg_max() needs an expression and the "
                                                      "columns to return"),
     ("Events | extend x = bin(EventTime, 1)", 1, 36, "bin() of a datetime needs a timespan"),
@@ -113,10 +161,10 @@ def test_every_error_is_found_before_sql_generation(query):
 
 
 def test_errors_render_the_caret_under_the_column():
-    e = error("Events\n| where City == 'x'\n| summarize percentiles(Payload.price, 50)")
+    e = error("Events\n| where City == 'x'\n| summarize percentile_approx(Payload.price, 50)")
     lines = e.render().split("\n")
-    assert lines[1] == "| summarize percentiles(Payload.price, 50)"
-    assert lines[2].index("^") == lines[1].index("percentiles")
+    assert lines[1] == "| summarize percentile_approx(Payload.price, 50)"
+    assert lines[2].index("^") == lines[1].index("percentile_approx")
 
 
 def test_very_deep_queries_are_query_errors_not_crashes():
