@@ -273,6 +273,11 @@ for _name in ("bin", "floor"):
     fn(_name, ["number|datetime|timespan", "number|timespan"], _bin_type, _bin,
        example=f"{_name}(EventTime, 1h)", check=_check_bin)
 
+fn("make_datetime", ["long", "long", "long", "long?", "long?", "number?"], "datetime",
+   lambda g, a, args: "TRY(make_timestamp(" + ", ".join(
+       f"CAST({x} AS {t})" for x, t in zip(a + ["0"] * (6 - len(a)),
+                                           ["BIGINT"] * 5 + ["DOUBLE"])) + "))",
+   example="make_datetime(2024, 1, 31)")
 fn("now", ["timespan?"], "datetime",
    lambda g, a, args: f"({g.now()} + {a[0]})" if a else g.now(), example="now()")
 fn("ago", ["timespan"], "datetime", lambda g, a, args: f"({g.now()} - {a[0]})", example="ago(7d)")
@@ -282,7 +287,8 @@ fn("datetime_diff", ["const_string", "datetime", "datetime"], "long", _datetime_
    example="datetime_diff('day', now(), EventTime)", check=_check_period)
 fn("dayofweek", ["datetime"], "timespan", "to_days(CAST(dayofweek({0}) AS INTEGER))",
    example="dayofweek(EventTime) == 1d")
-fn("getmonth", ["datetime"], "int", "CAST(month({0}) AS INTEGER)", example="getmonth(EventTime)")
+fn("getmonth", ["datetime"], "int", "CAST(month({0}) AS INTEGER)", example="getmonth(EventTime)",
+   aliases=("monthofyear",))
 fn("getyear", ["datetime"], "int", "CAST(year({0}) AS INTEGER)", example="getyear(EventTime)")
 fn("hourofday", ["datetime"], "int", "CAST(hour({0}) AS INTEGER)", example="hourofday(EventTime)")
 fn("format_datetime", ["datetime", "const_string"], "string", _format_datetime,
@@ -340,7 +346,8 @@ def _tobool(g, a, args):
 def datetime_from_text(sql: str) -> str:
     """Kusto's reading of a datetime's text: ISO 8601, or US month/day/year."""
     return (f"COALESCE(TRY_CAST({sql} AS TIMESTAMP), "
-            f"try_strptime({sql}, ['%m/%d/%Y %H:%M:%S', '%m/%d/%Y']))")
+            f"try_strptime({sql}, ['%m/%d/%Y %H:%M:%S', '%m/%d/%Y', '%m-%d-%Y %H:%M:%S', "
+            f"'%m-%d-%Y']))")
 
 
 def _todatetime(g, a, args):
@@ -371,7 +378,10 @@ fn("parse_json", ["string|dynamic"], "dynamic",
 
 # ---------------------------------------------------------------- strings
 def _substring(g, a, args):
-    start = f"greatest(CAST({a[1]} AS BIGINT), 0) + 1"
+    # a negative start counts from the end
+    index = f"CAST({a[1]} AS BIGINT)"
+    start = (f"(CASE WHEN {index} < 0 THEN greatest(length({a[0]}) + {index}, 0) "
+             f"ELSE {index} END + 1)")
     if len(a) == 3:
         return f"substring({a[0]}, {start}, greatest(CAST({a[2]} AS BIGINT), 0))"
     return f"substring({a[0]}, {start})"
@@ -404,7 +414,19 @@ def _check_group(args):
 
 def _extract(g, a, args):
     group = g.param(args[1].value, 'int', cast=False)
-    return f"NULLIF(regexp_extract({a[2]}, {a[0]}, {group}), '')"
+    text = f"NULLIF(regexp_extract({a[2]}, {a[0]}, {group}), '')"
+    return from_text(text, args[3].value) if len(args) > 3 else text
+
+
+def from_text(text: str, kind: str) -> str:
+    """Text (null for none) read as a value of `kind`: null where it is not one."""
+    if kind == "string":
+        return text
+    if kind == "dynamic":
+        return f"CASE WHEN json_valid({text}) THEN CAST({text} AS JSON) END"
+    if kind == "datetime":
+        return datetime_from_text(text)
+    return f"TRY_CAST({text} AS {SQL_TYPES[kind]})"
 
 
 fn("strlen", ["string"], "long", "CAST(length(COALESCE({0}, '')) AS BIGINT)",
@@ -419,8 +441,9 @@ fn("replace_string", ["string", "string", "string"], "string",
    example="replace_string(PageUri, 'http:', 'https:')")
 fn("trim", ["const_string", "string"], "string", _trim, example=r"trim(@'\s', Value)")
 fn("split", ["string", "string", "long?"], "dynamic", _split, example="split(PageUri, '/')")
-fn("extract", ["const_string", "const_long", "string"], "string", _extract,
-   example=r"extract(@'id=(\d+)', 1, PageUri)", check=_check_group)
+fn("extract", ["const_string", "const_long", "string", "const_type?"],
+   lambda args: args[3].value if len(args) > 3 else "string", _extract,
+   example=r"extract(@'id=(\d+)', 1, PageUri, typeof(long))", check=_check_group)
 
 
 # ---------------------------------------------------------------- logic and nulls
@@ -514,11 +537,9 @@ fn("array_length", ["dynamic"], "long",
 
 # ---------------------------------------------------------------- aggregates
 def _sum_sql(g, a, args):
-    return cast(f"sum({a[0]})", "real" if args[0].type == "real" else "long")
-
-
-def _sumif_sql(g, a, args):
-    return cast(f"sum({a[0]}) FILTER (WHERE {a[1]})", "real" if args[0].type == "real" else "long")
+    # the sum of no values is 0 in Kusto (null in SQL)
+    filtered = f" FILTER (WHERE {a[1]})" if len(a) > 1 else ""
+    return cast(f"COALESCE(sum({a[0]}){filtered}, 0)", "real" if args[0].type == "real" else "long")
 
 
 def _sum_type(args):
@@ -537,6 +558,9 @@ def _percentile(g, a, args):
 
 def _make_list(distinct):
     def sql(g, a, args):
+        if distinct and args[0].type == "dynamic":  # a set of arrays is the set of their elements
+            elements = f"CASE json_type({a[0]}) WHEN 'ARRAY' THEN CAST({a[0]} AS JSON[]) ELSE [{a[0]}] END"
+            return f"to_json(list_distinct(flatten(list({elements}))))"
         d = "DISTINCT " if distinct else ""
         return f"COALESCE(to_json(list({d}{a[0]}) FILTER (WHERE {a[0]} IS NOT NULL)), '[]'::JSON)"
     return sql
@@ -551,7 +575,8 @@ def _comparable(where):
     return check
 
 
-fn("count", [], "long", "count(*)", aggregate=True, example="summarize count() by EventType")
+# count(x) counts the rows, whatever x holds, as Kusto's does
+fn("count", ["any?"], "long", "count(*)", aggregate=True, example="summarize count() by EventType")
 fn("countif", ["bool"], "long", "count(*) FILTER (WHERE {0})", aggregate=True,
    example="summarize countif(EventType == 'pageview')")
 fn("dcount", ["any"], "long", "count(DISTINCT {0})", aggregate=True,
@@ -559,7 +584,7 @@ fn("dcount", ["any"], "long", "count(DISTINCT {0})", aggregate=True,
 fn("dcountif", ["any", "bool"], "long", "count(DISTINCT {0}) FILTER (WHERE {1})", aggregate=True,
    example="summarize dcountif(SessionId, EventType == 'pageview')")
 fn("sum", ["number"], _sum_type, _sum_sql, aggregate=True, example="summarize sum(Payload.price)")
-fn("sumif", ["number", "bool"], _sum_type, _sumif_sql, aggregate=True,
+fn("sumif", ["number", "bool"], _sum_type, _sum_sql, aggregate=True,
    example="summarize sumif(Payload.price, City == 'Oslo')")
 fn("avg", ["number"], "real", "avg({0})", aggregate=True, example="summarize avg(Payload.price)")
 fn("avgif", ["number", "bool"], "real", "avg({0}) FILTER (WHERE {1})", aggregate=True,

@@ -102,7 +102,7 @@ _DATETIME_RE = re.compile(
 
 
 _US_DATETIME_RE = re.compile(
-    r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})(?:[ T]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?)?")
+    r"([0-9]{1,2})[/-]([0-9]{1,2})[/-]([0-9]{4})(?:[ T]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?)?")
 
 
 def datetime_text(text: str) -> datetime | None:
@@ -113,7 +113,7 @@ def datetime_text(text: str) -> datetime | None:
     if text == "null":
         return None
     us = _US_DATETIME_RE.fullmatch(text)
-    if us:  # MM/dd/yyyy[ HH:mm[:ss]], which Kusto reads too
+    if us:  # MM/dd/yyyy[ HH:mm[:ss]] (or with dashes), which Kusto reads too
         mo, d, y, h, mi, sec = us.groups()
         return datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0))
     m = _DATETIME_RE.fullmatch(text)

@@ -4,7 +4,7 @@ A column reference keeps its name; a property path joins its parts (`User.Email`
 `User_Email`). A conversion (`tostring(Payload.currency)`) and a bin (`bin(EventTime, 1h)`) keep
 the name of the value they convert; another function of one named value is named after both
 (`strlen(Value)` -> `strlen_Value`). An aggregate is named after its result prefix and its
-argument (`count_`, `sum_Price`, `set_X` for make_set, `list_X` for make_list, `bag_X` for
+argument (`count_`, `countif_` of an expression, `sum_Price`, `set_X` for make_set, `list_X` for make_list, `bag_X` for
 make_bag, `max_strlen_Value`); take_any keeps its argument's name. Anything else has no name of
 its own: the resolver numbers it (`Column1`, ...), and `print` names it after its position
 (`print_0`, ...). Two results with the same name: the later one gets a number (`count_1`).
@@ -22,8 +22,6 @@ KEEPS_ARGUMENT = frozenset({
 })
 # aggregates whose names start with something other than the function's name
 RESULT_PREFIX = {"make_set": "set", "make_list": "list", "make_bag": "bag"}
-# aggregates named by their prefix alone, whatever they count
-PREFIX_ONLY = frozenset({"count", "countif"})
 
 
 def _column_path(e: ast.Expr) -> tuple[str, tuple] | None:
@@ -68,8 +66,6 @@ def default_name(e: ast.Expr, aggregate: bool) -> str | None:
     name = path_name(e)
     if name is not None or not isinstance(e, ast.Call):
         return name
-    if e.name in PREFIX_ONLY:
-        return f"{e.name}_"
     if e.name == "percentile" and len(e.args) == 2 and isinstance(e.args[1], ast.Literal):
         return percentile_name(e.args[0], e.args[1].value)
     if e.name in KEEPS_ARGUMENT:

@@ -31,7 +31,7 @@ JOIN_KINDS = ("innerunique", "inner", "leftouter", "rightouter", "fullouter", "l
 # Kusto's other names of the same kinds
 JOIN_KIND_ALIASES = {"anti": "leftanti", "leftantisemi": "leftanti",
                      "rightantisemi": "rightanti"}
-PARSE_KINDS = ("simple", "regex")
+PARSE_KINDS = ("simple", "regex", "relaxed")
 
 @v_args(meta=True)
 class _ToAst(AstBuilder):
@@ -43,9 +43,13 @@ class _ToAst(AstBuilder):
     def let_stmt(self, meta, children):
         name, expr, *ops = children
         if ops or _is_name(expr, "Events"):
-            raise self.error_at(name, f"'let {name}' binds a table: a let bound to a table is "
-                                      f"not supported; write the query where it is used")
+            self.let_table(meta, children)
         return ast.Let(str(name), expr, span=self.span_of(name))
+
+    def let_table(self, meta, children):
+        name = children[0]
+        raise self.error_at(name, f"'let {name}' binds a table: a let bound to a table is not "
+                                  f"supported; write the table where it is used")
 
     def pipeline(self, meta, children):
         source, *ops = children

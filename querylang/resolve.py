@@ -15,7 +15,7 @@ from . import ast, functions, literals, naming
 from .ast import OutputColumn
 from .errors import QueryError, at, did_you_mean
 from .resolve_tabular import TabularOperators
-from .schema import EVENTS_SCHEMA, ID_COLUMN, TIME_COLUMN, Schema
+from .schema import EVENTS_SCHEMA, ID_COLUMN, TIME_COLUMN, TYPE_NAMES, Schema
 
 NUMERIC = functions.NUMERIC
 COMPARE = ("==", "!=", "<", "<=", ">", ">=", "eq", "ne", "gt", "ge", "lt", "le")
@@ -183,6 +183,9 @@ class Resolver(TabularOperators):
         counter = 0
         for position, item in enumerate(items):
             e = self.expr(item.expr, inner if sequential else scope, agg=agg)
+            if e.type == "typeof":
+                raise at(item.expr, "typeof() is an argument of functions such as extract(), "
+                                    "not a value")
             if e.type in (None, "null"):
                 if not isinstance(e, ast.Literal):
                     raise at(item.expr, "the type of this value is unknown; use a typed null "
@@ -316,6 +319,8 @@ class Resolver(TabularOperators):
             taken.add(key_name)
             out.append(ast.Assign(key_name, ast.Call(internal, (key, key), span=call.span,
                                                      type=key.type), span=item.span))
+        if isinstance(key, ast.ColumnRef):  # returned once, under the key's name
+            taken.add(key.name)
         for name in self.returned_columns(call, scope):
             if name in taken:
                 continue
@@ -546,6 +551,8 @@ class Resolver(TabularOperators):
         return ast.InList(e.op, x, tuple(items), span=e.span, type="bool")
 
     def e_Call(self, e: ast.Call, scope, agg):
+        if e.name == "typeof":
+            return self.type_of(e)
         if e.name == "not":
             if len(e.args) != 1:
                 raise at(e, "not() takes 1 argument")
@@ -570,6 +577,13 @@ class Resolver(TabularOperators):
             f.check(args)
         return ast.Call(e.name, tuple(args), span=e.span, type=rtype)
 
+    def type_of(self, e: ast.Call) -> ast.Literal:
+        """`typeof(long)`: a type, as a function's argument (extract's fourth)."""
+        if len(e.args) != 1 or not isinstance(e.args[0], ast.Name) or \
+                e.args[0].name not in TYPE_NAMES:
+            raise at(e, f"typeof() needs a type name: {', '.join(sorted(TYPE_NAMES))}")
+        return ast.Literal(TYPE_NAMES[e.args[0].name], span=e.span, type="typeof")
+
     def call_args(self, f: functions.Function, e: ast.Call, scope, agg):
         specs = list(f.args)
         required = [s for s in specs if not s.endswith(("?", "*"))]
@@ -593,7 +607,7 @@ class Resolver(TabularOperators):
         if spec.startswith("const_"):
             kind = spec[len("const_"):]
             ok = isinstance(x, ast.Literal) and x.value is not None and (
-                (kind == "string" and x.type == "string")
+                (kind == "string" and x.type == "string") or (kind == "type" and x.type == "typeof")
                 or (kind == "long" and x.type in ("int", "long"))
                 or (kind == "number" and x.type in NUMERIC))
             if not ok:

@@ -388,8 +388,10 @@ def e_binary(g: SqlGen, e: ast.Binary, env, relaxed: bool = False):
     r = g.expr(e.right, env)
     if op in ("and", "or"):
         return f"({l} {op.upper()} {r})"
-    if op in ("+", "-", "*", "%"):
+    if op in ("+", "-", "*"):
         return f"({l} {op} {r})"
+    if op == "%":  # Kusto's remainder is never negative: -14 % 12 is 10
+        return f"((({l} % {r}) + abs({r})) % abs({r}))"
     if op == "/":
         return _divide(e, l, r)
     if op in ("eq", "ne"):  # OData: null is a value

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from . import ast, nullrules
-from .functions import SQL_TYPES, datetime_from_text
+from .functions import SQL_TYPES, from_text
 from .sqlgen_strings import regex_literal
 from .sqlselect import Select, render
 from .sqltext import quote_ident
@@ -162,37 +162,59 @@ def op_mv_expand(g, op: ast.MvExpand, cols):
 
 
 # ---------------------------------------------------------------- parse
-_TYPED = {"long": r"(-?\d+)", "int": r"(-?\d+)",
-          "real": r"(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)", "bool": r"((?i:true|false))"}
+_TYPED = {"long": r"-?\d+", "int": r"-?\d+", "real": r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?",
+          "bool": r"(?i:true|false)"}
 
 
-def parse_regex(op: ast.Parse) -> str:
-    """The regular expression of a parse pattern: its texts literally (as regexes with
-    kind=regex), `*` any text, each column a group of what its type can hold."""
+def capturing_groups(regex: str) -> int:
+    """How many groups of an RE2 pattern capture: `(` unescaped, outside a character class,
+    not `(?`... unless a named group `(?P<`."""
+    count, i, in_class = 0, 0, False
+    while i < len(regex):
+        ch = regex[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            i += 1 + (regex[i + 1:i + 2] == "]")  # a leading ] is a member
+            continue
+        elif ch == "(" and (regex[i + 1:i + 2] != "?" or regex[i + 1:i + 4] == "?P<"):
+            count += 1
+        i += 1
+    return count
+
+
+def parse_regex(op: ast.Parse) -> tuple[str, list[int]]:
+    """The regular expression of a parse pattern and the group of each column: its texts
+    literally (as regexes with kind=regex), `*` any text, each column a group of what its type
+    can hold (kind=relaxed: that, or else any text, which becomes null if it does not convert)."""
     lazy = "" if op.kind == "regex" else "?"
     out = [f"(?{op.flags})"] if op.flags else []
     if op.pattern[0] is not None and op.kind != "regex":
         out.append("^")
+    groups, seen = [], 0
     for position, part in enumerate(op.pattern):
         last = position == len(op.pattern) - 1
         if part is None:
-            out.append(f".*{lazy}")
+            text = f".*{lazy}"
         elif isinstance(part, str):
-            out.append(part if op.kind == "regex" else regex_literal(part))
+            text = part if op.kind == "regex" else regex_literal(part)
         else:
-            out.append(_TYPED.get(part.type, "(.*)" if last else f"(.*{lazy})"))
-    return "".join(out)
+            text = "(.*)" if last else f"(.*{lazy})"
+            if part.type in _TYPED:
+                other = "|.*?" if op.kind == "relaxed" else ""
+                text = f"({_TYPED[part.type]}{other})"
+            groups.append(seen + 1)
+        seen += capturing_groups(text)
+        out.append(text)
+    return "".join(out), groups
 
 
 def _typed(text: str, kind: str) -> str:
-    if kind == "string":
-        return text
-    value = f"NULLIF({text}, '')"
-    if kind == "dynamic":
-        return f"CASE WHEN json_valid({value}) THEN CAST({value} AS JSON) END"
-    if kind == "datetime":
-        return datetime_from_text(value)
-    return f"TRY_CAST({value} AS {SQL_TYPES[kind]})"
+    return text if kind == "string" else from_text(f"NULLIF({text}, '')", kind)
 
 
 def op_parse(g, op: ast.Parse, cols):
@@ -200,8 +222,9 @@ def op_parse(g, op: ast.Parse, cols):
         g.wrap()
     env = g.sel.env()
     text = g.expr(op.expr, env)
-    pattern = g.param(parse_regex(op), "string")
+    regex, groups = parse_regex(op)
+    pattern = g.param(regex, "string")
     columns = [p for p in op.pattern if isinstance(p, ast.ParseColumn)]
-    new = {c.name: _typed(f"regexp_extract({text}, {pattern}, {i})", c.type)
-           for i, c in enumerate(columns, 1)}
+    new = {c.name: _typed(f"regexp_extract({text}, {pattern}, {group})", c.type)
+           for c, group in zip(columns, groups)}
     g.sel.cols = [(c.name, new.get(c.name, env.get(c.name)), c.type) for c in cols]

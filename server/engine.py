@@ -345,6 +345,9 @@ class Engine:
         params["srv_scope"] = scope
         if prepare is not None:  # the source reads recent events and this server's watermark
             params["srv_server"] = self._writer.server_id
+        for name in ("srv_scope", "srv_server"):  # a query of a datatable reads no events
+            if f"${name}" not in sql:
+                params.pop(name, None)
         if not late_materialization:
             prepare = without_late_materialization(prepare)
         return self._queries.run(sql, params, timeout, on_cancel, prepare=prepare)

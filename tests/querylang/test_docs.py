@@ -48,7 +48,7 @@ def test_unsupported_operators_are_listed():
     "Events | parse-where Value with * 'a' x", "Events | top-nested 3 of City by count()",
     "Events | project-away Payload*", "Events | project ['my column']",
     "let t = Events | where City == 'x'; t", "let f = (x:long) { x + 1 }; Events",
-    "Events | union withsource=T (Events)", "Events | parse kind=relaxed Value with 'a' x",
+    "Events | union withsource=T (Events)", "Events | parse kind=fuzzy Value with 'a' x",
     "Events | where City == ```x```", "Events | where TrackId == guid(74be27de-1e4e)",
     "Events | extend d = decimal(1.5)", "Events | extend d = datetime_diff('nanosecond', now(), "
     "EventTime)", "Events | where City in (split(Value, ','))",

@@ -64,8 +64,8 @@ ERRORS = [
      "type 'guid' is not supported in typeof()"),
     ("Events | parse Value with * \"id=\" id:decimal", 1, 35, "type 'decimal' is not supported"),
     ("Events | parse Value with \"a\" x * \"b\" y", 1, 10, "'*' cannot follow a string column"),
-    ("Events | parse kind=relaxed Value with \"a\" x", 1, 21, "parse kind 'relaxed' is not "
-                                                              "supported"),
+    ("Events | parse kind=fuzzy Value with \"a\" x", 1, 21, "parse kind 'fuzzy' is not "
+                                                            "supported"),
     ("datatable(a:long, b:string)[1, 'x', 2]", 1, 1, "datatable has 3 values for 2 columns"),
     ("datatable(a:long)[City]", 1, 19, "unknown column 'City'"),
     ("datatable(a:long)[now()]", 1, 19, "a datatable value must be a constant"),

@@ -123,7 +123,7 @@ CASES = [
     (r"PageUri matches regex 'hats\\?sort'", ["t08"]),
     # ---- arithmetic
     ("Payload.price * 2 > 300", ["t03", "t07"]),
-    ("toint(Value) % 2 == 1", ["t01", "t05", "t06"]),
+    ("toint(Value) % 2 == 1", ["t01", "t05", "t06", "t08"]),  # -1 % 2 is 1, never negative
     ("toint(Value) / 2 == 2", ["t01"]),
     ("tolong(Value) / 2 == 125", ["t07"]),
     ("todouble(Value) / 2 == 3.75", ["t05"]),
