@@ -213,11 +213,15 @@ class Union(Op):
 
 @dataclass(frozen=True)
 class JoinKey:
-    """`$left.left == $right.right` (`on Name` gives the same name on both sides)."""
+    """`$left.left == $right.right`, or `on left`: the same name on both sides."""
 
     left: str
-    right: str
+    right_name: str | None = None
     span: Span = field(default=NOSPAN, compare=False, kw_only=True)
+
+    @property
+    def right(self) -> str:
+        return self.right_name or self.left
 
 
 @dataclass(frozen=True)
@@ -244,19 +248,12 @@ class MvExpand(Op):
 
 
 @dataclass(frozen=True)
-class ParseColumn:
-    name: str
-    type: str = "string"
-    span: Span = field(default=NOSPAN, compare=False, kw_only=True)
-
-
-@dataclass(frozen=True)
 class Parse(Op):
     """`parse [kind=simple|regex] expr with "text" Column:type * ...`: `pattern` holds the
-    strings (str), the columns (ParseColumn) and the wildcards (None), in order."""
+    strings (str), the columns (ColumnDecl) and the wildcards (None), in order."""
 
     expr: Expr
-    pattern: tuple[str | ParseColumn | None, ...]
+    pattern: tuple["str | ColumnDecl | None", ...]
     kind: str = "simple"
     flags: str = ""  # kind=regex: RE2 flags (i, m, s, U)
 
@@ -276,8 +273,10 @@ class TableRef(Tabular):
 
 @dataclass(frozen=True)
 class ColumnDecl:
+    """A column a datatable or a parse pattern declares (`name:type`)."""
+
     name: str
-    type: str
+    type: str = "string"
     span: Span = field(default=NOSPAN, compare=False, kw_only=True)
 
 
@@ -286,14 +285,7 @@ class DataTable(Tabular):
     """`datatable(a:long, b:string) [1, "x", 2, "y"]`: `values` row after row."""
 
     columns: tuple[ColumnDecl, ...]
-    values: tuple[Expr, ...]
-
-
-@dataclass(frozen=True)
-class PrintRow(Tabular):
-    """`print a = 1, 2`: one row of constant expressions."""
-
-    items: tuple[Assign, ...]
+    values: tuple[Expr, ...] = ()  # none: a table without rows
 
 
 @dataclass(frozen=True)
@@ -301,17 +293,19 @@ class RangeRows(Tabular):
     """`range x from a to b step s`: one column, `a` to `b` inclusive."""
 
     name: str
-    start: Expr
-    stop: Expr
-    step: Expr
+    start: Expr  # the first value
+    stop: Expr  # the last value, if a step lands on it
+    step: Expr  # a constant, never 0
 
 
 @dataclass(frozen=True)
-class UnionRows(Tabular):
-    """`union T, (T | ...)` as a source."""
+class PrintRow(Project, Tabular):
+    """`print a = 1, 2`: the projection of one row of no columns (its `items`)."""
 
-    tables: tuple[Tabular, ...]
-    kind: str = "outer"
+
+@dataclass(frozen=True)
+class UnionRows(Union, Tabular):
+    """`union T, (T | ...)` as a source: the union of its tables with no input."""
 
 
 @dataclass(frozen=True)

@@ -418,15 +418,14 @@ def _extract(g, a, args):
     return from_text(text, args[3].value) if len(args) > 3 else text
 
 
+_FROM_TEXT = {"string": "{0}", "dynamic": "CASE WHEN json_valid({0}) THEN CAST({0} AS JSON) END"}
+
+
 def from_text(text: str, kind: str) -> str:
     """Text (null for none) read as a value of `kind`: null where it is not one."""
-    if kind == "string":
-        return text
-    if kind == "dynamic":
-        return f"CASE WHEN json_valid({text}) THEN CAST({text} AS JSON) END"
     if kind == "datetime":
         return datetime_from_text(text)
-    return f"TRY_CAST({text} AS {SQL_TYPES[kind]})"
+    return _FROM_TEXT.get(kind, f"TRY_CAST({{0}} AS {SQL_TYPES[kind]})").format(text)
 
 
 fn("strlen", ["string"], "long", "CAST(length(COALESCE({0}, '')) AS BIGINT)",

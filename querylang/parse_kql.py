@@ -110,7 +110,7 @@ class _ToAst(AstBuilder):
         return JOIN_KIND_ALIASES.get(kind, kind)
 
     def same_key(self, meta, c):
-        return ast.JoinKey(str(c[0]), str(c[0]), span=self.span_of(c[0]))
+        return ast.JoinKey(str(c[0]), span=self.span_of(c[0]))
 
     def side_keys(self, meta, c):
         side1, name1, side2, name2 = (str(x) for x in c)
@@ -165,7 +165,7 @@ class _ToAst(AstBuilder):
 
     def parse_column(self, meta, c):
         name, type_ = c
-        return ast.ParseColumn(str(name), "string" if type_ is None else str(type_),
+        return ast.ColumnDecl(str(name), "string" if type_ is None else str(type_),
                                span=self.span_of(name))
 
     def where_op(self, meta, c):

@@ -139,7 +139,8 @@ class Resolver(TabularOperators):
 
     def const_count(self, e, scope, what) -> ast.Literal:
         value = self.expr(e, scope)
-        if not (is_const(value) and value.type in ("int", "long") and value.value >= 0):
+        if not (is_const(value) and value.type in ("int", "long") and value.value is not None
+                and value.value >= 0):
             raise at(e, f"'{what}' needs a constant number of rows, e.g. {what} 10")
         return value
 

@@ -171,17 +171,17 @@ class TabularOperators:
         out = dict(scope)
         pattern = []
         for position, part in enumerate(op.pattern):
-            if isinstance(part, ast.ParseColumn):
+            if isinstance(part, ast.ColumnDecl):
                 part = dataclasses.replace(part, type=type_named(part, part.type, "parse"))
-                if part.name in (p.name for p in pattern if isinstance(p, ast.ParseColumn)):
+                if part.name in (p.name for p in pattern if isinstance(p, ast.ColumnDecl)):
                     raise at(part, f"the column name '{part.name}' is used twice")
                 out[part.name] = part.type
-            elif part is None and position and isinstance(pattern[-1], ast.ParseColumn) \
+            elif part is None and position and isinstance(pattern[-1], ast.ColumnDecl) \
                     and pattern[-1].type == "string":
                 raise at(op, "in parse, '*' cannot follow a string column: the column would "
                              "take the text '*' skips")
             pattern.append(part)
-        if not any(isinstance(p, ast.ParseColumn) for p in pattern):
+        if not any(isinstance(p, ast.ColumnDecl) for p in pattern):
             raise at(op, "parse needs at least one column to extract, e.g. "
                          "parse Value with 'id=' id:long")
         return dataclasses.replace(op, expr=e, pattern=tuple(pattern)), out

@@ -224,7 +224,7 @@ def op_parse(g, op: ast.Parse, cols):
     text = g.expr(op.expr, env)
     regex, groups = parse_regex(op)
     pattern = g.param(regex, "string")
-    columns = [p for p in op.pattern if isinstance(p, ast.ParseColumn)]
+    columns = [p for p in op.pattern if isinstance(p, ast.ColumnDecl)]
     new = {c.name: _typed(f"regexp_extract({text}, {pattern}, {group})", c.type)
            for c, group in zip(columns, groups)}
     g.sel.cols = [(c.name, new.get(c.name, env.get(c.name)), c.type) for c in cols]
