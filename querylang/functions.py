@@ -501,7 +501,8 @@ def _coalesce(g, a, args):
 
 def _strcmp(g, a, args):
     left, right = (f"COALESCE({x}, '')" for x in a)
-    return f"CAST(CASE WHEN {left} < {right} THEN -1 WHEN {left} > {right} THEN 1 ELSE 0 END AS INTEGER)"
+    return (f"CAST(CASE WHEN {left} < {right} THEN -1 WHEN {left} > {right} THEN 1 ELSE 0 END "
+            f"AS INTEGER)")
 
 
 def _bag_pack(g, a, args):
@@ -558,7 +559,8 @@ def _percentile(g, a, args):
 def _make_list(distinct):
     def sql(g, a, args):
         if distinct and args[0].type == "dynamic":  # a set of arrays is the set of their elements
-            elements = f"CASE json_type({a[0]}) WHEN 'ARRAY' THEN CAST({a[0]} AS JSON[]) ELSE [{a[0]}] END"
+            elements = (f"CASE json_type({a[0]}) WHEN 'ARRAY' THEN CAST({a[0]} AS JSON[]) "
+                        f"ELSE [{a[0]}] END")
             return f"to_json(list_distinct(flatten(list({elements}))))"
         d = "DISTINCT " if distinct else ""
         return f"COALESCE(to_json(list({d}{a[0]}) FILTER (WHERE {a[0]} IS NOT NULL)), '[]'::JSON)"

@@ -4,8 +4,8 @@ A column reference keeps its name; a property path joins its parts (`User.Email`
 `User_Email`). A conversion (`tostring(Payload.currency)`) and a bin (`bin(EventTime, 1h)`) keep
 the name of the value they convert; another function of one named value is named after both
 (`strlen(Value)` -> `strlen_Value`). An aggregate is named after its result prefix and its
-argument (`count_`, `countif_` of an expression, `sum_Price`, `set_X` for make_set, `list_X` for make_list, `bag_X` for
-make_bag, `max_strlen_Value`); take_any keeps its argument's name. Anything else has no name of
+argument (`count_`, `countif_` of an expression, `sum_Price`, `set_X` for make_set, `list_X`
+for make_list, `bag_X` for make_bag, `max_strlen_Value`); take_any keeps its argument's name. Anything else has no name of
 its own: the resolver numbers it (`Column1`, ...), and `print` names it after its position
 (`print_0`, ...). Two results with the same name: the later one gets a number (`count_1`).
 """

@@ -7,7 +7,7 @@ methods, named after grammar rules, build ast nodes) and calls `Grammar.parse`.
 from __future__ import annotations
 
 import re
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -50,7 +50,8 @@ class Grammar:
     """One .lark grammar (LALR, contextual lexer) and its AstBuilder: text -> ast nodes.
 
     `operators` / `unsupported` / `sources`: the tabular operators the language has, those it
-    names as not supported, and what starts a query instead of a table, for error messages. `labels`: input -> the prefix of its syntax errors.
+    names as not supported, and what starts a query instead of a table, for error messages.
+    `labels`: input -> the prefix of its syntax errors.
     """
 
     def __init__(self, filename: str, builder: type[AstBuilder], *, start: Iterable[str] = ("start",),
@@ -68,12 +69,11 @@ class Grammar:
         # The same texts come back (dashboards, pages of a list) and the trees are immutable, so
         # a parse is reused (bench/NOTES.md#compile-parse-cache).
         self.parse = lru_cache(maxsize=512)(self._parse)
-
-    @cached_property
-    def parser(self) -> Lark:
+        # Built with the module, not on the first parse: building KQL's tables takes about half
+        # a second, which a server pays as it starts rather than in its first Preview.
         text = (Path(__file__).parent / self.filename).read_text()
-        return Lark(text, parser="lalr", lexer="contextual", propagate_positions=True,
-                    maybe_placeholders=True, start=list(self.start))
+        self.parser = Lark(text, parser="lalr", lexer="contextual", propagate_positions=True,
+                           maybe_placeholders=True, start=list(self.start))
 
     def _parse(self, text: str, start: str = "start", input: str = "query"):
         """The builder's result for `text` parsed from the rule `start`; raises only QueryError,

@@ -13,7 +13,7 @@ from typing import Iterator
 
 from . import ast, functions, literals, naming
 from .ast import OutputColumn
-from .errors import QueryError, at, did_you_mean
+from .errors import at, did_you_mean
 from .resolve_tabular import TabularOperators
 from .schema import EVENTS_SCHEMA, ID_COLUMN, TIME_COLUMN, TYPE_NAMES, Schema
 

@@ -6,8 +6,6 @@ pattern (a `has` term) becomes a bound parameter. Nothing here checks anything.
 """
 from __future__ import annotations
 
-import re
-
 from . import ast, nullrules
 
 # a term's edge: anything but a letter or a digit (Kusto's terms are runs of those)

@@ -29,13 +29,13 @@ def source_select(g, rq):
     source = rq.source
     if source is None:
         return Select(f"{g.source_sql} AS _e",
-                         [(c.name, quote_ident(c.name), c.type) for c in rq.base], base=True)
+                      [(c.name, quote_ident(c.name), c.type) for c in rq.base], base=True)
     if isinstance(source, ast.UnionRows):
-        return _named(f"{_union_sql(g, [(g.nested(t), t.columns) for t in source.tables], rq.base)}"
-                      f" AS {g.alias('_u')}", rq.base)
+        parts = [(g.nested(t), t.columns) for t in source.tables]
+        return _named(f"{_union_sql(g, parts, rq.base)} AS {g.alias('_u')}", rq.base)
     if isinstance(source, ast.PrintRow):
         return Select(f"(SELECT 1) AS {g.alias('_p')}",
-                         [(a.name, g.expr(a.expr, {}), a.expr.type) for a in source.items])
+                      [(a.name, g.expr(a.expr, {}), a.expr.type) for a in source.items])
     if isinstance(source, ast.RangeRows):
         return _named(f"{_range_sql(g, source, rq.base[0].type)} AS {g.alias('_r')}", rq.base)
     return _named(f"{_datatable_sql(g, source)} AS {g.alias('_d')}", rq.base)
