@@ -81,3 +81,17 @@ def test_documented_list_error_example_is_exact():
         compile_list("City eq 'Berlin'", "EventTime desc, Citty", skip=0, top=10)
     assert e.value.input == "orderby"
     assert e.value.render() in DOC
+
+
+@pytest.mark.parametrize("query, message", [
+    ("Events | extend x = tolowr(City)", "function 'tolowr' is not supported; did you mean "
+                                        "'tolower'?"),
+    ("Events | lookup (Events) on DeviceId", "operator 'lookup' is not supported"),
+    ("Events | summarize count() by Payload.category",
+     "cannot group by Payload.category, a dynamic value; convert it first, e.g. "
+     "tostring(Payload.category) or toint(...)"),
+])
+def test_documented_error_messages_are_exact(query, message):
+    with pytest.raises(QueryError) as e:
+        compile(query)
+    assert e.value.message == message and f"`{message}`" in DOC.replace("\n", " ")
