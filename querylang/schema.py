@@ -19,6 +19,12 @@ TIMESPAN = "timespan"
 DYNAMIC = "dynamic"
 
 KQL_TYPES = (STRING, LONG, INT, REAL, BOOL, DATETIME, TIMESPAN, DYNAMIC)
+# How a query may spell a type (datatable columns, `to typeof(...)`, parse columns).
+TYPE_NAMES = {
+    "string": STRING, "long": LONG, "int": INT, "real": REAL, "double": REAL, "bool": BOOL,
+    "boolean": BOOL, "datetime": DATETIME, "date": DATETIME, "timespan": TIMESPAN,
+    "time": TIMESPAN, "dynamic": DYNAMIC,
+}
 
 # The event's time, by which "newest first" orders, and its id, which breaks List's ties.
 TIME_COLUMN = "EventTime"

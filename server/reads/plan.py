@@ -108,6 +108,9 @@ class Reads:
         prepare = plan.prepare
         if prepare is not None:  # the source reads recent events and this server's watermark
             params[SERVER] = plan.server_id
+        for name in (SCOPE, SERVER):  # a query of a datatable alone reads no events
+            if f"${name}" not in sql:
+                params.pop(name, None)
         if not late_materialization:
             prepare = top_by_key.without_late_materialization(prepare)
         return self._queries.run(sql, params, plan.deadline, plan.limit_seconds,
