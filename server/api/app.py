@@ -24,6 +24,8 @@ from ..engine import Engine
 from ..errors import StoreFormatNewer
 from ..limits import MAX_MESSAGE_BYTES
 from .auth import ApiKeys, AuthInterceptor, KeyFileError
+from ..exports.service import Exports
+from .export_servicer import ExportServicer, ImportServicer
 from .registration import register
 from .servicer import AdminServicer, TrackEventsServicer
 
@@ -46,6 +48,7 @@ class RunningServer:
     port: int
     engine: Engine
     health: health.HealthServicer
+    exports: Exports
 
     def stop(self, grace: float | None = 5.0, drain_seconds: float = 0.0) -> None:
         """Drains: health says NOT_SERVING for `drain_seconds` while calls are still served (so
@@ -54,6 +57,7 @@ class RunningServer:
         self.health.enter_graceful_shutdown()
         time.sleep(drain_seconds)
         self.server.stop(grace).wait()
+        self.exports.close()
         self.engine.close()
 
 
@@ -108,7 +112,9 @@ def create_server(settings: Settings,
     keys = _api_keys(settings)
     server = grpc_server([AuthInterceptor(keys)] if keys else [])
     servicer = TrackEventsServicer()
-    services = register(server, [servicer, AdminServicer(servicer)])
+    export_servicer = ExportServicer(servicer)
+    services = register(server, [servicer, AdminServicer(servicer), export_servicer,
+                                 ImportServicer(servicer)])
     health_servicer = health.HealthServicer()
     _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -125,6 +131,7 @@ def create_server(settings: Settings,
     except BaseException:
         server.stop(None)
         raise
+    export_servicer.exports = Exports(engine, settings)
     servicer.engine = engine
     _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
     if keys is None:
@@ -133,7 +140,7 @@ def create_server(settings: Settings,
             settings.host, port,
         )
     log.info("trackstore serving on %s:%d, data in %s", settings.host, port, settings.data_dir)
-    return RunningServer(server, port, engine, health_servicer)
+    return RunningServer(server, port, engine, health_servicer, export_servicer.exports)
 
 
 def serve(settings: Settings) -> None:
