@@ -171,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     stats = client_command("stats", "show store statistics")
     stats.set_defaults(run=cmd_stats)
+    from .cli_export import add_commands as add_export_commands  # export, exports, import
+    add_export_commands(commands, client_command)
     return parser
 
 
