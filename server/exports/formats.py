@@ -23,6 +23,8 @@ SUPPORTED = {
 }
 _EXTENSIONS = {"csv": "csv", "tsv": "tsv", "ndjson": "ndjson", "parquet": "parquet"}
 _SUFFIXES = {"none": "", "gzip": ".gz", "zstd": ".zst"}
+# LZ4_RAW is the Parquet format's lz4 codec; the older LZ4 framing is deprecated by it.
+_PARQUET_CODECS = {"none": "uncompressed", "gzip": "gzip", "zstd": "zstd", "lz4": "lz4_raw"}
 _RFC3339 = "strftime(\"EventTime\", '%Y-%m-%dT%H:%M:%S.%fZ') AS \"EventTime\""
 
 
@@ -55,7 +57,7 @@ class FileFormat:
     def copy_options(self) -> str:
         """The COPY options (fixed text: every value comes from the tables above)."""
         if self.format == "parquet":
-            codec = "uncompressed" if self.compression == "none" else self.compression
+            codec = _PARQUET_CODECS[self.compression]
             return f"FORMAT parquet, COMPRESSION {codec}, ROW_GROUP_SIZE 122880"
         codec = f", COMPRESSION {self.compression}"
         if self.format == "ndjson":
