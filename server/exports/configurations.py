@@ -95,8 +95,12 @@ def check_where(where: str, field: str = "configuration.where") -> None:
     try:
         querylang.compile(where_query(where), source_sql='"events"')
     except querylang.QueryError as error:
-        line = max(1, error.line - 1)
-        raise BadQuery(f"line {line}, column {error.column}: {error.message}", field) from None
+        lines = where.split("\n")
+        line, column, message = error.line - 1, error.column, error.message
+        if line > len(lines):  # at the closing parenthesis the predicate is wrapped in
+            line, column = len(lines), len(lines[-1]) + 1
+            message = message.replace("found ')'", "found the end of the predicate")
+        raise BadQuery(f"line {max(1, line)}, column {column}: {message}", field) from None
 
 
 def checked(message: pb.ExportConfiguration, box: SecretBox,
@@ -107,7 +111,7 @@ def checked(message: pb.ExportConfiguration, box: SecretBox,
         raise _bad("configuration.name", "must be 1 to 100 letters, digits, '.', '_' or '-'")
     if message.schedule not in SCHEDULES:
         raise _bad("configuration.schedule", "must be once, hourly, daily, weekly or monthly")
-    start_at = from_millis(message.start_at) if message.start_at else None
+    start_at = from_millis(message.start_at) if message.HasField("start_at") else None
     if start_at is None:
         raise _bad("configuration.start_at",
                    "is required: the EventTime of the earliest event, in ms since the epoch")
