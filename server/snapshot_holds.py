@@ -13,25 +13,23 @@ Any reader of a past snapshot (a long query, a segment refresh) can hold one the
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import duckdb
 
-from .lake import LAKE, rollback, scalar, table_names
+from .lake import LAKE, rollback, scalar
 
 HOLDS_TABLE = f"{LAKE}.main.snapshot_holds"
 # Two servers holding at once: the second commit conflicts and tries again.
 HOLD_ATTEMPTS = 3
 
 
-def ensure_table(cursor: duckdb.DuckDBPyConnection, _inline_row_limit: int = 0) -> None:
-    """Part of a store-format step (server/store.py)."""
-    if "snapshot_holds" not in table_names(cursor):
-        cursor.execute(f'CREATE TABLE {HOLDS_TABLE} '
-                       f'("Snapshot" BIGINT, "SnapshotTime" TIMESTAMP, "Until" TIMESTAMP)')
+HOLDS_COLUMNS = '"Snapshot" BIGINT, "SnapshotTime" TIMESTAMP, "Until" TIMESTAMP'
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+def _in(seconds: float) -> dt.datetime:
+    """`seconds` from now, naive UTC as the lake's times are."""
+    return dt.datetime(1970, 1, 1) + dt.timedelta(seconds=time.time() + seconds)
 
 
 def current_snapshot(cursor: duckdb.DuckDBPyConnection) -> tuple[int, dt.datetime]:
@@ -48,8 +46,8 @@ def hold(cursor: duckdb.DuckDBPyConnection, seconds: float) -> tuple[int, dt.dat
         cursor.execute("BEGIN")
         try:
             snapshot, committed = current_snapshot(cursor)
-            until = _now() + dt.timedelta(seconds=seconds)
-            cursor.execute(f'DELETE FROM {HOLDS_TABLE} WHERE "Until" < ?', [_now()])
+            until = _in(seconds)
+            cursor.execute(f'DELETE FROM {HOLDS_TABLE} WHERE "Until" < ?', [_in(0)])
             cursor.execute(f"INSERT INTO {HOLDS_TABLE} VALUES (?, ?, ?)",
                            [snapshot, committed, until])
             cursor.execute("COMMIT")
@@ -68,4 +66,4 @@ def retention_bound(cursor: duckdb.DuckDBPyConnection) -> dt.datetime | None:
     """The commit time of the oldest snapshot still held: compaction expires only snapshots
     older than it. None when nothing is held."""
     return scalar(cursor, f'SELECT min("SnapshotTime") FROM {HOLDS_TABLE} WHERE "Until" > ?',
-                  [_now()])
+                  [_in(0)])

@@ -21,7 +21,7 @@ from typing import Callable
 
 import duckdb
 
-from . import column_values, cursors, leases, snapshot_holds
+from . import column_values, cursors, leases
 from .exports import tables as export_tables
 from .config import Settings
 from .errors import StoreFormatNewer
@@ -69,12 +69,6 @@ def _order_columns(cursor: duckdb.DuckDBPyConnection, _inline_row_limit: int) ->
         cursor.execute(f'ALTER TABLE {PROMOTED_KEYS_TABLE} ADD COLUMN "OrderColumn" VARCHAR')
 
 
-def _export_tables(cursor: duckdb.DuckDBPyConnection, inline_row_limit: int) -> None:
-    """Scheduled exports' configurations and runs, and the snapshots export cursors hold."""
-    export_tables.ensure_tables(cursor, inline_row_limit)
-    snapshot_holds.ensure_table(cursor, inline_row_limit)
-
-
 # (version, what it brings, the step from the version before it)
 STEPS: tuple[tuple[int, str, Callable[[duckdb.DuckDBPyConnection, int], None]], ...] = (
     (1, "the events, wal_state and promoted_keys tables", _base_tables),
@@ -83,7 +77,8 @@ STEPS: tuple[tuple[int, str, Callable[[duckdb.DuckDBPyConnection, int], None]], 
     (4, "an order column beside each real promoted key", _order_columns),
     (5, "the leases table (one server at a time for a job)", leases.ensure_table),
     (6, "the store_keys table with the key that signs page cursors", cursors.ensure_table),
-    (7, "the export_configurations, export_runs and snapshot_holds tables", _export_tables),
+    (7, "the export_configurations, export_runs and snapshot_holds tables",
+     export_tables.ensure_tables),
 )
 FORMAT_VERSION = STEPS[-1][0]
 # A conflict means another server committed a step: one more attempt per step is enough.

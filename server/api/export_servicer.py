@@ -16,13 +16,17 @@ IMPORT_FORMATS = {pb.IMPORT_FORMAT_PROFILESTORE: "profilestore",
                   pb.IMPORT_FORMAT_CROCT: "croct"}
 
 
-class ExportServicer:
-    SERVICE = pb.DESCRIPTOR.services_by_name["ExportService"]
-    RESPONSE_ENCODERS = {"Export": TrackEventsServicer.RESPONSE_ENCODERS["List"]}
+class _BesideTrack:
+    """A servicer that takes the engine, the scope check and access from TrackEventsServicer."""
 
     def __init__(self, track_servicer: TrackEventsServicer):
         self._track = track_servicer
-        self.exports = None  # set with the engine (server/api/app.py)
+
+
+class ExportServicer(_BesideTrack):
+    SERVICE = pb.DESCRIPTOR.services_by_name["ExportService"]
+    RESPONSE_ENCODERS = {"Export": TrackEventsServicer.RESPONSE_ENCODERS["List"]}
+    exports = None  # set with the engine (server/api/app.py)
 
     def _exports(self):
         self._track._engine()  # Starting until the store is open
@@ -100,11 +104,8 @@ class ExportServicer:
         return pb.TestExportDestinationResponse(probe=probe)
 
 
-class ImportServicer:
+class ImportServicer(_BesideTrack):
     SERVICE = pb.DESCRIPTOR.services_by_name["ImportService"]
-
-    def __init__(self, track_servicer: TrackEventsServicer):
-        self._track = track_servicer
 
     @rpc()
     def Import(self, request_iterator, context, call):

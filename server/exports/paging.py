@@ -22,13 +22,12 @@ from .. import snapshot_holds
 from ..errors import BadRequest, CursorExpired, FieldViolation
 from ..event_batch import normalize_scope
 from ..event_schema import COLUMN_NAMES
-from ..lake import EVENTS_TABLE
 from ..limits import DEFAULT_EXPORT_PAGE_SIZE, MAX_EXPORT_PAGE_SIZE
 from ..rows import ResultRows
+from .events_at import EventsAt
 from .times import from_millis, to_millis
 
 CURSOR_KIND = "export"
-_COLUMNS = ", ".join(f'"{name}"' for name in COLUMN_NAMES)
 _JSON_COLUMNS = [name in ("User", "Payload") for name in COLUMN_NAMES]
 
 
@@ -114,29 +113,22 @@ def _micros(value: dt.datetime) -> int:
 
 
 def _read(cursor: duckdb.DuckDBPyConnection, query: ExportQuery, state: dict) -> list[tuple]:
-    """The page's rows and one more (which says whether another page follows). Only fixed SQL
-    text is written here; every value is a parameter."""
-    where = ['"Scope" = $scope']
-    params: dict = {"scope": query.scope, "snapshot": int(state["snap"]),
-                    "limit": query.page_size + 1}
+    """The page's rows and one more (which says whether another page follows)."""
+    select = EventsAt("", query.scope, state["snap"])
     lower = from_millis(query.start) if query.start is not None else None
     if state["after"] is not None:
         after_time = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=state["after"][0])
         lower = after_time if lower is None else max(lower, after_time)
-        where.append('("EventTime" > $after_time OR '
-                     '("EventTime" = $after_time AND "TrackId" > $after_id))')
-        params.update(after_time=after_time, after_id=state["after"][1])
+        at, after_id = select.param("after_time", after_time), select.param(
+            "after_id", state["after"][1])
+        select.where(f'("EventTime" > {at} OR ("EventTime" = {at} AND "TrackId" > {after_id}))')
     if lower is not None:
-        where.append('"EventTime" >= $lower')
-        params["lower"] = lower
+        select.where(f'"EventTime" >= {select.param("lower", lower)}')
     if query.end is not None:
-        where.append('"EventTime" < $upper')
-        params["upper"] = from_millis(query.end)
-    if query.event_types:
-        where.append('list_contains($types, "EventType")')
-        params["types"] = list(query.event_types)
-    sql = (f"SELECT {_COLUMNS} FROM {EVENTS_TABLE} AT (VERSION => $snapshot) "
-           f"WHERE {' AND '.join(where)} ORDER BY \"EventTime\", \"TrackId\" LIMIT $limit")
+        select.where(f'"EventTime" < {select.param("upper", from_millis(query.end))}')
+    select.one_of("EventType", query.event_types)
+    limit = select.param("limit", query.page_size + 1)
+    sql, params = select.sql(f'ORDER BY "EventTime", "TrackId" LIMIT {limit}'), select.params
     try:
         return cursor.execute(sql, params).fetchall()
     except duckdb.Error as error:

@@ -31,10 +31,11 @@ from trackstore.v1 import export_pb2 as pb
 from .. import leases
 from ..errors import ExportBusy, TrackstoreError
 from ..event_schema import COLUMN_NAMES
-from ..lake import EVENTS_TABLE, rollback
+from ..lake import rollback
 from ..snapshot_holds import current_snapshot
 from .configurations import Configuration, check_where, where_query
 from .destinations import Destination, writer_connection
+from .events_at import EventsAt
 from .tables import RUNS_TABLE
 from .times import to_millis, utc_now
 
@@ -173,18 +174,12 @@ def selection(configuration: Configuration, snapshot: int, start: dt.datetime,
               end: dt.datetime) -> tuple[str, dict]:
     """The SELECT of a run's events at `snapshot`, and its parameters: fixed SQL text, with the
     configuration's `where` compiled by querylang (its values bound as parameters)."""
-    columns = ", ".join(f'"{name}"' for name in COLUMN_NAMES)
-    where = ['"Scope" = $run_scope', '"EventTime" >= $run_start', '"EventTime" < $run_end']
-    params: dict = {"run_scope": configuration.scope, "run_start": start, "run_end": end,
-                    "run_snapshot": snapshot}
-    if configuration.event_types:
-        where.append('list_contains($run_types, "EventType")')
-        params["run_types"] = list(configuration.event_types)
-    if configuration.event_names:
-        where.append('list_contains($run_names, "Value")')
-        params["run_names"] = list(configuration.event_names)
-    source = (f"(SELECT {columns} FROM {EVENTS_TABLE} AT (VERSION => $run_snapshot) "
-              f"WHERE {' AND '.join(where)})")
+    select = EventsAt("run_", configuration.scope, snapshot)
+    select.where(f'"EventTime" >= {select.param("start", start)}')
+    select.where(f'"EventTime" < {select.param("end", end)}')
+    select.one_of("EventType", configuration.event_types)
+    select.one_of("Value", configuration.event_names)
+    source, params = f"({select.sql()})", select.params
     if not configuration.where.strip():
         return f"SELECT * FROM {source}", params
     check_where(configuration.where)

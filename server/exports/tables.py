@@ -3,13 +3,14 @@
 `export_configurations`: one row a configuration (its destination as JSON without the secret,
 which is stored encrypted beside it). `export_runs`: one row a run, replaced as it ends. A
 configuration's high-water mark is the range end of its newest succeeded run, so a mark is
-recorded exactly when a run's files are complete.
+recorded exactly when a run's files are complete. `snapshot_holds`: see server/snapshot_holds.py.
 """
 from __future__ import annotations
 
 import duckdb
 
 from ..lake import LAKE, table_names
+from ..snapshot_holds import HOLDS_COLUMNS, HOLDS_TABLE
 
 CONFIGURATIONS_TABLE = f"{LAKE}.main.export_configurations"
 RUNS_TABLE = f"{LAKE}.main.export_runs"
@@ -31,7 +32,7 @@ _TABLES = {
 
 
 def ensure_tables(cursor: duckdb.DuckDBPyConnection, _inline_row_limit: int = 0) -> None:
-    """Part of the store-format step of exports (server/store.py)."""
+    """The store-format step of exports (server/store.py)."""
     existing = table_names(cursor)
     for name, (table, columns) in _TABLES.items():
         if name not in existing:
