@@ -1,8 +1,8 @@
 """The file formats and compressions of scheduled exports, as DuckDB's COPY writes them.
 
 CSV and TSV carry a header row, NDJSON one event object a line (User and Payload as objects),
-Parquet typed columns (EventTime a TIMESTAMP in UTC, User and Payload JSON text). In the text
-formats EventTime is RFC 3339 text in UTC, as the API answers it. DuckDB 1.4 compresses text
+Parquet typed columns (EventTime a TIMESTAMP in UTC, User and Payload JSON text in strings).
+In the text formats EventTime is RFC 3339 text in UTC, as the API answers it. DuckDB 1.4 compresses text
 files with gzip or zstd but has no lz4 for them (only as a Parquet codec), so lz4 text files are
 refused when a configuration is made, with the combinations that work.
 """
@@ -58,7 +58,10 @@ class FileFormat:
         """The COPY options (fixed text: every value comes from the tables above)."""
         if self.format == "parquet":
             codec = _PARQUET_CODECS[self.compression]
-            return f"FORMAT parquet, COMPRESSION {codec}, ROW_GROUP_SIZE 122880"
+            # zstd at level 1: a tenth less CPU than the default level 3 for a few percent
+            # more bytes (bench/NOTES.md#export).
+            level = ", COMPRESSION_LEVEL 1" if self.compression == "zstd" else ""
+            return f"FORMAT parquet, COMPRESSION {codec}{level}, ROW_GROUP_SIZE 122880"
         codec = f", COMPRESSION {self.compression}"
         if self.format == "ndjson":
             return f"FORMAT json{codec}"
@@ -66,10 +69,11 @@ class FileFormat:
         return f"FORMAT csv, HEADER true, DELIMITER E'{delimiter}'{codec}"
 
     def select_list(self, columns: tuple[str, ...]) -> str:
-        """The columns as written: JSON columns as JSON, EventTime as text in text formats."""
+        """The columns as written: User and Payload as JSON objects in NDJSON (as text
+        elsewhere: a JSON cast would parse every one), EventTime as text in text formats."""
         out = []
         for name in columns:
-            if name in ("User", "Payload"):
+            if name in ("User", "Payload") and self.format == "ndjson":
                 out.append(f'"{name}"::JSON AS "{name}"')
             elif name == "EventTime" and self.format != "parquet":
                 out.append(_RFC3339)

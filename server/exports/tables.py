@@ -27,7 +27,9 @@ _TABLES = {
         '"Scope" VARCHAR, "Name" VARCHAR, "RunId" VARCHAR, "State" VARCHAR, '
         '"RangeStart" TIMESTAMP, "RangeEnd" TIMESTAMP, "Rows" BIGINT, "Bytes" BIGINT, '
         '"Files" VARCHAR[], "Error" VARCHAR, "StartedAt" TIMESTAMP, "EndedAt" TIMESTAMP, '
-        '"ServerId" VARCHAR')
+        '"ServerId" VARCHAR'),
+    # The snapshots export cursors hold (server/snapshot_holds.py).
+    "snapshot_holds": (HOLDS_TABLE, HOLDS_COLUMNS),
 }
 
 
