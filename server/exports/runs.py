@@ -156,7 +156,9 @@ def _run_held(context: RunContext, cursor: duckdb.DuckDBPyConnection,
             context, configuration, destination, start, end)
         current = replace(current, state="succeeded", rows=rows, bytes=size, files=files)
     except Exception as error:  # noqa: BLE001 - recorded on the run; the next one retries
-        current = replace(current, state="failed", error=_describe(error))
+        current = replace(current, state="failed", error=_describe(error) + (
+            "; the next run retries this range. TestExportDestination (trackstore exports "
+            "test) names what a destination refuses"))
         log.warning("export %s/%s failed: %s", configuration.scope, configuration.name,
                     current.error)
     current = replace(current, ended_at=utc_now())

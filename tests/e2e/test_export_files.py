@@ -203,6 +203,8 @@ def test_a_failed_run_is_retried_over_the_same_range(start_server, s3_with_keys)
     assert retried.state == pb.EXPORT_RUN_STATE_SUCCEEDED
     assert (retried.range_start, retried.range_end) == (failed.range_start, failed.range_end)
     assert retried.rows == len(ids)
+    assert s3_with_keys.secret not in failed.error
+    assert s3_with_keys.secret not in server.log()
 
 
 def test_the_scheduler_runs_a_due_configuration_by_itself(start_server, tmp_path):
