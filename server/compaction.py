@@ -16,6 +16,7 @@ import duckdb
 from .lake import (
     EVENTS_TABLE, LAKE, pending_deletions, rewrite_rows, rollback,
 )
+from .snapshot_holds import retention_bound
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,12 @@ def merge_small_files(cursor: duckdb.DuckDBPyConnection) -> None:
             raise
         log.warning("merging small files failed: %s", str(error).splitlines()[0])
         rollback(cursor)
-    # Old snapshots still reference rewritten and merged files; expire them, then delete.
-    _call(cursor, "ducklake_expire_snapshots(?, older_than => now())", "snapshot_id")
+    # Old snapshots still reference rewritten and merged files; expire them, then delete. A
+    # snapshot an export cursor holds stays, and so do the ones after it (snapshot_holds.py).
+    bound = retention_bound(cursor)
+    if bound is None:
+        _call(cursor, "ducklake_expire_snapshots(?, older_than => now())", "snapshot_id")
+    else:
+        cursor.execute("SELECT snapshot_id FROM ducklake_expire_snapshots(?, older_than => "
+                       "timezone('UTC', ?::TIMESTAMP))", [LAKE, bound]).fetchall()
     _call(cursor, "ducklake_cleanup_old_files(?, cleanup_all => true)")

@@ -84,6 +84,16 @@ class Settings:
     api_keys_file: str = ""
     tls_cert: str = ""
     tls_key: str = ""
+    # Exports (server/exports/): secrets of destinations are encrypted under this key file
+    # (empty: data_dir/secrets.key, made on first use); local destinations lie below the root
+    # (empty: data_dir/exports).
+    secrets_key_file: str = ""
+    export_local_root: str = ""
+    export_cursor_seconds: float = limits.EXPORT_CURSOR_SECONDS
+    export_safety_lag_seconds: float = 300.0
+    export_poll_seconds: float = 60.0
+    export_retry_seconds: float = 300.0
+    export_run_lease_seconds: float = 3600.0
 
     @property
     def catalog_attach_path(self) -> str:
@@ -96,6 +106,14 @@ class Settings:
         if self.data_path:
             return self.data_path if self.data_path.endswith("/") else self.data_path + "/"
         return str(pathlib.Path(self.data_dir) / "data") + "/"
+
+    @property
+    def resolved_secrets_key_file(self) -> str:
+        return self.secrets_key_file or str(pathlib.Path(self.data_dir) / "secrets.key")
+
+    @property
+    def resolved_export_local_root(self) -> str:
+        return self.export_local_root or str(pathlib.Path(self.data_dir) / "exports")
 
     @property
     def uses_s3(self) -> bool:
@@ -135,6 +153,13 @@ _HELP = {
     "api_keys_file": "TOML file of API keys and the scopes each may use",
     "tls_cert": "PEM certificate chain for TLS",
     "tls_key": "PEM private key for TLS",
+    "secrets_key_file": "key file that encrypts export destinations' secrets (made, 0600, when absent; default DATA_DIR/secrets.key)",
+    "export_local_root": "local export destinations are directories below this one (default DATA_DIR/exports)",
+    "export_cursor_seconds": "an export cursor reads its first page's snapshot this long; compaction keeps that snapshot meanwhile",
+    "export_safety_lag_seconds": "a scheduled export run exports events up to this long before it starts",
+    "export_poll_seconds": "seconds between looks for due scheduled exports (0 disables the scheduler)",
+    "export_retry_seconds": "seconds before a failed scheduled export run is retried",
+    "export_run_lease_seconds": "how long one server holds an export run before another may take it over",
 }
 
 

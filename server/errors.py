@@ -73,12 +73,34 @@ class NotFound(TrackstoreError, reason="NOT_FOUND"):
     """No stored event has the TrackId."""
 
 
+class AlreadyExists(TrackstoreError, reason="ALREADY_EXISTS"):
+    """Something of the same name exists (an export configuration of the scope)."""
+
+
 class NotAuthenticated(TrackstoreError, reason="API_KEY_INVALID"):
     """No API key, or one the server does not know."""
 
 
 class NotAllowed(TrackstoreError, reason="SCOPE_NOT_ALLOWED"):
     """The API key may not use the scope (or administer the store)."""
+
+
+class PreconditionFailed(TrackstoreError, reason="FAILED_PRECONDITION"):
+    """The request is well formed but the state of things does not allow it; `reason` says
+    which state (an expired export cursor, a destination that refuses the probe)."""
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        if reason:
+            self.reason = reason
+
+
+class CursorExpired(PreconditionFailed, reason="CURSOR_EXPIRED"):
+    """An export cursor outlived the snapshot it reads (--export-cursor-seconds)."""
+
+
+class ExportBusy(PreconditionFailed, reason="EXPORT_RUNNING"):
+    """Another run of the same export configuration holds its lease."""
 
 
 # -- the server cannot do it now --------------------------------------------------------------

@@ -26,6 +26,8 @@ from ..engine import Engine
 from ..errors import StoreFormatNewer
 from ..limits import MAX_MESSAGE_BYTES
 from .auth import ApiKeys, AuthInterceptor, KeyFileError
+from ..exports.service import Exports
+from .export_servicer import ExportServicer, ImportServicer
 from .http.app import create_app
 from .http.calls import Edge
 from .http.server import HttpServer
@@ -51,6 +53,7 @@ class RunningServer:
     port: int
     engine: Engine
     health: health.HealthServicer
+    exports: Exports | None = None
     http: HttpServer | None = None
 
     def stop(self, grace: float | None = 5.0, drain_seconds: float = 0.0) -> None:
@@ -63,6 +66,8 @@ class RunningServer:
         if self.http is not None:
             self.http.stop(grace)
         stopped.wait()
+        if self.exports is not None:
+            self.exports.close()
         self.engine.close()
 
 
@@ -130,7 +135,9 @@ def create_server(settings: Settings,
     keys = _api_keys(settings)
     server = grpc_server([AuthInterceptor(keys)] if keys else [])
     servicer = TrackEventsServicer()
-    services = register(server, [servicer, AdminServicer(servicer)])
+    export_servicer = ExportServicer(servicer)
+    services = register(server, [servicer, AdminServicer(servicer), export_servicer,
+                                 ImportServicer(servicer)])
     health_servicer = health.HealthServicer()
     _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -150,6 +157,7 @@ def create_server(settings: Settings,
         if isinstance(error, StoreFormatNewer):
             raise CannotStart(f"cannot open the store: {error.message}") from None
         raise
+    export_servicer.exports = Exports(engine, settings)
     servicer.engine = edge.engine = engine
     _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
     if keys is None:
@@ -158,7 +166,8 @@ def create_server(settings: Settings,
             settings.host, port,
         )
     log.info("trackstore serving on %s:%d, data in %s", settings.host, port, settings.data_dir)
-    return RunningServer(server, port, engine, health_servicer, http_server)
+    return RunningServer(server, port, engine, health_servicer, export_servicer.exports,
+                         http_server)
 
 
 def serve(settings: Settings) -> None:

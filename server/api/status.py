@@ -28,6 +28,8 @@ DOMAIN = "trackstore.dev"
 STATUS_CODES: tuple[tuple[type[errors.TrackstoreError], int], ...] = (
     (errors.BadRequest, code_pb2.INVALID_ARGUMENT),
     (errors.NotFound, code_pb2.NOT_FOUND),
+    (errors.AlreadyExists, code_pb2.ALREADY_EXISTS),
+    (errors.PreconditionFailed, code_pb2.FAILED_PRECONDITION),
     (errors.NotAuthenticated, code_pb2.UNAUTHENTICATED),
     (errors.NotAllowed, code_pb2.PERMISSION_DENIED),
     (errors.Overloaded, code_pb2.RESOURCE_EXHAUSTED),

@@ -36,6 +36,16 @@ EXAMPLES = {
     "stats": """examples:
   trackstore stats
   trackstore stats --format table""",
+    "export": """examples:
+  trackstore export --scope shop --page-size 1000
+  trackstore export --scope shop --start 1733443200000 --all > shop.ndjson""",
+    "exports": """examples:
+  trackstore exports create daily-s3 --schedule daily --format parquet --compression zstd ...
+  trackstore exports run daily-s3
+  trackstore exports runs daily-s3""",
+    "import": """examples:
+  trackstore import --from statsig events.json
+  trackstore import --from profilestore --skip-invalid list-answer.json""",
     "serve": """examples:
   trackstore serve
   trackstore serve --data-dir /var/lib/trackstore --port 50051
@@ -115,4 +125,15 @@ def build_parser() -> Parser:
     _client_command(commands_, "compact", "compact the store now (apply deletions, merge "
                     "files)", commands.cmd_compact)
     _client_command(commands_, "stats", "show store statistics", commands.cmd_stats, reads=True)
+    _add_feature_commands(commands_)
     return parser
+
+
+def _add_feature_commands(commands_) -> None:
+    """The commands of the services beside track events, each in its own module."""
+    from . import cli_export
+
+    def client_command(name: str, help: str) -> Parser:
+        return _client_command(commands_, name, help, None)
+
+    cli_export.add_commands(commands_, client_command)
