@@ -217,6 +217,19 @@ def _typed(text: str, kind: str) -> str:
     return text if kind == "string" else from_text(f"NULLIF({text}, '')", kind)
 
 
+def _strict(texts: dict[str, str], columns) -> dict[str, str]:
+    """Simple and regex parses are strict: every typed column must convert, or the text is not
+    parsed at all ('' and nulls). The regex already holds numbers and bools to their type; a
+    datetime or timespan column is checked here, once its text is converted."""
+    values = {c.name: _typed(texts[c.name], c.type) for c in columns}
+    checked = [c.name for c in columns if c.type in ("datetime", "timespan")]
+    if not checked:
+        return values
+    failed = " OR ".join(f"({values[n]} IS NULL AND {texts[n]} <> '')" for n in checked)
+    unparsed = {c.name: "''" if c.type == "string" else "NULL" for c in columns}
+    return {n: f"(CASE WHEN {failed} THEN {unparsed[n]} ELSE {values[n]} END)" for n in values}
+
+
 def op_parse(g, op: ast.Parse, cols):
     if g.sel.distinct or g.sel.group_by is not None:
         g.wrap()
@@ -225,6 +238,8 @@ def op_parse(g, op: ast.Parse, cols):
     regex, groups = parse_regex(op)
     pattern = g.param(regex, "string")
     columns = [p for p in op.pattern if isinstance(p, ast.ColumnDecl)]
-    new = {c.name: _typed(f"regexp_extract({text}, {pattern}, {group})", c.type)
-           for c, group in zip(columns, groups)}
+    texts = {c.name: f"regexp_extract({text}, {pattern}, {group})"
+             for c, group in zip(columns, groups)}
+    new = ({c.name: _typed(texts[c.name], c.type) for c in columns} if op.kind == "relaxed"
+           else _strict(texts, columns))
     g.sel.cols = [(c.name, new.get(c.name, env.get(c.name)), c.type) for c in cols]

@@ -1,11 +1,12 @@
-"""The conformance corpus: examples from Kusto's own documentation with their documented output.
+"""The conformance corpus: our own cases of the behaviour Kusto's documentation describes.
 
-Each file of tests/querylang/kusto_docs/ transcribes the examples of one documentation page
-(its address on the `Source:` line) that can run over a `datatable`, `print` or `range`: a
-```kusto block, then the output table. A section may say:
-- `Adapted: ...`: how the query differs from the page's (a let bound to a table written where
-  it is used, a time-dependent value fixed);
-- `Now: <datetime>`: the now() the page's output was made at;
+Each file of tests/querylang/kusto_docs/ belongs to one documentation page (its address on the
+`Source:` line) and holds cases written for trackstore, with their own data, over a `datatable`,
+`print`, `range` or the test events: a ```kusto block, then the output table, worked out by hand
+from the rules the page states (never copied from the page, never taken from trackstore's
+answer). A section may say:
+- `Now: <datetime>`: the now() the query runs at;
+- `Note: ...`: how to read the case (an order that is not defined, a precision);
 - `Differs from Kusto: ...`: trackstore answers otherwise, on purpose (docs/kql.md, "Where
   trackstore differs from Kusto"); the table is then trackstore's answer, the text Kusto's.
 
