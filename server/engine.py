@@ -8,6 +8,7 @@ raised as StorageFailed; only the owner decides whether the process ends.
 from __future__ import annotations
 
 import collections
+import errno
 import contextlib
 import functools
 import logging
@@ -25,7 +26,7 @@ from . import compaction, promoted
 from .bound_parameters import SCOPE, SERVER
 from .config import Settings
 from .cursors import CursorSigner
-from .errors import BadRequest, FieldViolation, StorageFailed
+from .errors import BadRequest, FieldViolation, StorageFailed, write_failure
 from .event_batch import EventBatch, build_batch, normalize_scope
 from .lake import EVENTS_TABLE, LAKE, pending_deletions, scalar
 from .limits import DEFAULT_LIST_TOP, MAX_BATCH_DELETE, MAX_LIST_WINDOW, MAX_TRACK_ID_LENGTH
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PROMOTION_SAMPLE_ROWS = 100_000
+_NO_SPACE = "No space left on device"  # DuckDB's I/O errors carry the system's text
 
 
 def _reporting_storage_failure(method):
@@ -54,6 +56,11 @@ def _reporting_storage_failure(method):
         except duckdb.FatalException as error:
             self._on_storage_failure(error)
             raise StorageFailed() from None
+        except duckdb.IOException as error:
+            if _NO_SPACE not in str(error):
+                raise
+            raise write_failure(OSError(errno.ENOSPC, _NO_SPACE), "writing the lake",
+                                "the call changed nothing") from None
 
     return guarded
 

@@ -36,7 +36,9 @@ import pyarrow as pa
 from . import column_values, event_batch, promoted, store
 from .bound_parameters import SCOPE, SERVER, placeholder
 from .deletes import DeleteRequest, delete_batch, delete_group
-from .errors import IngestStalled, ShuttingDown, StoreFormatNewer, TrackstoreError
+from .errors import (
+    IngestStalled, ShuttingDown, StoreFormatNewer, TrackstoreError, write_failure,
+)
 from .event_batch import EventBatch
 from .lake import EVENTS_TABLE, WAL_STATE_TABLE, rollback, scalar, set_inline_row_limit
 from .limits import MAX_PENDING_DELETES
@@ -116,6 +118,7 @@ class Writer:
         # tables, watermark and log segments agree.
         self._log_lock = threading.Lock()
         self._seq = 0
+        self._log_failing = False  # the last append failed (a full disk): logged once
         # Guards what follows; the log thread waits on it for room (back-pressure).
         self._recent_changed = threading.Condition()
         self._recent: list[RecentEntry] = []
@@ -220,7 +223,7 @@ class Writer:
                 replayed += self._add_recent(seq, data)
         if replayed:
             log.info("replayed %d acknowledged events from the write-ahead log", replayed)
-        self._flush()
+        self._guarded_flush()  # a lake that cannot take it now (a full disk) is retried
 
     def _watermark(self) -> int:
         found = scalar(self._cursor,
@@ -260,11 +263,7 @@ class Writer:
                 if client_ids:
                     incoming = self._without_stored(incoming)
             if len(incoming[0]) if isinstance(incoming, list) else incoming.num_rows:
-                with self._log_lock:
-                    self._seq += 1
-                    self._wal.append(self._seq, incoming)
-                    self._wal.sync()
-                    self._add_recent(self._seq, incoming)
+                self._log(incoming, "writing the write-ahead log")
         except BaseException as error:
             if not isinstance(error, TrackstoreError):
                 log.exception("acknowledging %d batches failed", len(group))
@@ -278,6 +277,27 @@ class Writer:
             self._flush_asked |= ask
         if ask:
             self._lake_work.put(_FLUSH)
+
+    def _log(self, record, what: str) -> int:
+        """Appends a record to the log and syncs it; its events (if any) join recent. A failed
+        write leaves no trace in the log (wal.py) and raises the error to answer."""
+        with self._log_lock:
+            self._seq += 1
+            try:
+                self._wal.append(self._seq, record)
+                self._wal.sync()
+            except OSError as error:
+                failure = write_failure(error, what)
+                if not self._log_failing:
+                    log.error("%s; refusing writes until it succeeds again", failure.message)
+                self._log_failing = True
+                raise failure from None
+            if self._log_failing:
+                log.warning("the write-ahead log is writable again")
+                self._log_failing = False
+            if not isinstance(record, dict):
+                self._add_recent(self._seq, record)
+            return self._seq
 
     def _wait_for_room(self) -> None:
         """Back-pressure: while recent holds more than `max_recent_rows`, waits for a flush to
