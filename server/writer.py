@@ -52,6 +52,11 @@ log = logging.getLogger(__name__)
 READ_MAX_CHUNKS = 64
 SMALL_CHUNK_ROWS = 2048
 RECENT_RELATION = "recent_events"
+# Reads scan recent events whole and filter them in DuckDB. Without the OFFSET, DuckDB pushes
+# a read's filters into the Arrow scan, which translates them to pyarrow expressions and fails
+# on some (an OR of `IS NOT DISTINCT FROM`, OData's eq: "can't be an Arrow Scan Pushdown
+# Filter"); no filter is pushed below an OFFSET, and recent events are few and in memory.
+RECENT_SCAN = f"(SELECT * FROM {RECENT_RELATION} OFFSET 0) AS {RECENT_RELATION}"
 # DuckLake inlines inserts by row count alone; a few huge events would bloat the catalog and
 # commit far slower than as Parquet (bench/NOTES.md#writer-and-flushes). Write those as Parquet.
 INLINE_MAX_BYTES = 4 * 1024 * 1024
@@ -201,7 +206,7 @@ class Writer:
         nothing the query's lake snapshot lacks."""
         scope, server = placeholder(SCOPE), placeholder(SERVER)
         _, select = promoted.select_sql(
-            keys, RECENT_RELATION,
+            keys, RECENT_SCAN,
             f"WHERE (\"Scope\" = {scope} OR {scope} IS NULL) AND {SEQ_COLUMN} > "
             f"(SELECT coalesce(max(\"FlushedSeq\"), -1) FROM {WAL_STATE_TABLE} "
             f"WHERE \"ServerId\" = {server})",
