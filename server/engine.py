@@ -170,6 +170,7 @@ class Engine:
 
     def _compact_and_promote(self, cursor: duckdb.DuckDBPyConnection) -> compaction.CompactionReport:
         # Promote first: it rewrites the stored rows, and compaction then drops the old files.
+        pending = pending_deletions(cursor)
         if self.settings.promote_keys:
             known = promoted.load(cursor)
             with self._usage_lock:
@@ -184,7 +185,8 @@ class Engine:
                 compaction.flush_inlined(cursor)
                 promoted.promote(cursor, new_keys, known, self.settings.inline_row_limit)
             self._set_promoted(promoted.load(cursor))
-        return compaction.compact(cursor, self.settings.inline_row_limit)
+        return compaction.compact(cursor, self.settings.inline_row_limit, self._keep_seconds,
+                                  pending)
 
     def _set_promoted(self, keys) -> None:
         # Runs on the lake thread (or before it takes work), so flushes never miss a column.
@@ -302,8 +304,14 @@ class Engine:
 
     def light_compaction(self) -> compaction.CompactionReport:
         return self._writer.run(
-            lambda cursor: compaction.compact(cursor, self.settings.inline_row_limit)
+            lambda cursor: compaction.compact(cursor, self.settings.inline_row_limit,
+                                              self._keep_seconds)
         ).result()
+
+    @property
+    def _keep_seconds(self) -> float:
+        """How long compaction keeps a replaced file: no read runs longer."""
+        return self.settings.preview_timeout_seconds + compaction.SNAPSHOT_MARGIN_SECONDS
 
     # -- for the services beside the engine (segments, exports) --------------------------------
 

@@ -157,19 +157,23 @@ def scalar(cursor: duckdb.DuckDBPyConnection, sql: str, params=None):
 
 
 def pending_deletions(cursor: duckdb.DuckDBPyConnection) -> int:
-    """Deleted events still in the events table's data files: the rows of its live delete
-    files, which reads filter out and compaction's rewrite removes. Read from the catalog, so
-    every server sharing it counts the same, and a Delete writes nothing but its delete file (a
-    table of deletions would cost each Delete an INSERT and a Parquet file of its own). A file
+    """Deleted events still in the events table's data files: the rows of the live delete
+    files of its live data files, which reads filter out and compaction's rewrite removes. Read
+    from the catalog, so every server sharing it counts the same, and a Delete writes nothing
+    but its delete file (a table of deletions would cost each Delete an INSERT and a Parquet
+    file of its own). A rewrite ends its old data file's snapshot range but not that of the file's
+    delete file (only snapshot expiry removes those), so the data file must be live too: a
+    compaction killed after some partitions' rewrites committed counts only those left. A file
     whose every row is deleted leaves the snapshot instead of getting a delete file; it needs
     no rewrite (compaction's cleanup removes it), so its rows are not counted."""
     return scalar(
         cursor,
         f"SELECT coalesce(sum(d.delete_count), 0) FROM {METADATA}.ducklake_delete_file d "
-        f"JOIN {METADATA}.ducklake_table t USING (table_id) "
+        f"JOIN {METADATA}.ducklake_data_file f USING (data_file_id) "
+        f"JOIN {METADATA}.ducklake_table t ON t.table_id = d.table_id "
         f"JOIN {METADATA}.ducklake_schema s USING (schema_id) "
-        "WHERE d.end_snapshot IS NULL AND t.end_snapshot IS NULL AND s.end_snapshot IS NULL "
-        "AND t.table_name = 'events' AND s.schema_name = 'main'"
+        "WHERE d.end_snapshot IS NULL AND f.end_snapshot IS NULL AND t.end_snapshot IS NULL "
+        "AND s.end_snapshot IS NULL AND t.table_name = 'events' AND s.schema_name = 'main'"
     )
 
 

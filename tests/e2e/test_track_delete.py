@@ -14,7 +14,8 @@ from google.rpc import error_details_pb2
 from trackstore.v1 import trackevents_pb2 as pb
 from trackstore_client import TrackstoreError
 from helpers import (
-    detail, error_reason, event, parquet_files, rows_in_data_files, stored_track_ids,
+    SHORT_QUERY_LIMIT, compact_until_replaced_files_leave, detail, error_reason, event,
+    parquet_files, rows_in_data_files, stored_track_ids,
 )
 
 
@@ -111,7 +112,7 @@ def test_pending_deletion_limit_answers_resource_exhausted_with_retry_info(start
 
 def test_compaction_removes_deleted_bytes_from_every_parquet_file(start_server, tmp_path):
     data_dir = tmp_path / "data"
-    server = start_server("--inline-row-limit", "0")
+    server = start_server("--inline-row-limit", "0", *SHORT_QUERY_LIMIT)
     with server.client() as client:
         ids = client.track("default", [event(i, DeviceId=f"dev-{i}") for i in range(2000)])
         client.track("default", [event(5000, DeviceId="dev-secret")])
@@ -122,7 +123,7 @@ def test_compaction_removes_deleted_bytes_from_every_parquet_file(start_server, 
         assert stats["pending_deletions"] == 2 and stats["events"] == 2000
         # Stage one: gone from reads, still on disk.
         assert rows_in_data_files(data_dir, "DeviceId", "dev-secret-2") == 1
-        report = client.compact()
+        report = compact_until_replaced_files_leave(client)
         assert report["applied_deletions"] == 2
         assert client.stats()["pending_deletions"] == 0
     # Stage two: no data file holds the deleted rows any more; the others are intact.
@@ -346,14 +347,14 @@ def test_compaction_applies_deletions_spread_over_several_partitions(start_serve
     # server then rewrites those partitions itself. (Without key promotion, which rewrites every
     # row anyway.)
     data_dir = tmp_path / "data"
-    server = start_server("--promote-keys", "false")
+    server = start_server("--promote-keys", "false", *SHORT_QUERY_LIMIT)
     months = ("2020-01-15T10:00:00Z", "2020-02-15T10:00:00Z", "2020-03-15T10:00:00Z")
     with server.client() as client:
         ids = client.track("default", [
             event(i, DeviceId=f"dev-{i}", EventTime=months[i % 3]) for i in range(300)])
         for track_id in ids[:3]:  # one in each month
             client.delete("default", track_id)
-        assert client.compact()["applied_deletions"] == 3
+        assert compact_until_replaced_files_leave(client)["applied_deletions"] == 3
         assert client.stats()["events"] == 297
         assert client.preview("default", "Events | where DeviceId == 'dev-1' | count")["items"] == [
             {"Count": 0}]
