@@ -47,8 +47,7 @@ def delete_group(cursor: duckdb.DuckDBPyConnection, requests: list[DeleteRequest
     for request in requests:
         key = (request.scope, request.track_id)
         if key not in stored or key in seen:
-            outcomes.append(NotFound(
-                f"no event with TrackId {request.track_id!r} in scope {request.scope!r}"))
+            outcomes.append(not_found(request))
         elif pending + len(accepted) + 1 > max_pending:
             outcomes.append(_over_pending_limit(pending + len(accepted), max_pending,
                                                 retry_seconds))
@@ -60,6 +59,10 @@ def delete_group(cursor: duckdb.DuckDBPyConnection, requests: list[DeleteRequest
         _delete_rows(cursor, accepted)
     cursor.execute("COMMIT")
     return outcomes
+
+
+def not_found(request: DeleteRequest) -> NotFound:
+    return NotFound(f"no event with TrackId {request.track_id!r} in scope {request.scope!r}")
 
 
 def delete_batch(cursor: duckdb.DuckDBPyConnection, scope: str, track_ids: list[str], *,

@@ -33,9 +33,9 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-from . import column_values, event_batch, promoted, store
+from . import column_values, event_batch, promoted, recent, store
 from .bound_parameters import SCOPE, SERVER, placeholder
-from .deletes import DeleteRequest, delete_batch, delete_group
+from .deletes import DeleteRequest, delete_batch, delete_group, not_found
 from .errors import (
     IngestStalled, ShuttingDown, StoreFormatNewer, TrackstoreError, write_failure,
 )
@@ -90,6 +90,10 @@ class _Task:
 
 _STOP = object()
 _FLUSH = object()
+_IN_LAKE = object()  # a Delete of an event that is not in recent
+# The log record of events deleted while in recent: {DELETED: [[Scope, TrackId], ...]}.
+DELETED = "deleted"
+
 
 
 class Writer:
@@ -222,10 +226,16 @@ class Writer:
         replayed = 0
         for seq, data in self._wal.replay():
             self._seq = max(self._seq, seq)
-            if seq > watermark:
-                self.values.note_table(
-                    data if isinstance(data, pa.Table) else event_batch.build_columns(data))
-                replayed += self._add_recent(seq, data)
+            if seq <= watermark:
+                continue
+            if isinstance(data, dict):  # events deleted before any flush took them
+                keys = {tuple(key) for key in data[DELETED]}
+                entries = list(self._recent)
+                self._drop_rows(entries, recent.rows_of(entries, keys)[0])
+                continue
+            self.values.note_table(
+                data if isinstance(data, pa.Table) else event_batch.build_columns(data))
+            replayed += self._add_recent(seq, data)
         if replayed:
             log.info("replayed %d acknowledged events from the write-ahead log", replayed)
         self._guarded_flush()  # a lake that cannot take it now (a full disk) is retried
@@ -354,9 +364,12 @@ class Writer:
     def _add_recent(self, seq: int, data: pa.Table | list[list]) -> int:
         entry = RecentEntry(seq, time.monotonic(), data)
         with self._recent_changed:
+            first = not self._recent
             self._recent.append(entry)
             self._recent_rows += entry.rows
             self._unflushed_rows += entry.rows
+        if first:  # the lake thread may be waiting for work as long as it waits when idle
+            self._lake_work.put(None)
         return entry.rows
 
     # -- the lake thread: flushes, deletes, tasks, upkeep --------------------------------------
@@ -446,12 +459,16 @@ class Writer:
         return group, None
 
     def _delete(self, group: list[_Delete]) -> None:
+        """Events not yet flushed are deleted in memory and the log (a record of their keys,
+        which replay applies too), so a Delete waits for no flush; the others in the lake."""
         try:
-            self._flush()  # the events to delete may still be recent
-            outcomes = delete_group(
-                self._cursor, [d.request for d in group],
-                max_pending=self._max_pending_deletes, retry_seconds=self._delete_retry_seconds,
-            )
+            requests = [d.request for d in group]
+            outcomes = self._delete_recent(requests)
+            in_lake = [r for r, outcome in zip(requests, outcomes) if outcome is _IN_LAKE]
+            lake_outcomes = iter(delete_group(
+                self._cursor, in_lake, max_pending=self._max_pending_deletes,
+                retry_seconds=self._delete_retry_seconds) if in_lake else ())
+            outcomes = [next(lake_outcomes) if o is _IN_LAKE else o for o in outcomes]
         except BaseException as error:
             rollback(self._cursor)
             for item in group:
@@ -462,6 +479,37 @@ class Writer:
                 item.future.set_result(item.request.track_id)
             else:
                 item.future.set_exception(outcome)
+
+    def _delete_recent(self, requests: list[DeleteRequest]) -> list:
+        """Deletes the requested events that are in recent; per request None (deleted), an
+        error, or _IN_LAKE (not in recent: the lake's to delete). Runs on the lake thread, so no
+        flush moves events between recent and the lake meanwhile."""
+        with self._recent_changed:
+            entries = list(self._recent)
+        wanted = {(r.scope, r.track_id) for r in requests}
+        found, held = recent.rows_of(entries, wanted)
+        outcomes, deleted = [], set()
+        for request in requests:
+            key = (request.scope, request.track_id)
+            if key not in held:
+                outcomes.append(_IN_LAKE)
+            else:
+                outcomes.append(not_found(request) if key in deleted else None)
+                deleted.add(key)
+        if deleted:
+            self._log({DELETED: sorted(deleted)}, "writing the write-ahead log")
+            self._drop_rows(entries, found)
+        return outcomes
+
+    def _drop_rows(self, entries: list[RecentEntry], found: dict[int, list[int]]) -> None:
+        replaced = {id(entries[p]): entries[p].without_rows(rows) for p, rows in found.items()}
+        removed = sum(len(rows) for rows in found.values())
+        with self._recent_changed:  # entries appended meanwhile stay as they are
+            self._recent = [replaced.get(id(e), e) for e in self._recent]
+            self._recent = [e for e in self._recent if e is not None]
+            self._recent_rows -= removed
+            self._unflushed_rows = max(0, self._unflushed_rows - removed)
+            self._recent_changed.notify_all()
 
     # -- flushing recent events to the lake ---------------------------------------------------
 
