@@ -126,6 +126,10 @@ class Writer:
         # Held while appending to the log and while a flush takes its snapshot, so the snapshot's
         # tables, watermark and log segments agree.
         self._log_lock = threading.Lock()
+        # Held by a flush from its snapshot until recent drops what it flushed, and by the
+        # deletion of events in recent: a deleted event never reaches the lake in a flush
+        # that took it before, and a deletion sees each event in recent or in the lake.
+        self._recent_lock = threading.Lock()
         self._seq = 0
         self._log_failing = False  # the last append failed (a full disk): logged once
         # Guards what follows; the log thread waits on it for room (back-pressure).
@@ -155,8 +159,25 @@ class Writer:
         return self._put(self._inserts, _Insert(batch))
 
     def delete(self, scope: str, track_id: str) -> Future:
-        """Queues a deletion; deletions queued together share one transaction."""
-        return self._put(self._lake_work, _Delete(DeleteRequest(scope, track_id)))
+        """Deletes an event not yet flushed at once, on the caller's thread (no flush runs
+        meanwhile: `_recent_lock`); otherwise queues the deletion for the lake thread, where
+        deletions queued together share one transaction."""
+        request = _Delete(DeleteRequest(scope, track_id))
+        if self._closed:
+            raise ShuttingDown()
+        try:
+            with self._recent_lock:
+                [outcome] = self._delete_recent([request.request])
+        except BaseException as error:
+            request.future.set_exception(error)
+            return request.future
+        if outcome is _IN_LAKE:
+            return self._put(self._lake_work, request)
+        if outcome is None:
+            request.future.set_result(track_id)
+        else:
+            request.future.set_exception(outcome)
+        return request.future
 
     def delete_batch(self, scope: str, track_ids: list[str], allow_missing: bool) -> Future:
         """Queues the deletion of several events, all or none; the future holds the TrackIds
@@ -463,7 +484,8 @@ class Writer:
         which replay applies too), so a Delete waits for no flush; the others in the lake."""
         try:
             requests = [d.request for d in group]
-            outcomes = self._delete_recent(requests)
+            with self._recent_lock:
+                outcomes = self._delete_recent(requests)
             in_lake = [r for r, outcome in zip(requests, outcomes) if outcome is _IN_LAKE]
             lake_outcomes = iter(delete_group(
                 self._cursor, in_lake, max_pending=self._max_pending_deletes,
@@ -518,6 +540,10 @@ class Writer:
         failure, rolls back and leaves recent and the log as they were."""
         if not self._recent:
             return
+        with self._recent_lock:  # no event leaves recent but by this flush meanwhile
+            self._flush_held()
+
+    def _flush_held(self) -> None:
         with self._log_lock:  # no group is half-appended; later ones get seq > flushed_seq
             segment = self._wal.rotate()
             flushed_seq = self._seq
