@@ -42,6 +42,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PROMOTION_SAMPLE_ROWS = 100_000
+# Every read opens each data file of its scope: once a flush leaves more than this many, small
+# files are merged then rather than at the next light compaction.
+MAX_DATA_FILES = 200
+FLUSHES_BETWEEN_FILE_COUNTS = 10
 _NO_SPACE = "No space left on device"  # DuckDB's I/O errors carry the system's text
 
 
@@ -93,6 +97,7 @@ class Engine:
             delete_retry_seconds=settings.delete_retry_seconds,
             on_idle=self._upkeep, idle_seconds=5.0,
         )
+        self._writer.after_flush = self._merge_when_many_files
         self._set_promoted(keys)
         # Other servers sharing the catalog store values of the tracked columns too.
         self._values = ScopeValues(self._writer.values,
@@ -294,6 +299,14 @@ class Engine:
                 and self._writer.flushes != self._flushes_at_last_upkeep):
             compaction.flush_inlined(cursor)
             self._flushes_at_last_upkeep = self._writer.flushes
+
+    def _merge_when_many_files(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        if self._writer.flushes % FLUSHES_BETWEEN_FILE_COUNTS:
+            return
+        files = scalar(cursor, "SELECT count(*) FROM ducklake_list_files(?, 'events')", [LAKE])
+        if files > MAX_DATA_FILES:
+            log.info("%d data files: merging small files", files)
+            compaction.merge_small_files(cursor, self._keep_seconds)
 
     def _every(self, seconds: float, job: Callable[[], object], name: str) -> None:
         while not self._stop.wait(seconds):

@@ -120,6 +120,8 @@ class Writer:
         # Typed columns filled by flushes; changed only on the lake thread (see Engine.compact).
         self.promoted: tuple = promoted_keys
         self._on_idle = on_idle
+        # Upkeep after each flush that wrote (the engine's bound on data files); lake thread.
+        self.after_flush: Callable[[duckdb.DuckDBPyConnection], None] | None = None
         self._idle_seconds = idle_seconds
         self._closed = False
         self.flushes = 0
@@ -438,6 +440,7 @@ class Writer:
             return None
 
     def _guarded_flush(self) -> None:
+        flushes = self.flushes
         try:
             self._flush()
         except StoreFormatNewer as error:
@@ -445,12 +448,17 @@ class Writer:
                       "log, and Track is refused", error.message)
         except Exception:  # events stay in the log and in recent; the next flush retries
             log.exception("flushing recent events to the lake failed")
+        if self.flushes != flushes:
+            self._upkeep(self.after_flush)
 
     def _idle(self) -> None:
-        if self._on_idle is None:
+        self._upkeep(self._on_idle)
+
+    def _upkeep(self, job: Callable[[duckdb.DuckDBPyConnection], None] | None) -> None:
+        if job is None:
             return
         try:
-            self._on_idle(self._cursor)
+            job(self._cursor)
         except Exception:  # background upkeep must never stop the writer
             log.exception("background upkeep failed")
             rollback(self._cursor)
