@@ -251,10 +251,15 @@ def attach(settings: Settings) -> duckdb.DuckDBPyConnection:
         pathlib.Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     if not settings.uses_s3:
         pathlib.Path(settings.resolved_data_path).mkdir(parents=True, exist_ok=True)
+    # The embedded default keeps its files beside its catalog: a data dir copied or restored
+    # elsewhere reads them where they are now, not at the absolute path the catalog recorded
+    # (DuckLake keeps the files' paths relative to it). A data path given explicitly must
+    # match the catalog's.
+    moved = ", OVERRIDE_DATA_PATH true" if not (settings.catalog or settings.data_path) else ""
     statement = (
         f"ATTACH {quote_literal('ducklake:' + settings.catalog_attach_path)} AS {LAKE} "
         f"(DATA_PATH {quote_literal(settings.resolved_data_path)}, "
-        f"DATA_INLINING_ROW_LIMIT {int(settings.inline_row_limit)})"
+        f"DATA_INLINING_ROW_LIMIT {int(settings.inline_row_limit)}{moved})"
     )
     attempts = 0
     while True:
