@@ -512,8 +512,11 @@ class Writer:
 
     def _delete_recent(self, requests: list[DeleteRequest]) -> list:
         """Deletes the requested events that are in recent; per request None (deleted), an
-        error, or _IN_LAKE (not in recent: the lake's to delete). Runs on the lake thread, so no
-        flush moves events between recent and the lake meanwhile."""
+        error, or _IN_LAKE (not in recent: the lake's to delete). The caller holds
+        `_recent_lock`, so no flush moves events between recent and the lake meanwhile. A store
+        a newer release upgraded is not written."""
+        if self._refusal is not None:
+            raise StoreFormatNewer(self._refusal)
         with self._recent_changed:
             entries = list(self._recent)
         wanted = {(r.scope, r.track_id) for r in requests}
