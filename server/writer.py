@@ -8,14 +8,18 @@ would cost every call a statement (bench/NOTES.md#writer-and-flushes).
 
 The lake thread, with its own cursor, moves recent events into the lake in large DuckLake
 commits (a flush): every `flush_seconds`, when `commit_max_rows` events wait, and before any
-delete, compaction task or shutdown, which run on this thread too (so no flush runs beside them
-and they see every acknowledged event in the lake). A large commit runs mostly in DuckDB
+task (compaction, BatchDelete) or shutdown, which run on this thread too (so no flush runs
+beside them and they see every acknowledged event in the lake). A Delete waits for no flush:
+an event still in recent is deleted there and in the log (a record of its key, which replay
+applies), under a lock no flush holds meanwhile, on the caller's thread; any other is deleted
+in the lake by the lake thread, in groups. A large commit runs mostly in DuckDB
 without the GIL, so acknowledgements go on meanwhile: a flush takes a snapshot
 (the recent tables, the last log sequence number, a new log segment) under the log lock, commits
 it with that watermark in the same DuckLake transaction, and then drops only what it flushed:
 the recent tables at or below the watermark and the log segments before its new one. Reads and
 replays skip logged events at or below the watermark, so none counts twice, and an acknowledged
-event is always in the lake, the log or both. A failed flush keeps everything and is retried.
+event is always in the lake, the log or both. A failed flush keeps everything and is retried;
+a failed log append (a full disk) is cut off the log (wal.py) and answered UNAVAILABLE.
 When recent holds more than `max_recent_rows` (the lake is slower than ingest, or failing),
 acknowledgements wait for a flush; after `stall_seconds` without one, Track is UNAVAILABLE
 rather than filling memory.
