@@ -41,7 +41,6 @@ class RecentEntry:
             self._table = None
             self._columns = data
 
-
     def without_rows(self, drop: list[int]) -> "RecentEntry | None":
         """This entry less the rows at `drop` (positions in its table), or None if none stay."""
         if len(drop) == self.rows:
