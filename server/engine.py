@@ -43,7 +43,8 @@ T = TypeVar("T")
 
 PROMOTION_SAMPLE_ROWS = 100_000
 # Every read opens each data file of its scope: once a flush leaves more than this many, small
-# files are merged then rather than at the next light compaction.
+# files are merged then rather than at the next light compaction. Flushes count them every
+# FLUSHES_BETWEEN_FILE_COUNTS.
 MAX_DATA_FILES = 200
 FLUSHES_BETWEEN_FILE_COUNTS = 10
 _NO_SPACE = "No space left on device"  # DuckDB's I/O errors carry the system's text
@@ -301,12 +302,16 @@ class Engine:
             self._flushes_at_last_upkeep = self._writer.flushes
 
     def _merge_when_many_files(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        """Every few flushes: merges small files beyond the bound, or else removes the files
+        no read can use any more (delete files that later deletes replaced pile up)."""
         if self._writer.flushes % FLUSHES_BETWEEN_FILE_COUNTS:
             return
         files = scalar(cursor, "SELECT count(*) FROM ducklake_list_files(?, 'events')", [LAKE])
         if files > MAX_DATA_FILES:
             log.info("%d data files: merging small files", files)
             compaction.merge_small_files(cursor, self._keep_seconds)
+        else:
+            compaction.remove_unreadable(cursor, self._keep_seconds)
 
     def _every(self, seconds: float, job: Callable[[], object], name: str) -> None:
         while not self._stop.wait(seconds):
