@@ -8,14 +8,18 @@ would cost every call a statement (bench/NOTES.md#writer-and-flushes).
 
 The lake thread, with its own cursor, moves recent events into the lake in large DuckLake
 commits (a flush): every `flush_seconds`, when `commit_max_rows` events wait, and before any
-delete, compaction task or shutdown, which run on this thread too (so no flush runs beside them
-and they see every acknowledged event in the lake). A large commit runs mostly in DuckDB
+task (compaction, BatchDelete) or shutdown, which run on this thread too (so no flush runs
+beside them and they see every acknowledged event in the lake). A Delete waits for no flush:
+an event still in recent is deleted there and in the log (a record of its key, which replay
+applies), under a lock no flush holds meanwhile, on the caller's thread; any other is deleted
+in the lake by the lake thread, in groups. A large commit runs mostly in DuckDB
 without the GIL, so acknowledgements go on meanwhile: a flush takes a snapshot
 (the recent tables, the last log sequence number, a new log segment) under the log lock, commits
 it with that watermark in the same DuckLake transaction, and then drops only what it flushed:
 the recent tables at or below the watermark and the log segments before its new one. Reads and
 replays skip logged events at or below the watermark, so none counts twice, and an acknowledged
-event is always in the lake, the log or both. A failed flush keeps everything and is retried.
+event is always in the lake, the log or both. A failed flush keeps everything and is retried;
+a failed log append (a full disk) is cut off the log (wal.py) and answered UNAVAILABLE.
 When recent holds more than `max_recent_rows` (the lake is slower than ingest, or failing),
 acknowledgements wait for a flush; after `stall_seconds` without one, Track is UNAVAILABLE
 rather than filling memory.
@@ -33,10 +37,12 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-from . import column_values, event_batch, promoted, store
+from . import column_values, event_batch, promoted, recent, store
 from .bound_parameters import SCOPE, SERVER, placeholder
-from .deletes import DeleteRequest, delete_batch, delete_group
-from .errors import IngestStalled, ShuttingDown, StoreFormatNewer, TrackstoreError
+from .deletes import DeleteRequest, delete_batch, delete_group, not_found
+from .errors import (
+    IngestStalled, ShuttingDown, StoreFormatNewer, TrackstoreError, write_failure,
+)
 from .event_batch import EventBatch
 from .lake import EVENTS_TABLE, WAL_STATE_TABLE, rollback, scalar, set_inline_row_limit
 from .limits import MAX_PENDING_DELETES
@@ -50,6 +56,11 @@ log = logging.getLogger(__name__)
 READ_MAX_CHUNKS = 64
 SMALL_CHUNK_ROWS = 2048
 RECENT_RELATION = "recent_events"
+# Reads scan recent events whole and filter them in DuckDB. Without the OFFSET, DuckDB pushes
+# a read's filters into the Arrow scan, which translates them to pyarrow expressions and fails
+# on some (an OR of `IS NOT DISTINCT FROM`, OData's eq: "can't be an Arrow Scan Pushdown
+# Filter"); no filter is pushed below an OFFSET, and recent events are few and in memory.
+RECENT_SCAN = f"(SELECT * FROM {RECENT_RELATION} OFFSET 0) AS {RECENT_RELATION}"
 # DuckLake inlines inserts by row count alone; a few huge events would bloat the catalog and
 # commit far slower than as Parquet (bench/NOTES.md#writer-and-flushes). Write those as Parquet.
 INLINE_MAX_BYTES = 4 * 1024 * 1024
@@ -83,6 +94,10 @@ class _Task:
 
 _STOP = object()
 _FLUSH = object()
+_IN_LAKE = object()  # a Delete of an event that is not in recent
+# The log record of events deleted while in recent: {DELETED: [[Scope, TrackId], ...]}.
+DELETED = "deleted"
+
 
 
 class Writer:
@@ -109,13 +124,20 @@ class Writer:
         # Typed columns filled by flushes; changed only on the lake thread (see Engine.compact).
         self.promoted: tuple = promoted_keys
         self._on_idle = on_idle
+        # Upkeep after each flush that wrote (the engine's bound on data files); lake thread.
+        self.after_flush: Callable[[duckdb.DuckDBPyConnection], None] | None = None
         self._idle_seconds = idle_seconds
         self._closed = False
         self.flushes = 0
         # Held while appending to the log and while a flush takes its snapshot, so the snapshot's
         # tables, watermark and log segments agree.
         self._log_lock = threading.Lock()
+        # Held by a flush from its snapshot until recent drops what it flushed, and by the
+        # deletion of events in recent: a deleted event never reaches the lake in a flush
+        # that took it before, and a deletion sees each event in recent or in the lake.
+        self._recent_lock = threading.Lock()
         self._seq = 0
+        self._log_failing = False  # the last append failed (a full disk): logged once
         # Guards what follows; the log thread waits on it for room (back-pressure).
         self._recent_changed = threading.Condition()
         self._recent: list[RecentEntry] = []
@@ -143,8 +165,25 @@ class Writer:
         return self._put(self._inserts, _Insert(batch))
 
     def delete(self, scope: str, track_id: str) -> Future:
-        """Queues a deletion; deletions queued together share one transaction."""
-        return self._put(self._lake_work, _Delete(DeleteRequest(scope, track_id)))
+        """Deletes an event not yet flushed at once, on the caller's thread (no flush runs
+        meanwhile: `_recent_lock`); otherwise queues the deletion for the lake thread, where
+        deletions queued together share one transaction."""
+        request = _Delete(DeleteRequest(scope, track_id))
+        if self._closed:
+            raise ShuttingDown()
+        try:
+            with self._recent_lock:
+                [outcome] = self._delete_recent([request.request])
+        except BaseException as error:
+            request.future.set_exception(error)
+            return request.future
+        if outcome is _IN_LAKE:
+            return self._put(self._lake_work, request)
+        if outcome is None:
+            request.future.set_result(track_id)
+        else:
+            request.future.set_exception(outcome)
+        return request.future
 
     def delete_batch(self, scope: str, track_ids: list[str], allow_missing: bool) -> Future:
         """Queues the deletion of several events, all or none; the future holds the TrackIds
@@ -198,7 +237,7 @@ class Writer:
         nothing the query's lake snapshot lacks."""
         scope, server = placeholder(SCOPE), placeholder(SERVER)
         _, select = promoted.select_sql(
-            keys, RECENT_RELATION,
+            keys, RECENT_SCAN,
             f"WHERE (\"Scope\" = {scope} OR {scope} IS NULL) AND {SEQ_COLUMN} > "
             f"(SELECT coalesce(max(\"FlushedSeq\"), -1) FROM {WAL_STATE_TABLE} "
             f"WHERE \"ServerId\" = {server})",
@@ -214,13 +253,19 @@ class Writer:
         replayed = 0
         for seq, data in self._wal.replay():
             self._seq = max(self._seq, seq)
-            if seq > watermark:
-                self.values.note_table(
-                    data if isinstance(data, pa.Table) else event_batch.build_columns(data))
-                replayed += self._add_recent(seq, data)
+            if seq <= watermark:
+                continue
+            if isinstance(data, dict):  # events deleted before any flush took them
+                keys = {tuple(key) for key in data[DELETED]}
+                entries = list(self._recent)
+                self._drop_rows(entries, recent.rows_of(entries, keys)[0])
+                continue
+            self.values.note_table(
+                data if isinstance(data, pa.Table) else event_batch.build_columns(data))
+            replayed += self._add_recent(seq, data)
         if replayed:
             log.info("replayed %d acknowledged events from the write-ahead log", replayed)
-        self._flush()
+        self._guarded_flush()  # a lake that cannot take it now (a full disk) is retried
 
     def _watermark(self) -> int:
         found = scalar(self._cursor,
@@ -260,11 +305,7 @@ class Writer:
                 if client_ids:
                     incoming = self._without_stored(incoming)
             if len(incoming[0]) if isinstance(incoming, list) else incoming.num_rows:
-                with self._log_lock:
-                    self._seq += 1
-                    self._wal.append(self._seq, incoming)
-                    self._wal.sync()
-                    self._add_recent(self._seq, incoming)
+                self._log(incoming, "writing the write-ahead log")
         except BaseException as error:
             if not isinstance(error, TrackstoreError):
                 log.exception("acknowledging %d batches failed", len(group))
@@ -278,6 +319,27 @@ class Writer:
             self._flush_asked |= ask
         if ask:
             self._lake_work.put(_FLUSH)
+
+    def _log(self, record, what: str) -> int:
+        """Appends a record to the log and syncs it; its events (if any) join recent. A failed
+        write leaves no trace in the log (wal.py) and raises the error to answer."""
+        with self._log_lock:
+            self._seq += 1
+            try:
+                self._wal.append(self._seq, record)
+                self._wal.sync()
+            except OSError as error:
+                failure = write_failure(error, what)
+                if not self._log_failing:
+                    log.error("%s; refusing writes until it succeeds again", failure.message)
+                self._log_failing = True
+                raise failure from None
+            if self._log_failing:
+                log.warning("the write-ahead log is writable again")
+                self._log_failing = False
+            if not isinstance(record, dict):
+                self._add_recent(self._seq, record)
+            return self._seq
 
     def _wait_for_room(self) -> None:
         """Back-pressure: while recent holds more than `max_recent_rows`, waits for a flush to
@@ -329,9 +391,12 @@ class Writer:
     def _add_recent(self, seq: int, data: pa.Table | list[list]) -> int:
         entry = RecentEntry(seq, time.monotonic(), data)
         with self._recent_changed:
+            first = not self._recent
             self._recent.append(entry)
             self._recent_rows += entry.rows
             self._unflushed_rows += entry.rows
+        if first:  # the lake thread may be waiting for work as long as it waits when idle
+            self._lake_work.put(None)
         return entry.rows
 
     # -- the lake thread: flushes, deletes, tasks, upkeep --------------------------------------
@@ -379,6 +444,7 @@ class Writer:
             return None
 
     def _guarded_flush(self) -> None:
+        flushes = self.flushes
         try:
             self._flush()
         except StoreFormatNewer as error:
@@ -386,12 +452,17 @@ class Writer:
                       "log, and Track is refused", error.message)
         except Exception:  # events stay in the log and in recent; the next flush retries
             log.exception("flushing recent events to the lake failed")
+        if self.flushes != flushes:
+            self._upkeep(self.after_flush)
 
     def _idle(self) -> None:
-        if self._on_idle is None:
+        self._upkeep(self._on_idle)
+
+    def _upkeep(self, job: Callable[[duckdb.DuckDBPyConnection], None] | None) -> None:
+        if job is None:
             return
         try:
-            self._on_idle(self._cursor)
+            job(self._cursor)
         except Exception:  # background upkeep must never stop the writer
             log.exception("background upkeep failed")
             rollback(self._cursor)
@@ -421,12 +492,17 @@ class Writer:
         return group, None
 
     def _delete(self, group: list[_Delete]) -> None:
+        """Events not yet flushed are deleted in memory and the log (a record of their keys,
+        which replay applies too), so a Delete waits for no flush; the others in the lake."""
         try:
-            self._flush()  # the events to delete may still be recent
-            outcomes = delete_group(
-                self._cursor, [d.request for d in group],
-                max_pending=self._max_pending_deletes, retry_seconds=self._delete_retry_seconds,
-            )
+            requests = [d.request for d in group]
+            with self._recent_lock:
+                outcomes = self._delete_recent(requests)
+            in_lake = [r for r, outcome in zip(requests, outcomes) if outcome is _IN_LAKE]
+            lake_outcomes = iter(delete_group(
+                self._cursor, in_lake, max_pending=self._max_pending_deletes,
+                retry_seconds=self._delete_retry_seconds) if in_lake else ())
+            outcomes = [next(lake_outcomes) if o is _IN_LAKE else o for o in outcomes]
         except BaseException as error:
             rollback(self._cursor)
             for item in group:
@@ -438,6 +514,40 @@ class Writer:
             else:
                 item.future.set_exception(outcome)
 
+    def _delete_recent(self, requests: list[DeleteRequest]) -> list:
+        """Deletes the requested events that are in recent; per request None (deleted), an
+        error, or _IN_LAKE (not in recent: the lake's to delete). The caller holds
+        `_recent_lock`, so no flush moves events between recent and the lake meanwhile. A store
+        a newer release upgraded is not written."""
+        if self._refusal is not None:
+            raise StoreFormatNewer(self._refusal)
+        with self._recent_changed:
+            entries = list(self._recent)
+        wanted = {(r.scope, r.track_id) for r in requests}
+        found, held = recent.rows_of(entries, wanted)
+        outcomes, deleted = [], set()
+        for request in requests:
+            key = (request.scope, request.track_id)
+            if key not in held:
+                outcomes.append(_IN_LAKE)
+            else:
+                outcomes.append(not_found(request) if key in deleted else None)
+                deleted.add(key)
+        if deleted:
+            self._log({DELETED: sorted(deleted)}, "writing the write-ahead log")
+            self._drop_rows(entries, found)
+        return outcomes
+
+    def _drop_rows(self, entries: list[RecentEntry], found: dict[int, list[int]]) -> None:
+        replaced = {id(entries[p]): entries[p].without_rows(rows) for p, rows in found.items()}
+        removed = sum(len(rows) for rows in found.values())
+        with self._recent_changed:  # entries appended meanwhile stay as they are
+            self._recent = [replaced.get(id(e), e) for e in self._recent]
+            self._recent = [e for e in self._recent if e is not None]
+            self._recent_rows -= removed
+            self._unflushed_rows = max(0, self._unflushed_rows - removed)
+            self._recent_changed.notify_all()
+
     # -- flushing recent events to the lake ---------------------------------------------------
 
     def _flush(self) -> None:
@@ -445,6 +555,10 @@ class Writer:
         failure, rolls back and leaves recent and the log as they were."""
         if not self._recent:
             return
+        with self._recent_lock:  # no event leaves recent but by this flush meanwhile
+            self._flush_held()
+
+    def _flush_held(self) -> None:
         with self._log_lock:  # no group is half-appended; later ones get seq > flushed_seq
             segment = self._wal.rotate()
             flushed_seq = self._seq
