@@ -85,6 +85,8 @@ class Engine:
             promoted_keys=keys, max_pending_deletes=settings.max_pending_deletes,
             delete_retry_seconds=settings.delete_retry_seconds,
             on_idle=self._upkeep, idle_seconds=5.0,
+            # Another server may write to an explicitly named catalog (server/stored_ids.py).
+            shared_catalog=bool(settings.catalog),
         )
         self._set_promoted(keys)
         # Other servers sharing the catalog store values of the tracked columns too.
