@@ -22,7 +22,7 @@ import duckdb
 import querylang
 
 from . import compaction, promoted
-from .bound_parameters import SCOPE, SERVER
+from .bound_parameters import SCOPE, SERVER, placeholder
 from .config import Settings
 from .cursors import CursorSigner
 from .errors import BadRequest, FieldViolation, StorageFailed
@@ -87,6 +87,9 @@ class Engine:
             on_idle=self._upkeep, idle_seconds=5.0,
             # Another server may write to an explicitly named catalog (server/stored_ids.py).
             shared_catalog=bool(settings.catalog),
+            shredder=promoted.Shredder(
+                settings.promote_min_share, settings.max_promoted_keys,
+                settings.shred_min_events, self._queried_paths) if settings.promote_keys else None,
         )
         self._set_promoted(keys)
         # Other servers sharing the catalog store values of the tracked columns too.
@@ -167,26 +170,32 @@ class Engine:
         # Promote first: it rewrites the stored rows, and compaction then drops the old files.
         if self.settings.promote_keys:
             known = promoted.load(cursor)
-            with self._usage_lock:
-                queried = dict(self._path_usage)
+            queried = self._queried_paths()
             new_keys = promoted.discover(
                 cursor, known, sample_rows=PROMOTION_SAMPLE_ROWS,
                 min_share=self.settings.promote_min_share,
                 max_keys=self.settings.max_promoted_keys, queried=queried,
             )
-            if new_keys or promoted.lacking_order_columns(known):
+            if new_keys or promoted.lacking_order_columns(known) or any(
+                    k.generation for k in known):
                 # Move inlined rows to Parquet first, so the rewrite works on files only.
                 compaction.flush_inlined(cursor)
-                promoted.promote(cursor, new_keys, known, self.settings.inline_row_limit)
+                promoted.promote(cursor, new_keys, known, self.settings.inline_row_limit,
+                                 shared=bool(self.settings.catalog))
             self._set_promoted(promoted.load(cursor))
         return compaction.compact(cursor, self.settings.inline_row_limit)
+
+    def _queried_paths(self) -> dict:
+        with self._usage_lock:
+            return dict(self._path_usage)
 
     def _set_promoted(self, keys) -> None:
         # Runs on the lake thread (or before it takes work), so flushes never miss a column.
         self._writer.promoted = keys
         # One assignment, so a concurrent read never pairs a schema with another's sources.
         self._read_view = (promoted.schema_with(keys), *sources(
-            promoted.column_names(keys), self._writer.recent_source_sql(keys)))
+            promoted.lake_select(keys, f'"Scope" = {placeholder(SCOPE)}'),
+            self._writer.recent_source_sql(keys)))
 
     @_reporting_storage_failure
     def stats(self) -> dict:

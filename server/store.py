@@ -21,7 +21,7 @@ from typing import Callable
 
 import duckdb
 
-from . import column_values, cursors, leases
+from . import column_values, cursors, leases, promoted
 from .config import Settings
 from .errors import StoreFormatNewer
 from .lake import (EVENTS_TABLE, FILE_OPTIONS, LAKE, PROMOTED_KEYS_TABLE, WAL_STATE_TABLE,
@@ -76,6 +76,8 @@ STEPS: tuple[tuple[int, str, Callable[[duckdb.DuckDBPyConnection, int], None]], 
     (4, "an order column beside each real promoted key", _order_columns),
     (5, "the leases table (one server at a time for a job)", leases.ensure_table),
     (6, "the store_keys table with the key that signs page cursors", cursors.ensure_table),
+    (7, "key generations: keys shredded into typed columns at write time",
+     promoted.ensure_generations),
 )
 FORMAT_VERSION = STEPS[-1][0]
 # A conflict means another server committed a step: one more attempt per step is enough.

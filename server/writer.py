@@ -93,7 +93,8 @@ class Writer:
                  delete_retry_seconds: float = 3600.0,
                  on_idle: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
                  idle_seconds: float = 5.0, max_recent_rows: int | None = None,
-                 stall_seconds: float = 30.0, shared_catalog: bool = False):
+                 stall_seconds: float = 30.0, shared_catalog: bool = False,
+                 shredder: promoted.Shredder | None = None):
         self._cursor = conn.cursor()      # the lake thread's: flushes, deletes, tasks, upkeep
         self._log_cursor = conn.cursor()  # the log thread's: the duplicate check
         self._wal = wal
@@ -109,6 +110,7 @@ class Writer:
         self._stall_seconds = stall_seconds
         # Typed columns filled by flushes; changed only on the lake thread (see Engine.compact).
         self.promoted: tuple = promoted_keys
+        self._shredder = shredder  # finds keys to shred at write time (server/promoted.py)
         self._on_idle = on_idle
         self._idle_seconds = idle_seconds
         self._closed = False
@@ -506,11 +508,14 @@ class Writer:
             # Another server sharing the catalog may have promoted keys since: fill their
             # columns too, from the list read in this same transaction.
             keys = promoted.load(cursor)
+            if self._shredder is not None and self._shredder.due(keys, recent.num_rows):
+                keys = self._shredder.shred(cursor, keys, RECENT_RELATION)
             if keys != self.promoted:
                 log.info("promoted keys changed in the catalog; now %d", len(keys))
                 self.promoted = keys
             columns, select = promoted.select_sql(keys, RECENT_RELATION,
-                                                  self._not_stored_elsewhere(cursor))
+                                                  self._not_stored_elsewhere(cursor),
+                                                  promoted.row_generation(keys))
             if too_big_to_inline:
                 set_inline_row_limit(cursor, 0)
             cursor.execute(f"INSERT INTO {EVENTS_TABLE} ({columns}) {select}")
