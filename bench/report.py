@@ -195,18 +195,31 @@ def _preview(results: dict) -> list[str]:
     return out + ["", "</details>", ""]
 
 
+_STORED_INGEST = (
+    "### Ingest into the loaded scope (issue 24)",
+    "Run last, on the restarted server: one TrackStream each into the scope that holds the N "
+    "events, timed until its events are in the lake. Client TrackIds take the duplicate check "
+    "against the whole scope. *Per 100,000 events*: acknowledgement seconds of each slice of "
+    "the stream, in order (flat: the cost does not grow with the store).",
+    ["TrackIds", "Stored before", "Events", "Seconds", "Events/s", "Acknowledged/s",
+     "Cost vs server ids", "Per 100,000 events (s)"])
+_PREVIEW_BEFORE = (
+    "### Preview before any compaction (issue 24)",
+    "The same suite right after the load, before the compaction: the keys shredded at write "
+    "time are all the typed columns there are. *Ratio (issue 24)*: ours / (raw + 1 ms + 13 µs "
+    "a returned row).",
+    ["Query", "Ours p50 ms", "Ours first ms", "Raw p50 ms", "Ratio ours/raw",
+     "Ratio (issue 24)", "Rows ours/raw", "Same answer"])
+
+
+def _table_start(title: str, text: str, columns: list[str]) -> list[str]:
+    return [title, "", text, "", "| " + " | ".join(columns) + " |",
+            "|" + "---|" * len(columns)]
+
+
 def _stored_ingest(results: dict) -> list[str]:
-    rows = results.get("stored_ingest")
-    if not rows:
-        return []
-    out = ["### Ingest into the loaded scope (issue 24)", "",
-           "Run last, on the restarted server: one TrackStream each into the scope that holds "
-           "the N events, timed until its events are in the lake. Client TrackIds take the "
-           "duplicate check against the whole scope. *Per 100,000 events*: acknowledgement "
-           "seconds of each slice of the stream, in order (flat: the cost does not grow with "
-           "the store).", "",
-           "| TrackIds | Stored before | Events | Seconds | Events/s | Acknowledged/s | "
-           "Cost vs server ids | Per 100,000 events (s) |", "|---|---|---|---|---|---|---|---|"]
+    rows = results.get("stored_ingest") or []
+    out = _table_start(*_STORED_INGEST) if rows else []
     for r in rows:
         if "error" in r:
             out.append(f"| {r['name']} | {_fmt(r.get('stored_before'))} | error: "
@@ -221,15 +234,8 @@ def _stored_ingest(results: dict) -> list[str]:
 
 
 def _preview_before(results: dict) -> list[str]:
-    rows = results.get("preview_before_compaction")
-    if not rows:
-        return []
-    out = ["### Preview before any compaction (issue 24)", "",
-           "The same suite right after the load, before the compaction: the keys shredded at "
-           "write time are all the typed columns there are. *Ratio (issue 24)*: ours / (raw + "
-           "1 ms + 13 µs a returned row).", "",
-           "| Query | Ours p50 ms | Ours first ms | Raw p50 ms | Ratio ours/raw | "
-           "Ratio (issue 24) | Rows ours/raw | Same answer |", "|---|---|---|---|---|---|---|---|"]
+    rows = results.get("preview_before_compaction") or []
+    out = _table_start(*_PREVIEW_BEFORE) if rows else []
     for r in rows:
         name = r["name"] + (" (Payload)" if r["payload"] else "")
         out.append(f"| {name} | {_fmt(r.get('ours_p50_ms'))} | {_fmt(r.get('ours_first_ms'))} | "

@@ -164,26 +164,35 @@ class Engine:
         return self._compact()
 
     def _compact(self) -> compaction.CompactionReport:
-        return self._writer.run(self._compact_and_promote).result()
-
-    def _compact_and_promote(self, cursor: duckdb.DuckDBPyConnection) -> compaction.CompactionReport:
-        # Promote first: it rewrites the stored rows, and compaction then drops the old files.
+        """Promotion, then compaction, as tasks of the lake thread: keys are registered in one
+        short transaction and the stored rows filled one slice per task, so flushes go on
+        between them and memory stays bounded by a slice (promoted.fill)."""
         if self.settings.promote_keys:
-            known = promoted.load(cursor)
-            queried = self._queried_paths()
-            new_keys = promoted.discover(
-                cursor, known, sample_rows=PROMOTION_SAMPLE_ROWS,
-                min_share=self.settings.promote_min_share,
-                max_keys=self.settings.max_promoted_keys, queried=queried,
-            )
-            if new_keys or promoted.lacking_order_columns(known) or any(
-                    k.generation for k in known):
-                # Move inlined rows to Parquet first, so the rewrite works on files only.
-                compaction.flush_inlined(cursor)
-                promoted.promote(cursor, new_keys, known, self.settings.inline_row_limit,
-                                 shared=bool(self.settings.catalog))
-            self._set_promoted(promoted.load(cursor))
-        return compaction.compact(cursor, self.settings.inline_row_limit)
+            self._writer.run(self._register_keys).result()
+            inline = self.settings.inline_row_limit
+            for where, params in self._writer.run(promoted.unfilled_slices).result():
+                self._writer.run(
+                    lambda cursor, w=where, p=params: promoted.fill(cursor, w, p, inline)).result()
+            self._writer.run(self._complete_keys).result()
+        return self._writer.run(
+            lambda cursor: compaction.compact(cursor, self.settings.inline_row_limit)).result()
+
+    def _register_keys(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        known = promoted.load(cursor)
+        new_keys = promoted.discover(
+            cursor, known, sample_rows=PROMOTION_SAMPLE_ROWS,
+            min_share=self.settings.promote_min_share,
+            max_keys=self.settings.max_promoted_keys, queried=self._queried_paths(),
+        )
+        if new_keys or promoted.lacking_order_columns(known):
+            # Move inlined rows to Parquet first, so the rewrites work on files only.
+            compaction.flush_inlined(cursor)
+            promoted.register(cursor, new_keys, known)
+        self._set_promoted(promoted.load(cursor))
+
+    def _complete_keys(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        promoted.complete(cursor, shared=bool(self.settings.catalog))
+        self._set_promoted(promoted.load(cursor))
 
     def _queried_paths(self) -> dict:
         with self._usage_lock:

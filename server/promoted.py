@@ -36,7 +36,8 @@ from querylang.schema import EVENTS_SCHEMA, PromotedKey, Schema
 from querylang.sqlgen import json_path, quote_ident
 
 from .lake import (
-    EVENTS_TABLE, PROMOTED_KEYS_TABLE, column_names_of, quote_literal, rewrite_rows, scalar,
+    EVENTS_TABLE, PROMOTED_KEYS_TABLE, REWRITE_SLICE_ROWS, column_names_of, quote_literal,
+    rewrite_rows, rollback, scalar, time_slices,
 )
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,7 @@ def with_order_column(key: PromotedKey) -> PromotedKey:
 def discover(cursor: duckdb.DuckDBPyConnection, known: tuple[PromotedKey, ...], *,
              sample_rows: int, min_share: float, max_keys: int,
              queried: dict[tuple[str, tuple], int] | None = None,
-             source: str = EVENTS_TABLE) -> list[PromotedKey]:
+             source: str = EVENTS_TABLE, unqueried_max: int | None = None) -> list[PromotedKey]:
     """Keys always of one scalar type in a sample of stored events, queried keys first.
 
     A key that queries read (`queried`: how often) needs to be in QUERIED_MIN_SHARE of the
@@ -232,7 +233,22 @@ def discover(cursor: duckdb.DuckDBPyConnection, known: tuple[PromotedKey, ...], 
                 PromotedKey(dynamic, path, column_name(dynamic, path, kind), kind))
             found.append(((-uses, -count, key.column), key))
     found.sort(key=lambda item: item[0])
-    return [key for _, key in found[:room]]
+    return _within_room(found, room, max_keys if unqueried_max is None
+                        else unqueried_max - len(known))
+
+
+def _within_room(found: list, room: int, unqueried_room: int) -> list[PromotedKey]:
+    """The first `room` keys in order, of which at most `unqueried_room` no query read."""
+    picked = []
+    for (minus_uses, _, _), key in found:
+        if len(picked) == room:
+            break
+        if not minus_uses:
+            if unqueried_room <= 0:
+                continue
+            unqueried_room -= 1
+        picked.append(key)
+    return picked
 
 
 def lacking_order_columns(keys: tuple[PromotedKey, ...]) -> list[PromotedKey]:
@@ -240,59 +256,95 @@ def lacking_order_columns(keys: tuple[PromotedKey, ...]) -> list[PromotedKey]:
     return [key for key in keys if with_order_column(key) != key]
 
 
-def promote(cursor: duckdb.DuckDBPyConnection, keys: list[PromotedKey],
-            known: tuple[PromotedKey, ...], inline_row_limit: int, shared: bool = False) -> None:
-    """Adds the columns of `keys`, and the order columns `known` keys lack, then fills them and
-    the rows that keys shredded at write time lack, and registers them in one transaction.
-
-    The stored rows are filled by copying them with the new values (lake.rewrite_rows: UPDATE
-    of the partitioned table crashes DuckLake 1.4). A column is registered in that same
-    transaction, so the compiler never reads a column that is not filled; a crash before it
-    leaves an unused column, which the next run reuses. Compaction then drops the old files.
-    Keys shredded at write time are then marked complete, unless other servers may write to
-    the catalog (one that has not yet seen a key could store rows without it meanwhile); their
-    older branch then reads nothing (`lake_select`).
-    """
+def register(cursor: duckdb.DuckDBPyConnection, keys: list[PromotedKey],
+             known: tuple[PromotedKey, ...]) -> None:
+    """Adds the columns of `keys`, and the order columns `known` keys lack, and registers them
+    at a new generation (0, complete, while the table is empty): flushes fill them from then
+    on, `fill` fills the rows stored before, slice by slice, and `complete` then marks them.
+    Until then the lake relation reads those rows' values from the JSON (`lake_select`), so
+    the compiler never reads a column that is not filled; a crash leaves at worst an unused
+    column, which the next run reuses."""
     upgraded = [with_order_column(key) for key in lacking_order_columns(known)]
-    partial = [key for key in known if key.generation]
-    if not keys and not upgraded and not partial:
+    if not keys and not upgraded:
         return
     _add_columns(cursor, keys, upgraded)
     cursor.execute("BEGIN")
-    every_key = tuple(with_order_column(k) for k in known) + tuple(keys)
-    generation = _issued_generation(cursor)
-    marker = quote_ident(GENERATION_COLUMN)
-    which = "TRUE" if keys or upgraded else (
-        f"({marker} < {max(k.generation for k in partial)} OR {marker} IS NULL)")
-
-    def insert_of(condition: str) -> str:
-        columns, select = select_sql(every_key, EVENTS_TABLE, f"WHERE {condition}", generation)
-        return f"INSERT INTO {EVENTS_TABLE} ({columns}) {select}"
-
-    rewrite_rows(cursor, insert_of, which, {}, inline_row_limit)
-    _register(cursor, keys, None)
-    for key in upgraded:
+    generation = _new_generation(cursor)
+    _register(cursor, keys, generation)
+    for key in upgraded:  # the order column is read from the JSON until filled
         cursor.execute(
-            f'UPDATE {PROMOTED_KEYS_TABLE} SET "OrderColumn" = ? WHERE "Column" = ?',
-            [key.order_column, key.column],
-        )
-    if partial and not shared:
-        cursor.execute(f'UPDATE {PROMOTED_KEYS_TABLE} SET "Complete" = TRUE '
-                       f'WHERE "Generation" <= ?', [generation])
+            f'UPDATE {PROMOTED_KEYS_TABLE} SET "OrderColumn" = ?, "Generation" = ?, '
+            f'"Complete" = ? WHERE "Column" = ?',
+            [key.order_column, generation, not generation, key.column])
     cursor.execute("COMMIT")
-    _log_promoted(keys, upgraded, partial)
+    _log_promoted(keys, upgraded)
 
 
-def _log_promoted(keys, upgraded, partial) -> None:
+def _unfilled(keys: tuple[PromotedKey, ...]) -> str | None:
+    """The rows that lack a key's column (their generation is older than the key's)."""
+    newest = max((k.generation for k in keys), default=0)
+    if not newest:
+        return None
+    marker = quote_ident(GENERATION_COLUMN)
+    return f"({marker} < {newest} OR {marker} IS NULL)"
+
+
+def unfilled_slices(cursor: duckdb.DuckDBPyConnection) -> list[tuple[str, dict]]:
+    """Conditions that split the rows lacking a key's column into slices of at most
+    REWRITE_SLICE_ROWS events (lake.time_slices), for `fill` one at a time."""
+    unfilled = _unfilled(load(cursor))
+    if unfilled is None:
+        return []
+    slices, _ = time_slices(cursor, unfilled, {}, REWRITE_SLICE_ROWS)
+    return [(f"{unfilled} AND {condition}", params) for condition, params in slices]
+
+
+def fill(cursor: duckdb.DuckDBPyConnection, where: str, params: dict,
+         inline_row_limit: int) -> None:
+    """In one transaction: copies the rows matching `where` with every key's column filled and
+    the newest generation, and deletes the originals (lake.rewrite_rows: UPDATE of the
+    partitioned table crashes DuckLake 1.4). Each slice is its own transaction, so flushes go
+    on between slices and memory is bounded by a slice, whatever the store's size."""
+    cursor.execute("BEGIN")
+    try:
+        keys = tuple(with_order_column(k) for k in load(cursor))
+        generation = _issued_generation(cursor)
+
+        def insert_of(condition: str) -> str:
+            columns, select = select_sql(keys, EVENTS_TABLE, f"WHERE {condition}", generation)
+            return f"INSERT INTO {EVENTS_TABLE} ({columns}) {select}"
+
+        rewrite_rows(cursor, insert_of, where, params, inline_row_limit)
+        cursor.execute("COMMIT")
+    except BaseException:
+        rollback(cursor)
+        raise
+
+
+def complete(cursor: duckdb.DuckDBPyConnection, shared: bool) -> None:
+    """Marks the keys complete once no stored row lacks their column. Not on a catalog other
+    servers write to: one that has not yet seen a key could store rows without it meanwhile;
+    there the branch of older rows reads nothing once they are filled (`lake_select`)."""
+    unfilled = _unfilled(load(cursor))
+    if unfilled is None or shared:
+        return
+    cursor.execute("BEGIN")
+    try:
+        if not scalar(cursor, f"SELECT count(*) FROM {EVENTS_TABLE} WHERE {unfilled}"):
+            cursor.execute(f'UPDATE {PROMOTED_KEYS_TABLE} SET "Complete" = TRUE')
+        cursor.execute("COMMIT")
+    except BaseException:
+        rollback(cursor)
+        raise
+
+
+def _log_promoted(keys, upgraded) -> None:
     if keys:
         log.info("promoted %s", ", ".join(
             f"{k.dynamic_column}.{'.'.join(k.path)} ({k.type})" for k in keys))
     if upgraded:
-        log.info("order columns filled for %s", ", ".join(
+        log.info("order columns added for %s", ", ".join(
             f"{k.dynamic_column}.{'.'.join(k.path)}" for k in upgraded))
-    if partial:
-        log.info("filled %d keys shredded at write time in the rows stored before them",
-                 len(partial))
 
 
 def _add_columns(cursor: duckdb.DuckDBPyConnection, keys, upgraded, transaction=True) -> None:
@@ -325,9 +377,20 @@ def _issued_generation(cursor: duckdb.DuckDBPyConnection) -> int:
     return scalar(cursor, f'SELECT coalesce(max("Generation"), 0) FROM {PROMOTED_KEYS_TABLE}')
 
 
+def _new_generation(cursor: duckdb.DuckDBPyConnection) -> int:
+    """The generation of keys registered now: 0 while the table holds no row (nothing to
+    fill), else one above every generation issued, so no row written before counts as
+    holding them."""
+    empty = not scalar(cursor, f"SELECT count(*) FROM (SELECT 1 FROM {EVENTS_TABLE} LIMIT 1)")
+    return 0 if empty else _issued_generation(cursor) + 1
+
+
 # Events sampled from a flush to find keys to shred, and how often a server looks.
 SHRED_SAMPLE_ROWS = 2000
 SHRED_INTERVAL_SECONDS = 30.0
+# Slots that flushes leave to keys queries read: a first flush would otherwise give every slot
+# to the most frequent keys, and a key queries filter on later would find none.
+QUERIED_RESERVE = 8
 
 
 @dataclass
@@ -353,11 +416,11 @@ class Shredder:
         returns every key. They take a new generation, or 0 while the table is empty."""
         self._last = time.monotonic()
         found = discover(cursor, keys, sample_rows=SHRED_SAMPLE_ROWS, min_share=self.min_share,
-                         max_keys=self.max_keys, queried=self.queried(), source=relation)
+                         max_keys=self.max_keys, queried=self.queried(), source=relation,
+                         unqueried_max=max(self.max_keys - QUERIED_RESERVE, self.max_keys // 2))
         if not found:
             return keys
-        empty = not scalar(cursor, f"SELECT count(*) FROM (SELECT 1 FROM {EVENTS_TABLE} LIMIT 1)")
-        generation = 0 if empty else _issued_generation(cursor) + 1
+        generation = _new_generation(cursor)
         _add_columns(cursor, found, [], transaction=False)
         _register(cursor, found, generation)
         log.info("shredding %s from this flush on (generation %d)", ", ".join(
