@@ -69,7 +69,7 @@ class Settings:
     merge_interval_seconds: float = 600.0
     # Compaction keeps Payload/User keys found in this share of events as typed columns.
     promote_keys: bool = True
-    max_promoted_keys: int = 24
+    max_promoted_keys: int = 32
     promote_min_share: float = 0.2
     # A flush of at least this many events looks for keys to shred at write time (0: never).
     shred_min_events: int = 1000
