@@ -144,6 +144,15 @@ class StoredIds:
     def __init__(self):
         self._scopes: dict[str, _ScopeIds] = {}
         self._lock = threading.Lock()
+        self._ready = threading.Event()
+
+    @classmethod
+    def everything(cls) -> "StoredIds":
+        """An index that may hold every id: each one is confirmed exactly (the plain check)."""
+        index = cls()
+        index.probe = lambda scope, hashes: np.ones(len(hashes), bool)
+        index._ready.set()
+        return index
 
     def probe(self, scope: str, hashes: np.ndarray) -> np.ndarray:
         """A bool per hash: True where the scope may hold it, False where it surely does not."""
@@ -169,14 +178,24 @@ class StoredIds:
             self.add(scope, hashes[rows])
 
     def replace(self, hashes_by_scope: dict[str, Iterable[np.ndarray]]) -> None:
-        """Sets the index to the given hashes (a build from the lake)."""
-        scopes = {}
+        """Installs a build from the lake as the sorted parts; what was added meanwhile stays
+        in the tables (the parts are empty until the build is installed). Marks the index
+        ready."""
+        built = {}
         for scope, arrays in hashes_by_scope.items():
             joined = np.concatenate(list(arrays) or [_EMPTY])
             joined.sort()
-            scopes[scope] = _ScopeIds(_split(_merged(joined[:0], joined)))
+            built[scope] = _split(_merged(joined[:0], joined))
         with self._lock:
-            self._scopes = scopes
+            for scope, parts in built.items():
+                ids = self._scopes.setdefault(scope, _ScopeIds())
+                ids.parts = [_merged(old, new) for old, new in zip(ids.parts, parts)]
+                ids.size = sum(len(p) for p in ids.parts)
+        self._ready.set()
+
+    def wait_ready(self) -> None:
+        """Until the build from the lake is installed: before it, a miss proves nothing."""
+        self._ready.wait()
 
     def maintain(self) -> None:
         """Merges each scope's table into its sorted parts once it holds enough. The merge is
@@ -262,13 +281,21 @@ def _stored(scope: str, ids: list[str], hashes: np.ndarray, index: StoredIds,
 BUILD_BATCH_ROWS = 1 << 20
 
 
-def build(cursor, index: StoredIds) -> int:
-    """Fills the index with every (Scope, TrackId) of the lake, read in one snapshot; returns
-    the largest row id read (-1 when the lake is empty)."""
+def last_row_id(cursor) -> int:
+    """The largest row id of the lake (-1 when it is empty): rows committed later have larger
+    ones (OtherServers reads from there)."""
+    return scalar(cursor, f"SELECT coalesce(max(rowid), -1) FROM {EVENTS_TABLE}")
+
+
+def build(cursor, index: StoredIds) -> None:
+    """Fills the index with every (Scope, TrackId) of the lake, read in one snapshot, and
+    marks it ready. Runs beside acknowledgements (Writer starts it on a thread of its own):
+    ids acknowledged meanwhile are added to the index as always, and a duplicate check waits
+    for it. At 100 million events it reads for tens of seconds (bench/NOTES.md#duplicate-check);
+    a server must not make its start wait that long."""
     found: dict[str, list[np.ndarray]] = {}
     cursor.execute("BEGIN")
     try:
-        last_row = scalar(cursor, f"SELECT coalesce(max(rowid), -1) FROM {EVENTS_TABLE}")
         reader = cursor.execute(
             f'SELECT "Scope", "TrackId" FROM {EVENTS_TABLE}').fetch_record_batch(BUILD_BATCH_ROWS)
         for batch in reader:
@@ -280,7 +307,6 @@ def build(cursor, index: StoredIds) -> int:
         rollback(cursor)
         raise
     index.replace(found)
-    return last_row
 
 
 LEARNED_RELATION = "learned_ids"

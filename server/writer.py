@@ -133,6 +133,7 @@ class Writer:
         self.values = column_values.GivenValues()
         # The TrackIds stored or acknowledged, for the duplicate check (server/stored_ids.py).
         self.stored_ids = stored_ids.StoredIds()
+        self._ids_failed = False  # the build failed: every id is confirmed in the lake
         self._others = stored_ids.OtherServers() if shared_catalog else None
         self._start()
         self._log_thread = threading.Thread(target=self._log_loop, name="log-writer", daemon=True)
@@ -217,9 +218,10 @@ class Writer:
         watermark = self._watermark()
         self._seq = watermark
         self.values.load_stored(self._cursor)
-        last_row = stored_ids.build(self._cursor, self.stored_ids)
         if self._others is not None:
-            self._others.last_row = last_row
+            self._others.last_row = stored_ids.last_row_id(self._cursor)
+        threading.Thread(target=self._build_stored_ids, args=(self._cursor.cursor(),),
+                         name="stored-ids-build", daemon=True).start()
         replayed = 0
         for seq, data in self._wal.replay():
             self._seq = max(self._seq, seq)
@@ -231,6 +233,17 @@ class Writer:
         if replayed:
             log.info("replayed %d acknowledged events from the write-ahead log", replayed)
         self._flush()
+
+    def _build_stored_ids(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        try:
+            stored_ids.build(cursor, self.stored_ids)
+        except Exception:  # checks of client ids would wait forever: fall back to the lake
+            log.exception("building the index of stored TrackIds failed; duplicate checks "
+                          "read the lake")
+            self._ids_failed = True
+            self.stored_ids.replace({})
+        finally:
+            cursor.close()
 
     def _watermark(self) -> int:
         found = scalar(self._cursor,
@@ -310,8 +323,10 @@ class Writer:
         once they are acknowledged. Only client ids can repeat (server ids are fresh UUIDv7s),
         which is why only groups with client ids come here. The index answers for most ids
         without a lake read (server/stored_ids.py)."""
+        self.stored_ids.wait_ready()
+        index = stored_ids.StoredIds.everything() if self._ids_failed else self.stored_ids
         positions, additions = stored_ids.new_positions(
-            [(b.scope, b.track_ids) for b in batches], self.stored_ids, self._stored_among)
+            [(b.scope, b.track_ids) for b in batches], index, self._stored_among)
         incoming = event_batch.concat(batches)
         kept = sum(len(p) for p in positions)
         if kept == incoming.num_rows:

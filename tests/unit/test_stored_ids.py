@@ -140,3 +140,25 @@ def test_parts_probe_refuses_a_wrong_part_count():
     with pytest.raises(ValueError):
         _wire.parts_probe([np.zeros(0, np.uint64)] * 3, 6, np.zeros(1, np.uint64),
                           bytearray(1))
+
+
+def test_a_build_installed_late_keeps_what_was_added_before_it(monkeypatch):
+    monkeypatch.setattr(stored_ids, "MERGE_MIN", 4)
+    index = StoredIds()
+    early = hashes_of([f"acknowledged-{i}" for i in range(50)])
+    index.add("s", early)
+    index.maintain()  # merged into the parts before the build arrives
+    index.add("s", hashes_of(["one more"]))
+    built = hashes_of([f"stored-{i}" for i in range(500)])
+    index.replace({"s": [built], "t": [built[:3]]})
+    index.wait_ready()
+    everything = np.concatenate([early, built, hashes_of(["one more"])])
+    assert index.probe("s", everything).all()
+    assert index.probe("t", built[:3]).all() and not index.probe("t", early).any()
+
+
+def test_everything_sends_each_id_to_the_exact_check():
+    asked = []
+    positions, _ = new_positions([("s", ["a", "b"])], StoredIds.everything(),
+                                 lambda scope, ids: asked.extend(ids) or {"b"})
+    assert asked == ["a", "b"] and positions[0].tolist() == [0]
