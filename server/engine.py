@@ -165,15 +165,16 @@ class Engine:
 
     def _compact(self) -> compaction.CompactionReport:
         """Promotion, then compaction, as tasks of the lake thread: keys are registered in one
-        short transaction and the stored rows filled one slice per task, so flushes go on
+        short transaction, and the rows that lack a key's column or were flushed since the last
+        compaction are written again in time order, one slice per task, so flushes go on
         between them and memory stays bounded by a slice (promoted.fill)."""
         if self.settings.promote_keys:
             self._writer.run(self._register_keys).result()
-            inline = self.settings.inline_row_limit
-            for where, params in self._writer.run(promoted.unfilled_slices).result():
-                self._writer.run(
-                    lambda cursor, w=where, p=params: promoted.fill(cursor, w, p, inline)).result()
-            self._writer.run(self._complete_keys).result()
+        inline = self.settings.inline_row_limit
+        for where, params in self._writer.run(promoted.unfilled_slices).result():
+            self._writer.run(
+                lambda cursor, w=where, p=params: promoted.fill(cursor, w, p, inline)).result()
+        self._writer.run(self._complete_keys).result()
         return self._writer.run(
             lambda cursor: compaction.compact(cursor, self.settings.inline_row_limit)).result()
 

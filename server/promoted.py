@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 DYNAMIC_COLUMNS = ("Payload", "User")
 # Per row: the newest key generation when it was written (NULL in rows from before format 7).
 GENERATION_COLUMN = "__key_generation"
+# Per row: TRUE once compaction has written it in time order (NULL as a flush writes it).
+ORDERED_COLUMN = "__time_ordered"
 QUERIED_MIN_SHARE = 0.01
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
 _SQL_TYPE = {"real": "DOUBLE", "string": "VARCHAR"}
@@ -71,13 +73,16 @@ def load(cursor: duckdb.DuckDBPyConnection) -> tuple[PromotedKey, ...]:
 
 def ensure_generations(cursor: duckdb.DuckDBPyConnection, _inline_row_limit: int = 0) -> None:
     """The store-format step of write-time shredding: each key's generation and whether every
-    row holds it, and each row's generation (NULL in the rows already stored)."""
+    row holds it, each row's generation (NULL in the rows already stored), and whether
+    compaction has written the row in time order (so it rewrites only the rows flushes wrote
+    since, and rows already stored once at the first compaction)."""
     if "Generation" not in column_names_of(cursor, "promoted_keys"):
         cursor.execute(f'ALTER TABLE {PROMOTED_KEYS_TABLE} ADD COLUMN "Generation" INTEGER')
         cursor.execute(f'ALTER TABLE {PROMOTED_KEYS_TABLE} ADD COLUMN "Complete" BOOLEAN')
-    if GENERATION_COLUMN not in column_names_of(cursor, "events"):
-        cursor.execute(f"ALTER TABLE {EVENTS_TABLE} ADD COLUMN "
-                       f"{quote_ident(GENERATION_COLUMN)} INTEGER")
+    existing = column_names_of(cursor, "events")
+    for name, sql_type in ((GENERATION_COLUMN, "INTEGER"), (ORDERED_COLUMN, "BOOLEAN")):
+        if name not in existing:
+            cursor.execute(f"ALTER TABLE {EVENTS_TABLE} ADD COLUMN {quote_ident(name)} {sql_type}")
 
 
 def row_generation(keys: tuple[PromotedKey, ...]) -> int:
@@ -101,9 +106,10 @@ def order_key_sql(value: str) -> str:
 
 
 def select_sql(keys: tuple[PromotedKey, ...], relation: str, where: str = "",
-               generation: int | None = None) -> tuple[str, str]:
+               generation: int | None = None, ordered: bool = False) -> tuple[str, str]:
     """(column list, SELECT) giving the table's columns from `relation`'s base columns, and
-    the generation column when `generation` is given (an INSERT into the table).
+    the generation column when `generation` is given (an INSERT into the table), and the
+    ordered column, TRUE, when `ordered` (compaction's copy in time order).
 
     Each JSON column is parsed once for all its promoted paths (`json_extract_string` with a
     list of paths), with the values of one extraction per key at a fraction of its cost
@@ -130,6 +136,9 @@ def select_sql(keys: tuple[PromotedKey, ...], relation: str, where: str = "",
     if generation is not None:
         columns.append(quote_ident(GENERATION_COLUMN))
         extra.append(f"{int(generation)}")
+    if ordered:
+        columns.append(quote_ident(ORDERED_COLUMN))
+        extra.append("TRUE")
     if not extra:
         return ", ".join(columns), typed
     return ", ".join(columns), f"SELECT *, {', '.join(extra)} FROM ({typed})"
@@ -290,19 +299,22 @@ def _unfilled(keys: tuple[PromotedKey, ...]) -> str | None:
 
 
 def unfilled_slices(cursor: duckdb.DuckDBPyConnection) -> list[tuple[str, dict]]:
-    """Conditions that split the rows lacking a key's column into slices of at most
-    REWRITE_SLICE_ROWS events (lake.time_slices), for `fill` one at a time."""
+    """Conditions that split the rows to write again into slices of at most REWRITE_SLICE_ROWS
+    events (lake.time_slices), for `fill` one at a time: the rows that lack a key's column, and
+    the rows flushes wrote since the last compaction (in arrival order: a row group of them
+    may span a whole month, where a filter on EventTime could skip it in time order)."""
     unfilled = _unfilled(load(cursor))
-    if unfilled is None:
-        return []
-    slices, _ = time_slices(cursor, unfilled, {}, REWRITE_SLICE_ROWS)
-    return [(f"{unfilled} AND {condition}", params) for condition, params in slices]
+    rewrite = f"{quote_ident(ORDERED_COLUMN)} IS NULL"
+    if unfilled is not None:
+        rewrite = f"({unfilled} OR {rewrite})"
+    slices, _ = time_slices(cursor, rewrite, {}, REWRITE_SLICE_ROWS)
+    return [(f"{rewrite} AND {condition}", params) for condition, params in slices]
 
 
 def fill(cursor: duckdb.DuckDBPyConnection, where: str, params: dict,
          inline_row_limit: int) -> None:
-    """In one transaction: copies the rows matching `where` with every key's column filled and
-    the newest generation, and deletes the originals (lake.rewrite_rows: UPDATE of the
+    """In one transaction: copies the rows matching `where` in time order with every key's
+    column filled, the newest generation and marked ordered, and deletes the originals (lake.rewrite_rows: UPDATE of the
     partitioned table crashes DuckLake 1.4). Each slice is its own transaction, so flushes go
     on between slices and memory is bounded by a slice, whatever the store's size."""
     cursor.execute("BEGIN")
@@ -311,7 +323,8 @@ def fill(cursor: duckdb.DuckDBPyConnection, where: str, params: dict,
         generation = _issued_generation(cursor)
 
         def insert_of(condition: str) -> str:
-            columns, select = select_sql(keys, EVENTS_TABLE, f"WHERE {condition}", generation)
+            columns, select = select_sql(keys, EVENTS_TABLE, f"WHERE {condition}", generation,
+                                         ordered=True)
             return f"INSERT INTO {EVENTS_TABLE} ({columns}) {select}"
 
         rewrite_rows(cursor, insert_of, where, params, inline_row_limit)
