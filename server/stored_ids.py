@@ -108,6 +108,7 @@ def _split(sorted_hashes: np.ndarray) -> list[np.ndarray]:
 
 
 def _merged(part: np.ndarray, more: np.ndarray) -> np.ndarray:
+    """The sorted union of two sorted runs (`part` itself when there is nothing more)."""
     if not len(more):
         return part
     joined = np.concatenate([part, more])
@@ -184,12 +185,14 @@ class StoredIds:
         built = {}
         for scope, arrays in hashes_by_scope.items():
             joined = np.concatenate(list(arrays) or [_EMPTY])
-            joined.sort()
-            built[scope] = _split(_merged(joined[:0], joined))
+            joined.sort()  # in place; the parts are views of it (memory: bench/NOTES.md)
+            if len(joined) > 1 and (joined[1:] == joined[:-1]).any():
+                joined = np.unique(joined)
+            built[scope] = np.split(joined, np.searchsorted(joined, _BOUNDS))
         with self._lock:
             for scope, parts in built.items():
                 ids = self._scopes.setdefault(scope, _ScopeIds())
-                ids.parts = [_merged(old, new) for old, new in zip(ids.parts, parts)]
+                ids.parts = [_merged(new, old) for old, new in zip(ids.parts, parts)]
                 ids.size = sum(len(p) for p in ids.parts)
         self._ready.set()
 
