@@ -31,7 +31,8 @@ class Watchdog:
 
     def __init__(self):
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
-        self._cancelled: set[int] = set()
+        self._pending: set[int] = set()  # scheduled, neither fired nor cancelled
+        self._cancelled: set[int] = set()  # cancelled, still in the heap
         self._numbers = itertools.count()
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -41,6 +42,7 @@ class Watchdog:
         with self._changed:
             number = next(self._numbers)
             heapq.heappush(self._heap, (deadline, number, call))
+            self._pending.add(number)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="query-watchdog",
                                                 daemon=True)
@@ -50,7 +52,9 @@ class Watchdog:
 
     def cancel(self, number: int) -> None:
         with self._changed:
-            self._cancelled.add(number)
+            if number in self._pending:
+                self._pending.discard(number)
+                self._cancelled.add(number)
 
     def _run(self) -> None:
         while True:
@@ -61,7 +65,8 @@ class Watchdog:
                 if not self._heap or self._heap[0][0] > now:
                     self._changed.wait(self._heap[0][0] - now if self._heap else None)
                     continue
-                _, _, call = heapq.heappop(self._heap)
+                _, number, call = heapq.heappop(self._heap)
+                self._pending.discard(number)
             call()
 
 
