@@ -35,9 +35,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
-from . import column_values, event_batch, promoted, recent, store
+from . import column_values, event_batch, promoted, recent, store, stored_ids
 from .bound_parameters import SCOPE, SERVER, placeholder
 from .deletes import DeleteRequest, delete_batch, delete_group, not_found
 from .errors import (
@@ -107,7 +108,8 @@ class Writer:
                  delete_retry_seconds: float = 3600.0,
                  on_idle: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
                  idle_seconds: float = 5.0, max_recent_rows: int | None = None,
-                 stall_seconds: float = 30.0):
+                 stall_seconds: float = 30.0, shared_catalog: bool = False,
+                 shredder: promoted.Shredder | None = None):
         self._cursor = conn.cursor()      # the lake thread's: flushes, deletes, tasks, upkeep
         self._log_cursor = conn.cursor()  # the log thread's: the duplicate check
         self._wal = wal
@@ -123,6 +125,7 @@ class Writer:
         self._stall_seconds = stall_seconds
         # Typed columns filled by flushes; changed only on the lake thread (see Engine.compact).
         self.promoted: tuple = promoted_keys
+        self._shredder = shredder  # finds keys to shred at write time (server/promoted.py)
         self._on_idle = on_idle
         # Upkeep after each flush that wrote (the engine's bound on data files); lake thread.
         self.after_flush: Callable[[duckdb.DuckDBPyConnection], None] | None = None
@@ -150,6 +153,10 @@ class Writer:
         self._refusal: str | None = None
         # Values of the tracked columns given to this server (server/column_values.py).
         self.values = column_values.GivenValues()
+        # The TrackIds stored or acknowledged, for the duplicate check (server/stored_ids.py).
+        self.stored_ids = stored_ids.StoredIds()
+        self._ids_failed = False  # the build failed: every id is confirmed in the lake
+        self._others = stored_ids.OtherServers() if shared_catalog else None
         self._start()
         self._log_thread = threading.Thread(target=self._log_loop, name="log-writer", daemon=True)
         self._lake_thread = threading.Thread(target=self._lake_loop, name="lake-writer",
@@ -250,6 +257,10 @@ class Writer:
         watermark = self._watermark()
         self._seq = watermark
         self.values.load_stored(self._cursor)
+        if self._others is not None:
+            self._others.last_row = stored_ids.last_row_id(self._cursor)
+        threading.Thread(target=self._build_stored_ids, args=(self._cursor.cursor(),),
+                         name="stored-ids-build", daemon=True).start()
         replayed = 0
         for seq, data in self._wal.replay():
             self._seq = max(self._seq, seq)
@@ -260,12 +271,24 @@ class Writer:
                 entries = list(self._recent)
                 self._drop_rows(entries, recent.rows_of(entries, keys)[0])
                 continue
-            self.values.note_table(
-                data if isinstance(data, pa.Table) else event_batch.build_columns(data))
+            table = data if isinstance(data, pa.Table) else event_batch.build_columns(data)
+            self.values.note_table(table)
+            self.stored_ids.add_rows(table.column("Scope"), table.column("TrackId"))
             replayed += self._add_recent(seq, data)
         if replayed:
             log.info("replayed %d acknowledged events from the write-ahead log", replayed)
         self._guarded_flush()  # a lake that cannot take it now (a full disk) is retried
+
+    def _build_stored_ids(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        try:
+            stored_ids.build(cursor, self.stored_ids)
+        except Exception:  # checks of client ids would wait forever: fall back to the lake
+            log.exception("building the index of stored TrackIds failed; duplicate checks "
+                          "read the lake")
+            self._ids_failed = True
+            self.stored_ids.replace({})
+        finally:
+            cursor.close()
 
     def _watermark(self) -> int:
         found = scalar(self._cursor,
@@ -297,15 +320,15 @@ class Writer:
                 raise StoreFormatNewer(self._refusal)
             self._wait_for_room()
             batches = [g.batch for g in group]
-            client_ids = any(batch.client_ids for batch in batches)
-            # Without client TrackIds, small calls stay Python columns (server/recent.py).
-            incoming = None if client_ids else event_batch.merged_columns(batches)
-            if incoming is None:
-                incoming = event_batch.concat(batches)
-                if client_ids:
-                    incoming = self._without_stored(incoming)
+            if any(batch.client_ids for batch in batches):
+                incoming, additions = self._without_stored(batches)
+            else:  # fresh UUIDv7s; small calls stay Python columns (server/recent.py)
+                incoming = event_batch.merged_columns(batches) or event_batch.concat(batches)
+                additions = [(b.scope, stored_ids.hashes_of(b.track_ids)) for b in batches]
             if len(incoming[0]) if isinstance(incoming, list) else incoming.num_rows:
                 self._log(incoming, "writing the write-ahead log")
+                for scope, hashes in additions:
+                    self.stored_ids.add(scope, hashes)
         except BaseException as error:
             if not isinstance(error, TrackstoreError):
                 log.exception("acknowledging %d batches failed", len(group))
@@ -356,37 +379,45 @@ class Writer:
                     raise IngestStalled()
                 self._recent_changed.wait(remaining)
 
-    def _without_stored(self, incoming: pa.Table) -> pa.Table:
-        """Drops events whose (Scope, TrackId) is stored or repeats earlier in the group, so a
-        retried batch is not stored twice. Server-assigned ids are fresh UUIDv7s; only client
-        ids can repeat, which is why only groups with client ids come here. Recent is
+    def _without_stored(self, batches: list[EventBatch]):
+        """The group's events without those whose (Scope, TrackId) is stored or repeats earlier
+        in the group, so a retried batch is not stored twice; and the hashes to add to the index
+        once they are acknowledged. Only client ids can repeat (server ids are fresh UUIDv7s),
+        which is why only groups with client ids come here. The index answers for most ids
+        without a lake read (server/stored_ids.py)."""
+        self.stored_ids.wait_ready()
+        index = stored_ids.StoredIds.everything() if self._ids_failed else self.stored_ids
+        positions, additions = stored_ids.new_positions(
+            [(b.scope, b.track_ids) for b in batches], index, self._stored_among)
+        incoming = event_batch.concat(batches)
+        kept = sum(len(p) for p in positions)
+        if kept == incoming.num_rows:
+            return incoming, additions
+        starts = np.cumsum([0] + [b.size for b in batches[:-1]])
+        take = np.concatenate([p + start for p, start in zip(positions, starts)])
+        return incoming.take(pa.array(take, type=pa.int64())), additions
+
+    def _stored_among(self, scope: str, track_ids: list[str]) -> set[str]:
+        """Which of a few TrackIds the scope holds, exactly: in recent or in the lake. Recent is
         registered before the query reads the lake, so a concurrent flush hides nothing."""
         cursor = self._log_cursor
-        cursor.register("incoming", incoming)
+        cursor.register("candidates", pa.table({"Scope": [scope] * len(track_ids),
+                                                "TrackId": track_ids}))
         self.register_recent(cursor)
         try:
-            keep = cursor.execute(
+            rows = cursor.execute(
                 f"""
-                SELECT arrival FROM (
-                    SELECT arrival, "Scope", "TrackId", row_number() OVER (
-                        PARTITION BY "Scope", "TrackId" ORDER BY arrival) AS nth
-                    FROM (SELECT "Scope", "TrackId", row_number() OVER () - 1 AS arrival
-                          FROM incoming)
-                ) candidates
-                WHERE nth = 1
-                  AND NOT EXISTS (SELECT 1 FROM {EVENTS_TABLE} s
-                                  WHERE s."Scope" = candidates."Scope"
-                                    AND s."TrackId" = candidates."TrackId")
-                  AND NOT EXISTS (SELECT 1 FROM {RECENT_RELATION} r
-                                  WHERE r."Scope" = candidates."Scope"
-                                    AND r."TrackId" = candidates."TrackId")
-                ORDER BY arrival
+                SELECT "TrackId" FROM candidates c
+                WHERE EXISTS (SELECT 1 FROM {EVENTS_TABLE} s
+                              WHERE s."Scope" = c."Scope" AND s."TrackId" = c."TrackId")
+                   OR EXISTS (SELECT 1 FROM {RECENT_RELATION} r
+                              WHERE r."Scope" = c."Scope" AND r."TrackId" = c."TrackId")
                 """
             ).fetchall()
         finally:
-            cursor.unregister("incoming")
+            cursor.unregister("candidates")
             cursor.unregister(RECENT_RELATION)
-        return incoming.take(pa.array([row[0] for row in keep], type=pa.int64()))
+        return {row[0] for row in rows}
 
     def _add_recent(self, seq: int, data: pa.Table | list[list]) -> int:
         entry = RecentEntry(seq, time.monotonic(), data)
@@ -590,6 +621,7 @@ class Writer:
         self._retry_at = 0.0
         self._wal.drop_before(segment)
         self.flushes += 1
+        self.stored_ids.maintain()
 
     def _commit(self, recent: pa.Table, flushed_seq: int) -> None:
         """One DuckLake transaction: the events with promoted columns, and the watermark."""
@@ -605,16 +637,18 @@ class Writer:
             # Another server sharing the catalog may have promoted keys since: fill their
             # columns too, from the list read in this same transaction.
             keys = promoted.load(cursor)
+            if self._shredder is not None and self._shredder.due(keys, recent.num_rows):
+                keys = self._shredder.shred(cursor, keys, RECENT_RELATION)
             if keys != self.promoted:
                 log.info("promoted keys changed in the catalog; now %d", len(keys))
                 self.promoted = keys
-            columns, select = promoted.select_sql(keys, RECENT_RELATION)
+            columns, select = promoted.select_sql(keys, RECENT_RELATION,
+                                                  self._not_stored_elsewhere(cursor),
+                                                  promoted.row_generation(keys))
             if too_big_to_inline:
                 set_inline_row_limit(cursor, 0)
             cursor.execute(f"INSERT INTO {EVENTS_TABLE} ({columns}) {select}")
-            cursor.execute(f'DELETE FROM {WAL_STATE_TABLE} WHERE "ServerId" = ?', [self.server_id])
-            cursor.execute(f"INSERT INTO {WAL_STATE_TABLE} VALUES (?, ?)",
-                           [self.server_id, flushed_seq])
+            self._write_watermark(cursor, flushed_seq)
             if too_big_to_inline:
                 set_inline_row_limit(cursor, self._inline_row_limit)
             # Every event flushed had its values noted before it was acknowledged.
@@ -623,8 +657,42 @@ class Writer:
                 column_values.insert(cursor, new_values, self._inline_row_limit)
             cursor.execute("COMMIT")
             self.values.mark_stored(generation, new_values)
+            if self._others is not None:
+                self._others.flushed(flushed_seq)
         except BaseException:
             rollback(cursor)  # first: an unregister inside the transaction would be undone
             raise
         finally:
             cursor.unregister(RECENT_RELATION)
+            if self._others is not None:
+                cursor.unregister(stored_ids.LEARNED_RELATION)
+
+    def _not_stored_elsewhere(self, cursor: duckdb.DuckDBPyConnection) -> str:
+        """A WHERE clause that drops the recent events another server sharing the catalog
+        stored meanwhile (read in this flush's transaction, stored_ids.OtherServers); empty
+        when no other server writes to the catalog."""
+        if self._others is None:
+            return ""
+        learned = self._others.learn(cursor, self.stored_ids, lambda: self._seq)
+        if learned is None:
+            return ""
+        cursor.register(stored_ids.LEARNED_RELATION, learned)
+        return (f"WHERE NOT EXISTS (SELECT 1 FROM {stored_ids.LEARNED_RELATION} l "
+                f'WHERE l."Scope" = {RECENT_RELATION}."Scope" '
+                f'AND l."TrackId" = {RECENT_RELATION}."TrackId")')
+
+    def _write_watermark(self, cursor: duckdb.DuckDBPyConnection, flushed_seq: int) -> None:
+        """This server's watermark row. On a shared catalog every flush rewrites the whole
+        table: two flushes that overlap then delete the same rows, and DuckLake refuses the
+        second commit (as leases.py relies on), so no two servers store one TrackId in
+        flushes that could not see each other; the refused one is retried and sees it."""
+        rows = [(self.server_id, flushed_seq)]
+        if self._others is not None:
+            rows += cursor.execute(
+                f'SELECT "ServerId", max("FlushedSeq") FROM {WAL_STATE_TABLE} '
+                f'WHERE "ServerId" <> ? GROUP BY 1', [self.server_id]).fetchall()
+            cursor.execute(f"DELETE FROM {WAL_STATE_TABLE}")
+        else:
+            cursor.execute(f'DELETE FROM {WAL_STATE_TABLE} WHERE "ServerId" = ?',
+                           [self.server_id])
+        cursor.executemany(f"INSERT INTO {WAL_STATE_TABLE} VALUES (?, ?)", rows)
