@@ -211,6 +211,120 @@ class Distinct(Op):
 
 
 @dataclass(frozen=True)
+class Union(Op):
+    """`| union T, (T | ...)`: the rows of the input and of each table, all columns of all
+    (kind=outer) or those all have (kind=inner)."""
+
+    tables: tuple["Tabular", ...]
+    kind: str = "outer"
+
+
+@dataclass(frozen=True)
+class JoinKey:
+    """`$left.left == $right.right`, or `on left`: the same name on both sides."""
+
+    left: str
+    right_name: str | None = None
+    span: Span = field(default=NOSPAN, compare=False, kw_only=True)
+
+    @property
+    def right(self) -> str:
+        return self.right_name or self.left
+
+
+@dataclass(frozen=True)
+class Join(Op):
+    kind: str  # Kusto's kind: innerunique (the default), inner, leftouter, leftanti, ...
+    right: "Tabular"
+    on: tuple[JoinKey, ...]
+
+
+@dataclass(frozen=True)
+class MvExpandItem:
+    name: str | None  # `name = expr`; None: the expression's own name
+    expr: Expr
+    to_type: str | None = None  # `to typeof(T)`
+    span: Span = field(default=NOSPAN, compare=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class MvExpand(Op):
+    items: tuple[MvExpandItem, ...]
+    limit: Expr | None = None
+    bag_kind: str = "bag"  # a property bag's properties as bags ('bag') or [key, value] arrays
+    index: str | None = None  # with_itemindex=: a column of each element's position
+
+
+@dataclass(frozen=True)
+class Parse(Op):
+    """`parse [kind=simple|regex] expr with "text" Column:type * ...`: `pattern` holds the
+    strings (str), the columns (ColumnDecl) and the wildcards (None), in order."""
+
+    expr: Expr
+    pattern: tuple["str | ColumnDecl | None", ...]
+    kind: str = "simple"
+    flags: str = ""  # kind=regex: RE2 flags (i, m, s, U)
+
+
+# ---------------------------------------------------------------- tabular expressions
+@dataclass(frozen=True)
+class Tabular:
+    """Where rows come from: a table, a literal table, `print`, `range`, or a pipeline."""
+
+    span: Span = field(default=NOSPAN, compare=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class TableRef(Tabular):
+    name: str
+
+
+@dataclass(frozen=True)
+class ColumnDecl:
+    """A column a datatable or a parse pattern declares (`name:type`)."""
+
+    name: str
+    type: str = "string"
+    span: Span = field(default=NOSPAN, compare=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class DataTable(Tabular):
+    """`datatable(a:long, b:string) [1, "x", 2, "y"]`: `values` row after row."""
+
+    columns: tuple[ColumnDecl, ...]
+    values: tuple[Expr, ...] = ()  # none: a table without rows
+
+
+@dataclass(frozen=True)
+class RangeRows(Tabular):
+    """`range x from a to b step s`: one column, `a` to `b` inclusive."""
+
+    name: str
+    start: Expr  # the first value
+    stop: Expr  # the last value, if a step lands on it
+    step: Expr  # a constant, never 0
+
+
+@dataclass(frozen=True)
+class PrintRow(Project, Tabular):
+    """`print a = 1, 2`: the projection of one row of no columns (its `items`)."""
+
+
+@dataclass(frozen=True)
+class UnionRows(Union, Tabular):
+    """`union T, (T | ...)` as a source: the union of its tables with no input."""
+
+
+@dataclass(frozen=True)
+class Pipeline(Tabular):
+    """A tabular expression in parentheses: a source and its operators."""
+
+    source: Tabular
+    operators: tuple[Op, ...]
+
+
+@dataclass(frozen=True)
 class Let:
     name: str
     expr: Expr
@@ -219,11 +333,14 @@ class Let:
 
 @dataclass(frozen=True)
 class Query:
-    source: str
+    source: Tabular
     operators: tuple[Op, ...]
     lets: tuple[Let, ...] = ()
-    source_span: Span = field(default=NOSPAN, compare=False, kw_only=True)
     dialect: str = field(default="kql", kw_only=True)  # 'kql' or 'odata'
+
+    @property
+    def source_span(self) -> Span:
+        return self.source.span
 
 
 @dataclass(frozen=True)
@@ -235,7 +352,7 @@ class OutputColumn:
 
 
 # ---------------------------------------------------------------- walking a tree
-_NODES = (Expr, Op, Assign, SortKey, Let)
+_NODES = (Expr, Op, Assign, SortKey, Let, Tabular, JoinKey, MvExpandItem, ColumnDecl)
 
 
 @lru_cache(maxsize=None)

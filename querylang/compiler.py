@@ -103,7 +103,8 @@ def _newest_first(resolved, max_rows=None):
 
 def _dynamic_paths(resolved) -> tuple[tuple[str, tuple], ...]:
     found: dict[tuple[str, tuple], None] = {}
-    for node, _ in ast.walk([stage.op for stage in resolved.stages]):
+    pipelines = [resolved, *resolved.nested()]
+    for node, _ in ast.walk([stage.op for p in pipelines if p.reads_table for stage in p.stages]):
         if isinstance(node, ast.DynPath) and isinstance(node.base, ast.ColumnRef):
             found[(node.base.name, tuple(node.path))] = None
     return tuple(found)

@@ -1,7 +1,6 @@
 """QueryError: the one exception the compiler raises for a bad query."""
 from __future__ import annotations
 
-import difflib
 from typing import Iterable
 
 
@@ -59,12 +58,31 @@ def too_deep(input: str = "query") -> QueryError:
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """"; did you mean 'x'?" for the candidate nearest `name`: the same name in another case,
+    else the one fewest edits away (a letter added, dropped, changed or two swapped), if that
+    is close enough for a typo: one edit in a short name, two in a longer one, three from 10
+    letters on."""
     candidates = list(candidates)
     lowered = {c.lower(): c for c in candidates}
     if name.lower() in lowered:
         return f"; did you mean '{lowered[name.lower()]}'?"
-    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    if not close:
-        close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-        close = [lowered[c] for c in close]
-    return f"; did you mean '{close[0]}'?" if close else ""
+    allowed = 1 if len(name) <= 4 else 2 if len(name) < 10 else 3
+    best = min(candidates, default=None,
+               key=lambda c: (edit_distance(name.lower(), c.lower()), c))
+    if best is None or edit_distance(name.lower(), best.lower()) > allowed:
+        return ""
+    return f"; did you mean '{best}'?"
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) that turn a into b."""
+    previous2, previous = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if previous2 is not None and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, previous2[j - 2] + 1)
+            current.append(cost)
+        previous2, previous = previous, current
+    return previous[-1]

@@ -92,19 +92,11 @@ _STEP = {"day": "to_days", "week": "to_weeks", "month": "to_months", "year": "to
 
 def _start_of(unit):
     def sql(g, a, args):
-        base = f"date_trunc('{unit}', {a[0]})" if unit != "week" else (
-            f"(date_trunc('day', {a[0]}) - to_days(CAST(dayofweek({a[0]}) AS INTEGER)))")
-        if unit != "week":
-            base = f"CAST({base} AS TIMESTAMP)"
-        if len(a) > 1:
-            if unit == "week":
-                # shift first, then truncate, so the offset counts whole weeks from the start
-                shifted = f"({a[0]} + {_STEP[unit]}(CAST({a[1]} AS INTEGER)))"
-                return (f"(date_trunc('day', {shifted}) - "
-                        f"to_days(CAST(dayofweek({shifted}) AS INTEGER)))")
-            shifted = f"({a[0]} + {_STEP[unit]}(CAST({a[1]} AS INTEGER)))"
-            return f"CAST(date_trunc('{unit}', {shifted}) AS TIMESTAMP)"
-        return base
+        # with an offset: shift first, then truncate, so it counts whole units from the start
+        value = f"({a[0]} + {_STEP[unit]}(CAST({a[1]} AS INTEGER)))" if len(a) > 1 else a[0]
+        if unit == "week":
+            return _sunday_of(value)
+        return f"CAST(date_trunc('{unit}', {value}) AS TIMESTAMP)"
     return sql
 
 
@@ -142,6 +134,9 @@ def _period_name(value) -> str:
 
 
 def _check_period(args):
+    if _period_name(args[0].value) in ("nanosecond", "ns", "nanoseconds"):
+        raise at(args[0], "the period 'nanosecond' is not supported: datetimes have "
+                          "microsecond precision")
     if _period_name(args[0].value) not in _PERIODS:
         raise at(args[0], f"unknown period '{args[0].value}'; expected one of "
                           f"{', '.join(_PERIODS)}")
@@ -157,8 +152,15 @@ def _datetime_add(g, a, args):
     return f"({a[2]} + {step}({amount}))"
 
 
+def _sunday_of(sql: str) -> str:
+    """The start of the Sunday-based week holding `sql` (startofweek)."""
+    return f"(date_trunc('day', {sql}) - to_days(CAST(dayofweek({sql}) AS INTEGER)))"
+
+
 def _datetime_diff(g, a, args):
     part, _, _ = period(args, 0)
+    if part == "week":  # Kusto counts the Sundays crossed; DuckDB's weeks are whole 7 days
+        return f"(date_diff('day', {_sunday_of(a[2])}, {_sunday_of(a[1])}) // 7)"
     return f"date_diff('{part}', {a[2]}, {a[1]})"
 
 
@@ -271,6 +273,11 @@ for _name in ("bin", "floor"):
     fn(_name, ["number|datetime|timespan", "number|timespan"], _bin_type, _bin,
        example=f"{_name}(EventTime, 1h)", check=_check_bin)
 
+fn("make_datetime", ["long", "long", "long", "long?", "long?", "number?"], "datetime",
+   lambda g, a, args: "TRY(make_timestamp(" + ", ".join(
+       f"CAST({x} AS {t})" for x, t in zip(a + ["0"] * (6 - len(a)),
+                                           ["BIGINT"] * 5 + ["DOUBLE"])) + "))",
+   example="make_datetime(2024, 1, 31)")
 fn("now", ["timespan?"], "datetime",
    lambda g, a, args: f"({g.now()} + {a[0]})" if a else g.now(), example="now()")
 fn("ago", ["timespan"], "datetime", lambda g, a, args: f"({g.now()} - {a[0]})", example="ago(7d)")
@@ -280,7 +287,8 @@ fn("datetime_diff", ["const_string", "datetime", "datetime"], "long", _datetime_
    example="datetime_diff('day', now(), EventTime)", check=_check_period)
 fn("dayofweek", ["datetime"], "timespan", "to_days(CAST(dayofweek({0}) AS INTEGER))",
    example="dayofweek(EventTime) == 1d")
-fn("getmonth", ["datetime"], "int", "CAST(month({0}) AS INTEGER)", example="getmonth(EventTime)")
+fn("getmonth", ["datetime"], "int", "CAST(month({0}) AS INTEGER)", example="getmonth(EventTime)",
+   aliases=("monthofyear",))
 fn("getyear", ["datetime"], "int", "CAST(year({0}) AS INTEGER)", example="getyear(EventTime)")
 fn("hourofday", ["datetime"], "int", "CAST(hour({0}) AS INTEGER)", example="hourofday(EventTime)")
 fn("format_datetime", ["datetime", "const_string"], "string", _format_datetime,
@@ -335,12 +343,19 @@ def _tobool(g, a, args):
     return f"TRY_CAST({src} AS BOOLEAN)"
 
 
+def datetime_from_text(sql: str) -> str:
+    """Kusto's reading of a datetime's text: ISO 8601, or US month/day/year."""
+    return (f"COALESCE(TRY_CAST({sql} AS TIMESTAMP), "
+            f"try_strptime({sql}, ['%m/%d/%Y %H:%M:%S', '%m/%d/%Y', '%m-%d-%Y %H:%M:%S', "
+            f"'%m-%d-%Y']))")
+
+
 def _todatetime(g, a, args):
     t = args[0].type
     if t == "datetime":
         return a[0]
     src = a[0] if t == "string" else f"json_extract_string({a[0]}, '$')"
-    return f"TRY_CAST({src} AS TIMESTAMP)"
+    return datetime_from_text(src)
 
 
 fn("tostring", ["any"], "string", lambda g, a, args: tostring_sql(a[0], args[0].type),
@@ -363,7 +378,10 @@ fn("parse_json", ["string|dynamic"], "dynamic",
 
 # ---------------------------------------------------------------- strings
 def _substring(g, a, args):
-    start = f"greatest(CAST({a[1]} AS BIGINT), 0) + 1"
+    # a negative start counts from the end
+    index = f"CAST({a[1]} AS BIGINT)"
+    start = (f"(CASE WHEN {index} < 0 THEN greatest(length({a[0]}) + {index}, 0) "
+             f"ELSE {index} END + 1)")
     if len(a) == 3:
         return f"substring({a[0]}, {start}, greatest(CAST({a[2]} AS BIGINT), 0))"
     return f"substring({a[0]}, {start})"
@@ -381,7 +399,7 @@ def _trim(g, a, args):
 
 
 def _split(g, a, args):
-    parts = f"string_split({a[0]}, {a[1]})"
+    parts = f"string_split(COALESCE({a[0]}, ''), COALESCE({a[1]}, ''))"
     if len(a) == 3:
         return (f"CASE WHEN CAST({a[2]} AS BIGINT) >= 0 AND CAST({a[2]} AS BIGINT) < len({parts})"
                 f" THEN to_json([{parts}[CAST({a[2]} AS BIGINT) + 1]]) ELSE to_json([]) END")
@@ -396,21 +414,35 @@ def _check_group(args):
 
 def _extract(g, a, args):
     group = g.param(args[1].value, 'int', cast=False)
-    return f"NULLIF(regexp_extract({a[2]}, {a[0]}, {group}), '')"
+    text = f"NULLIF(regexp_extract({a[2]}, {a[0]}, {group}), '')"
+    return from_text(text, args[3].value) if len(args) > 3 else text
 
 
-fn("strlen", ["string"], "long", "CAST(length({0}) AS BIGINT)", example="strlen(PageTitle)")
+_FROM_TEXT = {"string": "{0}", "dynamic": "CASE WHEN json_valid({0}) THEN CAST({0} AS JSON) END"}
+
+
+def from_text(text: str, kind: str) -> str:
+    """Text (null for none) read as a value of `kind`: null where it is not one."""
+    if kind == "datetime":
+        return datetime_from_text(text)
+    return _FROM_TEXT.get(kind, f"TRY_CAST({{0}} AS {SQL_TYPES[kind]})").format(text)
+
+
+fn("strlen", ["string"], "long", "CAST(length(COALESCE({0}, '')) AS BIGINT)",
+   example="strlen(PageTitle)")
 fn("tolower", ["string"], "string", "lower({0})", example="tolower(City)")
 fn("toupper", ["string"], "string", "upper({0})", example="toupper(CountryCode)")
 fn("substring", ["string", "long", "long?"], "string", _substring,
    example="substring(PageUri, 0, 8)")
 fn("strcat", ["any", "any*"], "string", _strcat, example="strcat(City, ', ', CountryCode)")
-fn("replace_string", ["string", "string", "string"], "string", "replace({0}, {1}, {2})",
+fn("replace_string", ["string", "string", "string"], "string",
+   "replace({0}, COALESCE({1}, ''), COALESCE({2}, ''))",
    example="replace_string(PageUri, 'http:', 'https:')")
 fn("trim", ["const_string", "string"], "string", _trim, example=r"trim(@'\s', Value)")
 fn("split", ["string", "string", "long?"], "dynamic", _split, example="split(PageUri, '/')")
-fn("extract", ["const_string", "const_long", "string"], "string", _extract,
-   example=r"extract(@'id=(\d+)', 1, PageUri)", check=_check_group)
+fn("extract", ["const_string", "const_long", "string", "const_type?"],
+   lambda args: args[3].value if len(args) > 3 else "string", _extract,
+   example=r"extract(@'id=(\d+)', 1, PageUri, typeof(long))", check=_check_group)
 
 
 # ---------------------------------------------------------------- logic and nulls
@@ -460,12 +492,44 @@ fn("iff", ["bool", "any", "any"], _unify_from(1), _iff,
    example="iff(City == '', 'unknown', City)", aliases=("iif",))
 fn("case", ["bool", "any", "any*"], _unify_from(1, 2, last=True), _case,
    example="case(Payload.price > 100, 'high', 'low')", check=_check_case)
-fn("coalesce", ["any", "any*"], _unify_from(0), "COALESCE({*})",
+def _coalesce(g, a, args):
+    # Kusto's coalesce skips empty strings too: a string is never null, '' is its "no value"
+    if all(x.type in ("string", "null") for x in args):
+        return "COALESCE(" + ", ".join(f"NULLIF({s}, '')" for s in a) + ")"
+    return "COALESCE(" + ", ".join(a) + ")"
+
+
+def _strcmp(g, a, args):
+    left, right = (f"COALESCE({x}, '')" for x in a)
+    return (f"CAST(CASE WHEN {left} < {right} THEN -1 WHEN {left} > {right} THEN 1 ELSE 0 END "
+            f"AS INTEGER)")
+
+
+def _bag_pack(g, a, args):
+    return "json_object(" + ", ".join(
+        f"COALESCE({s}, '')" if x.type == "string" else s for s, x in zip(a, args)) + ")"
+
+
+def _check_pairs(args):
+    if len(args) % 2:
+        raise at(args[-1], "bag_pack() needs pairs of key and value")
+    for key in args[::2]:
+        if key.type not in ("string", "null"):
+            raise at(key, f"a key of bag_pack() must be a string, but this is a {key.type}")
+
+
+fn("coalesce", ["any", "any*"], _unify_from(0), _coalesce,
    example="coalesce(User.Name, User.Email)")
 fn("isempty", ["any"], "bool", _isempty(False), example="isempty(City)")
 fn("isnotempty", ["any"], "bool", _isempty(True), example="isnotempty(User.Email)")
 fn("isnull", ["any"], "bool", _isnull(False), example="isnull(Payload.price)")
 fn("isnotnull", ["any"], "bool", _isnull(True), example="isnotnull(Payload.price)")
+fn("strcmp", ["string", "string"], "int", _strcmp, example="strcmp(City, 'M') < 0")
+fn("bag_keys", ["dynamic"], "dynamic",
+   "CASE WHEN json_type({0}) = 'OBJECT' THEN to_json(json_keys({0})) END",
+   example="bag_keys(Payload)")
+fn("bag_pack", ["string", "any", "any*"], "dynamic", _bag_pack, aliases=("pack",),
+   example="bag_pack('city', City, 'price', Payload.price)", check=_check_pairs)
 fn("array_length", ["dynamic"], "long",
    "CASE WHEN json_type({0}) = 'ARRAY' THEN CAST(json_array_length({0}) AS BIGINT) END",
    example="array_length(Payload.items)")
@@ -473,11 +537,9 @@ fn("array_length", ["dynamic"], "long",
 
 # ---------------------------------------------------------------- aggregates
 def _sum_sql(g, a, args):
-    return cast(f"sum({a[0]})", "real" if args[0].type == "real" else "long")
-
-
-def _sumif_sql(g, a, args):
-    return cast(f"sum({a[0]}) FILTER (WHERE {a[1]})", "real" if args[0].type == "real" else "long")
+    # the sum of no values is 0 in Kusto (null in SQL)
+    filtered = f" FILTER (WHERE {a[1]})" if len(a) > 1 else ""
+    return cast(f"COALESCE(sum({a[0]}){filtered}, 0)", "real" if args[0].type == "real" else "long")
 
 
 def _sum_type(args):
@@ -496,6 +558,10 @@ def _percentile(g, a, args):
 
 def _make_list(distinct):
     def sql(g, a, args):
+        if distinct and args[0].type == "dynamic":  # a set of arrays is the set of their elements
+            elements = (f"CASE json_type({a[0]}) WHEN 'ARRAY' THEN CAST({a[0]} AS JSON[]) "
+                        f"ELSE [{a[0]}] END")
+            return f"to_json(list_distinct(flatten(list({elements}))))"
         d = "DISTINCT " if distinct else ""
         return f"COALESCE(to_json(list({d}{a[0]}) FILTER (WHERE {a[0]} IS NOT NULL)), '[]'::JSON)"
     return sql
@@ -510,7 +576,8 @@ def _comparable(where):
     return check
 
 
-fn("count", [], "long", "count(*)", aggregate=True, example="summarize count() by EventType")
+# count(x) counts the rows, whatever x holds, as Kusto's does
+fn("count", ["any?"], "long", "count(*)", aggregate=True, example="summarize count() by EventType")
 fn("countif", ["bool"], "long", "count(*) FILTER (WHERE {0})", aggregate=True,
    example="summarize countif(EventType == 'pageview')")
 fn("dcount", ["any"], "long", "count(DISTINCT {0})", aggregate=True,
@@ -518,7 +585,7 @@ fn("dcount", ["any"], "long", "count(DISTINCT {0})", aggregate=True,
 fn("dcountif", ["any", "bool"], "long", "count(DISTINCT {0}) FILTER (WHERE {1})", aggregate=True,
    example="summarize dcountif(SessionId, EventType == 'pageview')")
 fn("sum", ["number"], _sum_type, _sum_sql, aggregate=True, example="summarize sum(Payload.price)")
-fn("sumif", ["number", "bool"], _sum_type, _sumif_sql, aggregate=True,
+fn("sumif", ["number", "bool"], _sum_type, _sum_sql, aggregate=True,
    example="summarize sumif(Payload.price, City == 'Oslo')")
 fn("avg", ["number"], "real", "avg({0})", aggregate=True, example="summarize avg(Payload.price)")
 fn("avgif", ["number", "bool"], "real", "avg({0}) FILTER (WHERE {1})", aggregate=True,
@@ -533,7 +600,30 @@ fn("make_set", ["any"], "dynamic", _make_list(True), aggregate=True,
    example="summarize make_set(EventType) by SessionId")
 fn("percentile", ["number|datetime|timespan", "const_number"], same_as(0), _percentile,
    aggregate=True, example="summarize percentile(Payload.price, 95)", check=_check_percentage)
-fn("take_any", ["any"], same_as(0), "any_value({0})", aggregate=True,
+# percentiles is expanded by the resolver into one percentile column per percentage
+fn("percentiles", ["number|datetime|timespan", "const_number*"], same_as(0), _percentile,
+   aggregate=True, example="summarize percentiles(Payload.price, 50, 95)")
+def _take_any(g, a, args):
+    # Kusto returns a non-empty value when the group has one
+    return f"any_value(NULLIF({a[0]}, ''))" if args[0].type == "string" else f"any_value({a[0]})"
+
+
+_OBJECTS = "FILTER (WHERE json_type({0}) = 'OBJECT')"
+_BAG = "MAP(VARCHAR, JSON)"
+
+
+def _make_bag(g, a, args):
+    """The union of the property bags. A key in several takes its value in the bag whose JSON
+    text sorts last: the same answer whatever order the rows are read in."""
+    bags = (f"list(CAST(CASE WHEN json_type({a[0]}) = 'OBJECT' THEN {a[0]} END AS {_BAG}) "
+            f"ORDER BY CAST({a[0]} AS VARCHAR))")
+    return (f"to_json(list_reduce({bags} {_OBJECTS.format(a[0])}, (a, b) -> map_concat(a, b), "
+            f"MAP {{}}::{_BAG}))")
+
+
+fn("make_bag", ["dynamic"], "dynamic", _make_bag, aggregate=True,
+   example="summarize make_bag(Payload) by DeviceId")
+fn("take_any", ["any"], same_as(0), _take_any, aggregate=True,
    example="summarize take_any(PageTitle) by PageUri")
 # arg_max / arg_min are expanded by the resolver into one internal aggregate per output column
 fn("arg_max", ["any", "any*"], same_as(0), "max({0})", aggregate=True,
@@ -541,17 +631,38 @@ fn("arg_max", ["any", "any*"], same_as(0), "max({0})", aggregate=True,
 fn("arg_min", ["any", "any*"], same_as(0), "min({0})", aggregate=True,
    example="summarize arg_min(EventTime, PageUri) by SessionId")
 
+# Below (max) or above (min) every value of a type: a null key ranks last, and a group whose
+# keys are all null still gives a row, as Kusto's arg_max does.
+_BEYOND = {
+    "real": ("'-infinity'::DOUBLE", "'infinity'::DOUBLE"),
+    "long": ("(-9223372036854775807 - 1)", "9223372036854775807"),
+    "int": ("(-2147483647 - 1)", "2147483647"),
+    "datetime": ("'-infinity'::TIMESTAMP", "'infinity'::TIMESTAMP"),
+    "timespan": ("to_days(-100000000)", "to_days(100000000)"),
+}
+
+
+def _arg_extreme(which):
+    def sql(g, a, args):
+        if args[0] == args[1]:  # the compared value itself
+            return f"{which}({a[1]})"
+        beyond = _BEYOND.get(args[1].type)
+        key = f"COALESCE({a[1]}, {beyond[which == 'min']})" if beyond else a[1]
+        # the value at the row of the extreme, null included (arg_max skips null values)
+        return f"arg_{which}_null({a[0]}, {key})"
+    return sql
+
+
 # internal helpers used by the resolver's arg_max/arg_min expansion (not user-callable)
 INTERNAL: dict[str, Function] = {
-    "__arg_max_col": Function("__arg_max_col", ("any", "any"), same_as(0), "arg_max({0}, {1})",
+    "__arg_max_col": Function("__arg_max_col", ("any", "any"), same_as(0), _arg_extreme("max"),
                               True),
-    "__arg_min_col": Function("__arg_min_col", ("any", "any"), same_as(0), "arg_min({0}, {1})",
+    "__arg_min_col": Function("__arg_min_col", ("any", "any"), same_as(0), _arg_extreme("min"),
                               True),
 }
 
 # what to use instead of a KQL function that is deliberately not offered
 NOT_SUPPORTED_HINTS = {
-    "percentiles": "use percentile(x, p) once per percentage",
     "any": "use take_any(x)",
     "dcount_hll": "use dcount(x)",
     "countof": "use countif() or extract()",

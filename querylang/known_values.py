@@ -32,6 +32,8 @@ KnownValues = Mapping[str, frozenset[str]]
 
 def prune(rq: ResolvedQuery, known: KnownValues) -> tuple[ResolvedQuery, bool]:
     """(the query with never-true tests replaced by FALSE, whether any was)."""
+    if not rq.reads_table:  # a datatable's columns are not the table's
+        return rq, False
     stages: list[Stage] = []
     replaced = False
     for position, stage in enumerate(rq.stages):

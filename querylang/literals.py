@@ -101,6 +101,10 @@ _DATETIME_RE = re.compile(
 )
 
 
+_US_DATETIME_RE = re.compile(
+    r"([0-9]{1,2})[/-]([0-9]{1,2})[/-]([0-9]{4})(?:[ T]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?)?")
+
+
 def datetime_text(text: str) -> datetime | None:
     """ISO 8601 text (date, optional time, optional Z or offset) as a naive UTC datetime."""
     text = text.strip()
@@ -108,6 +112,10 @@ def datetime_text(text: str) -> datetime | None:
         text = text[1:-1].strip()  # datetime("2019-01-01") is allowed too
     if text == "null":
         return None
+    us = _US_DATETIME_RE.fullmatch(text)
+    if us:  # MM/dd/yyyy[ HH:mm[:ss]] (or with dashes), which Kusto reads too
+        mo, d, y, h, mi, sec = us.groups()
+        return datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0))
     m = _DATETIME_RE.fullmatch(text)
     if not m:
         raise ValueError(f"'{text}' is not a datetime (expected e.g. 2019-01-01T10:20:30Z)")

@@ -65,7 +65,7 @@ class NewestFirst:
 def analyze(rq: ResolvedQuery, max_rows: int | None = None) -> NewestFirst | None:
     """Set if the query's answer is its first rows by the table's EventTime descending after
     row-wise operators, so it can be read newest first; else None."""
-    if not any(c.name == TIME_COLUMN for c in rq.base):
+    if not rq.reads_table or not any(c.name == TIME_COLUMN for c in rq.base):
         return None
     names = {TIME_COLUMN}
     stages = [s.op for s in rq.stages]

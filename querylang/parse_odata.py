@@ -107,7 +107,7 @@ def parse(filter: str, orderby: str, *, skip: int, top: int, table: str = "Event
     ops.append(ast.Sort(keys, span=keys[0].span if keys else _whole("orderby")))
     ops.append(ast.Take(ast.Literal(int(top), type="long", span=_whole("top")),
                         ast.Literal(int(skip), type="long", span=_whole("skip"))))
-    return ast.Query(table, tuple(ops), dialect="odata")
+    return ast.Query(ast.TableRef(table, span=_whole("filter")), tuple(ops), dialect="odata")
 
 
 def _whole(input: str) -> ast.Span:

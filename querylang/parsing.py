@@ -7,7 +7,7 @@ methods, named after grammar rules, build ast nodes) and calls `Grammar.parse`.
 from __future__ import annotations
 
 import re
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -49,29 +49,31 @@ class AstBuilder(Transformer):
 class Grammar:
     """One .lark grammar (LALR, contextual lexer) and its AstBuilder: text -> ast nodes.
 
-    `operators` / `unsupported`: the tabular operators the language has and those it names as
-    not supported, for error messages. `labels`: input -> the prefix of its syntax errors.
+    `operators` / `unsupported` / `sources`: the tabular operators the language has, those it
+    names as not supported, and what starts a query instead of a table, for error messages.
+    `labels`: input -> the prefix of its syntax errors.
     """
 
     def __init__(self, filename: str, builder: type[AstBuilder], *, start: Iterable[str] = ("start",),
                  dialect: str = "kql", operators: Iterable[str] = (),
-                 unsupported: Iterable[str] = (), labels: Mapping[str, str] | None = None):
+                 unsupported: Iterable[str] = (), sources: Iterable[str] = (),
+                 labels: Mapping[str, str] | None = None):
         self.filename = filename
         self.builder = builder
         self.start = tuple(start)
         self.dialect = dialect
         self.operators = tuple(operators)
         self.unsupported = tuple(unsupported)
+        self.sources = tuple(sources)
         self.labels = dict(labels or {})
         # The same texts come back (dashboards, pages of a list) and the trees are immutable, so
         # a parse is reused (bench/NOTES.md#compile-parse-cache).
         self.parse = lru_cache(maxsize=512)(self._parse)
-
-    @cached_property
-    def parser(self) -> Lark:
+        # Built with the module, not on the first parse: building KQL's tables takes about half
+        # a second, which a server pays as it starts rather than in its first Preview.
         text = (Path(__file__).parent / self.filename).read_text()
-        return Lark(text, parser="lalr", lexer="contextual", propagate_positions=True,
-                    maybe_placeholders=True, start=list(self.start))
+        self.parser = Lark(text, parser="lalr", lexer="contextual", propagate_positions=True,
+                           maybe_placeholders=True, start=list(self.start))
 
     def _parse(self, text: str, start: str = "start", input: str = "query"):
         """The builder's result for `text` parsed from the rule `start`; raises only QueryError,
@@ -165,12 +167,17 @@ def _described(err: LarkError, text: str, grammar: Grammar) -> tuple[str, int, i
         column = pos - (stripped.rfind("\n") + 1) + 1
     if pos is None:
         pos = _offset(text, line, column)
+    unsupported = _unsupported_operator_before(text, pos, grammar)
+    if unsupported:
+        return unsupported
     m = _PREV_TOKEN.search(text[:pos])
     after = f" after {_quoted(m.group(1))}" if m else " at the start"
     if isinstance(err, UnexpectedCharacters):
         char = text[pos] if pos < len(text) else ""
         if char in "'\"":
             msg = "unterminated string literal"
+        elif char == "`":
+            msg = "multi-line string literals (```) are not supported"
         elif char == "&":
             msg = "unexpected character '&'; use 'and' to combine conditions"
         else:
@@ -181,12 +188,10 @@ def _described(err: LarkError, text: str, grammar: Grammar) -> tuple[str, int, i
         accepts = getattr(err, "accepts", None) or err.expected
         what = _describe_expected(set(accepts), grammar.operators, grammar.dialect)
         tok = err.token
-        if tok.type != "$END" and what.startswith("a query operator") and tok.type == "NAME":
-            word = re.match(r"[A-Za-z_][A-Za-z0-9_\-]*", text[tok.start_pos:]).group(0)
-            if word in grammar.unsupported:
-                return f"operator '{word}' is not supported", line, column
-            hint = did_you_mean(str(tok), grammar.operators)
-            return f"unknown query operator '{tok}'{hint}", line, column
+        if tok.type != "$END" and what.startswith("a query operator"):
+            named = _operator_named(tok, text, grammar)
+            if named:
+                return named, line, column
         msg = f"expected {what}{after}"
         if tok.type != "$END":
             msg += f", found {_quoted(tok)}" + _hint(str(tok), text, pos)
@@ -194,6 +199,32 @@ def _described(err: LarkError, text: str, grammar: Grammar) -> tuple[str, int, i
     if isinstance(err, UnexpectedEOF):
         return f"unexpected end of the query{after}", line, column
     return f"cannot parse the query: {err}", line, column
+
+
+def _unsupported_operator_before(text: str, pos: int, grammar: Grammar):
+    """(message, line, column) when the failing operator is one named as not supported: an
+    operator such as `parse-where` fails further on, where its syntax leaves ours."""
+    bar = text.rfind("|", 0, pos)
+    m = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_\-]*)").match(text, bar + 1) if bar >= 0 else None
+    if not m or m.group(1) not in grammar.unsupported:
+        return None
+    start = m.start(1)
+    line = text.count("\n", 0, start) + 1
+    return (f"operator '{m.group(1)}' is not supported", line,
+            start - (text.rfind("\n", 0, start) + 1) + 1)
+
+
+def _operator_named(tok, text: str, grammar: Grammar) -> str | None:
+    """What to say of a word where a query operator belongs, if it is one we know of."""
+    word = re.match(r"[A-Za-z_][A-Za-z0-9_\-]*", text[tok.start_pos or 0:])
+    word = word.group(0) if word else ""
+    if word in grammar.unsupported:
+        return f"operator '{word}' is not supported"
+    if word in grammar.sources:
+        return f"'{word}' starts a query (like a table) and cannot follow '|'"
+    if tok.type == "NAME":
+        return f"unknown query operator '{tok}'{did_you_mean(str(tok), grammar.operators)}"
+    return None
 
 
 def _offset(text: str, line: int, column: int) -> int:

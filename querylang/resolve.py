@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Iterator, Mapping
 
-from . import ast, functions, literals
+from . import ast, functions, literals, naming
 from .ast import OutputColumn
-from .errors import QueryError, at, did_you_mean
-from .schema import EVENTS_SCHEMA, ID_COLUMN, TIME_COLUMN, Schema
+from .errors import at, did_you_mean
+from .resolve_tabular import TabularOperators
+from .schema import EVENTS_SCHEMA, ID_COLUMN, TIME_COLUMN, TYPE_NAMES, Schema
 
 NUMERIC = functions.NUMERIC
 COMPARE = ("==", "!=", "<", "<=", ">", ">=", "eq", "ne", "gt", "ge", "lt", "le")
@@ -38,14 +39,34 @@ class Stage:
 
 @dataclass(frozen=True)
 class ResolvedQuery:
+    """A resolved pipeline: its source (a TableRef, or a typed DataTable, PrintRow, RangeRows or
+    UnionRows of ResolvedQuerys), the columns that source gives, and each operator's stage.
+    The pipelines an operator reads (join, union) are ResolvedQuerys inside that operator."""
+
     base: tuple[OutputColumn, ...]
     stages: tuple[Stage, ...]
     dialect: str
     schema: Schema
+    source: ast.Tabular | None = None  # None: the table itself
 
     @property
     def columns(self) -> tuple[OutputColumn, ...]:
         return self.stages[-1].columns if self.stages else self.base
+
+    @property
+    def reads_table(self) -> bool:
+        """True when the rows come from the table itself (not a literal, print or range)."""
+        return self.source is None
+
+    def nested(self) -> Iterator["ResolvedQuery"]:
+        """Every pipeline this one reads besides its own rows (union tables, join sides),
+        at any depth."""
+        parts = [self.source] + [s.op for s in self.stages]
+        for part in parts:
+            for inner in getattr(part, "tables", ()) + ((part.right,) if isinstance(
+                    part, ast.Join) else ()):
+                yield inner
+                yield from inner.nested()
 
 
 def _t(e: ast.Expr, type_: str) -> ast.Expr:
@@ -67,7 +88,7 @@ def is_const(e: ast.Expr) -> bool:
 Bound = tuple[str, object]
 
 
-class Resolver:
+class Resolver(TabularOperators):
     def __init__(self, schema: Schema = EVENTS_SCHEMA, dialect: str = "kql",
                  parameters: Mapping[str, Bound] | None = None):
         self.schema = schema
@@ -84,21 +105,33 @@ class Resolver:
             self.lets[let.name] = self.expr(let.expr, {})
             if self.lets[let.name].type is None:
                 raise at(let, f"'{let.name}' has no type")
-        if q.source != self.schema.table:
-            hint = did_you_mean(q.source, [self.schema.table])
-            raise QueryError(f"unknown table '{q.source}'{hint} (the only table is "
-                             f"'{self.schema.table}')", q.source_span.line, q.source_span.column,
-                             input=q.source_span.input)
-        scope = {c.name: c.type for c in self.schema.columns}
+        return self.pipeline(q.source, q.operators)
+
+    def pipeline(self, source: ast.Tabular, operators) -> ResolvedQuery:
+        if isinstance(source, ast.Pipeline):  # (T | ...) | ...: one longer pipeline
+            return self.pipeline(source.source, source.operators + tuple(operators))
+        source, scope = self.source(source)
         base = tuple(OutputColumn(n, t) for n, t in scope.items())
         stages = []
-        for op in q.operators:
+        for op in operators:
             handler = getattr(self, "op_" + type(op).__name__, None)
             if handler is None:  # pragma: no cover - parser and resolver cover the same ops
                 raise at(op, f"operator {type(op).__name__} is not supported")
             op, scope = handler(op, scope)
             stages.append(Stage(op, tuple(OutputColumn(n, t) for n, t in scope.items())))
-        return ResolvedQuery(base, tuple(stages), self.dialect, self.schema)
+        return ResolvedQuery(base, tuple(stages), self.dialect, self.schema, source)
+
+    def tabular(self, t: ast.Tabular) -> ResolvedQuery:
+        """A table a join or a union reads."""
+        return self.pipeline(t, ())
+
+    def table(self, t: ast.TableRef):
+        """(None, the table's columns): the source of a pipeline over the table."""
+        if t.name != self.schema.table:
+            hint = did_you_mean(t.name, [self.schema.table])
+            raise at(t, f"unknown table '{t.name}'{hint} (the only table is "
+                        f"'{self.schema.table}')")
+        return None, {c.name: c.type for c in self.schema.columns}
 
     def op_Where(self, op: ast.Where, scope):
         pred = self.predicate(op.predicate, scope, "where")
@@ -112,7 +145,8 @@ class Resolver:
 
     def const_count(self, e, scope, what) -> ast.Literal:
         value = self.expr(e, scope)
-        if not (is_const(value) and value.type in ("int", "long") and value.value >= 0):
+        if not (is_const(value) and value.type in ("int", "long") and value.value is not None
+                and value.value >= 0):
             raise at(e, f"'{what}' needs a constant number of rows, e.g. {what} 10")
         return value
 
@@ -146,52 +180,36 @@ class Resolver:
         count = self.const_count(op.count, scope, "top")
         return dataclasses.replace(op, count=count, key=self.sort_key(op.key, scope)), scope
 
-    def items(self, items, scope, *, sequential: bool, agg: bool = False):
+    def items(self, items, scope, *, sequential: bool, agg: bool = False,
+              unnamed=naming.column_number):
+        """Typed assignments with Kusto's default names (naming.py). `unnamed(position,
+        count)` names what has no name of its own: Column1, Column2... (print: print_0...)."""
         out: list[ast.Assign] = []
         names: dict[str, str] = {}
         inner = dict(scope)
-        counter = [0]
-        for item in items:
+        counter = 0
+        for position, item in enumerate(items):
             e = self.expr(item.expr, inner if sequential else scope, agg=agg)
+            if e.type == "typeof":
+                raise at(item.expr, "typeof() is an argument of functions such as extract(), "
+                                    "not a value")
             if e.type in (None, "null"):
                 if not isinstance(e, ast.Literal):
                     raise at(item.expr, "the type of this value is unknown; use a typed null "
                                         "such as long(null)")
                 e = _t(e, "string")
-            name = item.name or self.default_name(e, counter, agg)
+            name = item.name or naming.default_name(e, agg)
+            if name is None:
+                counter += 1
+                name = unnamed(position, counter)
             if name in names and item.name is not None:
                 raise at(item, f"the column name '{name}' is used twice")
-            if item.name is None and name in names:
-                base, n = name, 1
-                while f"{base}{n}" in names:
-                    n += 1
-                name = f"{base}{n}"
+            name = naming.numbered(name, names) if item.name is None else name
             names[name] = e.type
             out.append(ast.Assign(name, e, span=item.span))
             if sequential:
                 inner[name] = e.type
         return out
-
-    def default_name(self, e: ast.Expr, counter, agg) -> str:
-        base = _path_name(e)
-        if base:
-            return base
-        if isinstance(e, ast.Call):
-            f = functions.lookup(e.name)
-            if f is not None and f.aggregate:
-                if e.name == "count":
-                    return "count_"
-                first = e.args[0] if e.args else None
-                if isinstance(first, ast.Convert):  # the implicit conversion of a dynamic arg
-                    first = first.operand
-                arg = _path_name(first) if first is not None else None
-                if e.name == "percentile" and arg:
-                    return f"percentile_{arg}_{_num_name(e.args[1])}"
-                return f"{e.name}_{arg}" if arg else f"{e.name}_"
-            if e.name in ("bin", "floor") and e.args and _path_name(e.args[0]):
-                return _path_name(e.args[0])
-        counter[0] += 1
-        return f"Column{counter[0]}"
 
     def op_Project(self, op: ast.Project, scope):
         items = self.items(op.items, scope, sequential=False)
@@ -239,30 +257,57 @@ class Resolver:
         for a in by:
             if _has_aggregate(a.expr):
                 raise at(a.expr, "an aggregate function cannot be a 'by' key")
+            self.groupable(a.expr, "group by")
         aggs: list[ast.Assign] = []
         taken = {a.name for a in by}
         for item in op.aggregates:
             call = item.expr
             if isinstance(call, ast.Call) and call.name in ("arg_max", "arg_min"):
                 aggs.extend(self.arg_extreme(item, scope, taken))
-                continue
-            [a] = self.items([item], scope, sequential=False, agg=True)
-            if not _has_aggregate(a.expr):
-                raise at(item.expr, "each summarize result needs an aggregate function such "
-                                    "as count() or sum()")
-            name = a.name
-            if name in taken:
-                if item.name is not None:
-                    raise at(item, f"the column name '{name}' is used twice")
-                n = 1
-                while f"{name}{n}" in taken:
-                    n += 1
-                name = f"{name}{n}"
-            taken.add(name)
-            aggs.append(dataclasses.replace(a, name=name))
+            elif isinstance(call, ast.Call) and call.name == "percentiles":
+                aggs.extend(self.percentiles(item, scope, taken))
+            else:
+                aggs.append(self.aggregate(item, scope, taken))
         out = {a.name: a.expr.type for a in by}
         out.update({a.name: a.expr.type for a in aggs})
         return dataclasses.replace(op, aggregates=tuple(aggs), by=tuple(by)), out
+
+    def groupable(self, e: ast.Expr, what: str) -> None:
+        """Kusto groups, dedups and joins by scalar values only."""
+        if e.type == "dynamic":
+            text = naming.source_text(e)
+            raise at(e, f"cannot {what} {text or 'this value'}, a dynamic value; convert it "
+                        f"first, e.g. tostring({text or '...'}) or toint(...)")
+
+    def aggregate(self, item: ast.Assign, scope, taken: set[str]) -> ast.Assign:
+        [a] = self.items([item], scope, sequential=False, agg=True)
+        if not _has_aggregate(a.expr):
+            raise at(item.expr, "each summarize result needs an aggregate function such "
+                                "as count() or sum()")
+        if a.name in taken and item.name is not None:
+            raise at(item, f"the column name '{a.name}' is used twice")
+        name = naming.numbered(a.name, taken)
+        taken.add(name)
+        return dataclasses.replace(a, name=name)
+
+    def percentiles(self, item: ast.Assign, scope, taken: set[str]) -> list[ast.Assign]:
+        """percentiles(x, p1, p2, ...): one percentile(x, p) column per percentage."""
+        call: ast.Call = item.expr
+        if item.name is not None:
+            raise at(item, "naming the columns of percentiles() is not supported; use "
+                           "name = percentile(x, p) once per percentage")
+        if len(call.args) < 2:
+            raise at(call, "percentiles() needs a value and at least one percentage")
+        out = []
+        for p in call.args[1:]:
+            single = ast.Call("percentile", (call.args[0], p), span=call.span)
+            [a] = self.items([ast.Assign(None, single, span=item.span)], scope,
+                             sequential=False, agg=True)
+            name = naming.numbered(naming.percentile_name(a.expr.args[0], a.expr.args[1].value),
+                                   taken)
+            taken.add(name)
+            out.append(dataclasses.replace(a, name=name))
+        return out
 
     def arg_extreme(self, item: ast.Assign, scope, taken: set[str]):
         call: ast.Call = item.expr
@@ -275,11 +320,24 @@ class Resolver:
         internal = "__arg_max_col" if call.name == "arg_max" else "__arg_min_col"
         prefix = "max_" if call.name == "arg_max" else "min_"
         out = []
-        key_name = item.name or _path_name(key) or f"{prefix}"
+        key_name = item.name or naming.path_name(key) or \
+            prefix + (naming.default_name(key, False) or "")
         if key_name not in taken:
             taken.add(key_name)
             out.append(ast.Assign(key_name, ast.Call(internal, (key, key), span=call.span,
                                                      type=key.type), span=item.span))
+        if isinstance(key, ast.ColumnRef):  # returned once, under the key's name
+            taken.add(key.name)
+        for name in self.returned_columns(call, scope):
+            if name in taken:
+                continue
+            taken.add(name)
+            col = ast.ColumnRef(name, span=call.span, type=scope[name])
+            out.append(ast.Assign(name, ast.Call(internal, (col, key), span=call.span,
+                                                 type=scope[name]), span=item.span))
+        return out
+
+    def returned_columns(self, call: ast.Call, scope) -> list[str]:
         wanted: list[str] = []
         for arg in call.args[1:]:
             if isinstance(arg, ast.Star):
@@ -289,24 +347,17 @@ class Resolver:
                 wanted.append(arg.name)
             else:
                 raise at(arg, f"{call.name}() returns columns: name them or use *")
-        for name in wanted:
-            if name in taken:
-                continue
-            taken.add(name)
-            col = ast.ColumnRef(name, span=call.span, type=scope[name])
-            out.append(ast.Assign(name, ast.Call(internal, (col, key), span=call.span,
-                                                 type=scope[name]), span=item.span))
-        return out
+        return wanted
 
     def op_Count(self, op, scope):
         return op, {"Count": "long"}
 
     def op_Distinct(self, op: ast.Distinct, scope):
-        if op.names is None:
-            return op, dict(scope)
-        for n in op.names:
+        names = list(scope) if op.names is None else op.names
+        for n in names:
             self.need(n, scope, op)
-        return op, {n: scope[n] for n in op.names}
+            self.groupable(ast.ColumnRef(n, span=op.span, type=scope[n]), "take distinct values of")
+        return op, {n: scope[n] for n in names}
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ast.Expr, scope: dict[str, str], agg: bool = False) -> ast.Expr:
@@ -355,7 +406,7 @@ class Resolver:
     def e_Member(self, e: ast.Member, scope, agg):
         base = self.expr(e.base, scope, agg)
         if base.type != "dynamic":
-            what = _path_name(base) or "this value"
+            what = naming.path_name(base) or "this value"
             raise at(e, f"'{what}' is a {base.type}, not dynamic: only dynamic values "
                         f"(like User and Payload) have properties")
         if isinstance(base, ast.DynPath):
@@ -406,7 +457,8 @@ class Resolver:
         left, right = self.stringish(e, left), self.stringish(e, right)
         if e.op.lstrip("!").removesuffix("_cs") in TERM_TESTS and not (
                 isinstance(right, ast.Literal) and isinstance(right.value, str)):
-            raise at(right, f"'{e.op}' needs a constant string on its right")
+            raise at(right, f"'{e.op}' with a term that is not a constant is not supported: "
+                            f"it needs a constant string on its right")
         return ast.Binary(e.op, left, right, span=e.span, type="bool")
 
     def stringish(self, e, x):
@@ -426,8 +478,12 @@ class Resolver:
             right = convert(right, _target(lt))
         lt, rt = left.type, right.type
         if "null" in (lt, rt) or lt == rt or (lt in NUMERIC and rt in NUMERIC):
+            op = getattr(e, "op", "between")
             if ordering and "bool" in (lt, rt):
-                raise at(e, f"'{getattr(e, 'op', 'between')}' cannot order true/false values")
+                raise at(e, f"'{op}' cannot order true/false values")
+            if ordering and "string" in (lt, rt) and self.dialect == "kql":
+                raise at(e, f"strings cannot be compared with '{op}'; use strcmp(a, b) < 0 "
+                            f"(or > 0) to order them")
             return left, right
         raise at(e, f"cannot compare a {lt} with a {rt}"
                     + ("; write the datetime as datetime(...)" if "datetime" in (lt, rt) and
@@ -481,6 +537,9 @@ class Resolver:
                     and isinstance(item.value, list):
                 # x in (dynamic(['a', 'b'])) and a let-bound array: its elements
                 items.extend(_json_literal(v, item.span, i) for v in item.value)
+            elif item.type == "dynamic" and not isinstance(item, ast.Literal):
+                raise at(i, f"'{e.op}' with an array that is not a constant is not supported; "
+                            f"list the values, or use dynamic([...])")
             else:
                 items.append(item)
         if not items:
@@ -489,7 +548,8 @@ class Resolver:
             x = self.stringish(ast.Binary(e.op, x, x, span=e.span), x)
             for i in items:
                 if not (isinstance(i, ast.Literal) and isinstance(i.value, str)):
-                    raise at(i, f"'{e.op}' needs constant strings")
+                    raise at(i, f"'{e.op}' with terms that are not constants is not "
+                                f"supported: it needs constant strings")
         elif e.op.endswith("~"):
             x = self.stringish(ast.Binary(e.op, x, x, span=e.span), x)
             items = [self.stringish(ast.Binary(e.op, i, i, span=e.span), i) for i in items]
@@ -505,23 +565,23 @@ class Resolver:
         return ast.InList(e.op, x, tuple(items), span=e.span, type="bool")
 
     def e_Call(self, e: ast.Call, scope, agg):
+        if e.name == "typeof":
+            return self.type_of(e)
         if e.name == "not":
             if len(e.args) != 1:
                 raise at(e, "not() takes 1 argument")
             return self.expr(ast.Unary("not", e.args[0], span=e.span), scope, agg)
         f = functions.REGISTRY.get(e.name)
         if f is None:
-            lower = functions.REGISTRY.get(e.name.lower())
-            hint = f"; did you mean '{e.name.lower()}'?" if lower else ""
-            if functions.NOT_SUPPORTED_HINTS.get(e.name):
-                hint = "; " + functions.NOT_SUPPORTED_HINTS[e.name]
+            hint = functions.NOT_SUPPORTED_HINTS.get(e.name)
+            hint = "; " + hint if hint else did_you_mean(e.name, functions.REGISTRY)
             raise at(e, f"function '{e.name}' is not supported{hint}")
         if f.aggregate:
             if not agg:
                 raise at(e, f"aggregate function '{e.name}' can only be used in summarize")
-            if e.name in ("arg_max", "arg_min"):
+            if e.name in ("arg_max", "arg_min", "percentiles"):
                 raise at(e, f"{e.name}() must be a whole summarize result, e.g. "
-                            f"summarize {e.name}(EventTime, *) by SessionId")
+                            f"summarize {functions.REGISTRY[e.name].example.split()[-1]}")
         args = self.call_args(f, e, scope, agg=False if f.aggregate else agg)
         folded = self.fold(f, e, args)
         if folded is not None:
@@ -530,6 +590,13 @@ class Resolver:
         if f.check is not None:
             f.check(args)
         return ast.Call(e.name, tuple(args), span=e.span, type=rtype)
+
+    def type_of(self, e: ast.Call) -> ast.Literal:
+        """`typeof(long)`: a type, as a function's argument (extract's fourth)."""
+        if len(e.args) != 1 or not isinstance(e.args[0], ast.Name) or \
+                e.args[0].name not in TYPE_NAMES:
+            raise at(e, f"typeof() needs a type name: {', '.join(sorted(TYPE_NAMES))}")
+        return ast.Literal(TYPE_NAMES[e.args[0].name], span=e.span, type="typeof")
 
     def call_args(self, f: functions.Function, e: ast.Call, scope, agg):
         specs = list(f.args)
@@ -554,7 +621,7 @@ class Resolver:
         if spec.startswith("const_"):
             kind = spec[len("const_"):]
             ok = isinstance(x, ast.Literal) and x.value is not None and (
-                (kind == "string" and x.type == "string")
+                (kind == "string" and x.type == "string") or (kind == "type" and x.type == "typeof")
                 or (kind == "long" and x.type in ("int", "long"))
                 or (kind == "number" and x.type in NUMERIC))
             if not ok:
@@ -586,6 +653,10 @@ class Resolver:
         conversion function applied to a dynamic value is the same as Kusto's conversion."""
         if f.conversion and args and args[0].type == "dynamic":
             return ast.Convert(args[0], span=e.span, type=f.returns)
+        if f.conversion and args and isinstance(args[0], ast.Literal):
+            constant = _converted_constant(args[0], f.returns)
+            if constant is not None:
+                return dataclasses.replace(constant, span=e.span)
         if e.name == "todatetime" and args and isinstance(args[0], ast.Literal) \
                 and args[0].type == "string":
             try:
@@ -594,6 +665,19 @@ class Resolver:
                 value = None
             return ast.Literal(value, span=e.span, type="datetime")
         return None
+
+
+def _converted_constant(x: ast.Literal, target: str) -> ast.Literal | None:
+    """`long(null)`, `int(5)`, `real(1)`, `bool(true)` as literals of the target type (a datatable
+    value must be one); None for conversions left to the database."""
+    if x.value is None:
+        return ast.Literal(None, type=target)
+    if target in NUMERIC and x.type in NUMERIC and not isinstance(x.value, bool):
+        value = float(x.value) if target == "real" else int(x.value)
+        return ast.Literal(value, type=target)
+    if target == x.type:
+        return x
+    return None
 
 
 def _json_literal(value, span, node) -> ast.Literal:
@@ -617,24 +701,6 @@ def _target(t):
     if t in (None, "null"):
         return "string"
     return t
-
-
-def _path_name(e) -> str | None:
-    if isinstance(e, ast.ColumnRef):
-        return e.name
-    if isinstance(e, ast.DynPath):
-        base = _path_name(e.base)
-        if base is None:
-            return None
-        parts = [base] + [str(p) for p in e.path]
-        name = "_".join(parts)
-        return name if name.replace("_", "a").isidentifier() else None
-    return None
-
-
-def _num_name(e) -> str:
-    v = e.value if isinstance(e, ast.Literal) else ""
-    return str(v).replace(".", "_").replace("-", "_")
 
 
 def _has_aggregate(e) -> bool:

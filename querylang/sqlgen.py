@@ -6,6 +6,11 @@ subquery. Column references are inlined as the SQL expression that defines them,
 an extend filters on the expression. When a sorted SELECT has to become a subquery, its order is
 carried out as a hidden row_number() column, so `top 5 by x | where ...` keeps its order.
 
+The pipelines a join or a union reads are generated the same way, by a generator that shares
+this one's parameters, as subqueries of the one SELECT; each reads the table through the same
+`source_sql` (sqlgen_tabular.py). In KQL a string is never null: tests read a NULL string as ''
+(nullrules.py), and the result's string columns, group keys and sort keys show it as ''.
+
 Nothing here checks the query: the resolver has (resolve.py), so a resolved query always
 generates, and a test holds this module to raising nothing.
 """
@@ -16,47 +21,57 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import ast, functions
+from . import ast, functions, nullrules, sqlgen_strings, sqlgen_tabular
 from .ast import OutputColumn
-from .resolve import TERM_TESTS, ResolvedQuery
+from .resolve import STRING_OPS, ResolvedQuery
 from .schema import Schema
+from .sqlselect import Select, render
 from .sqltext import json_path, quote_ident
 from .top_by_key import ORDER_KEY_OUTPUT, TopByKey
 
 SQL_TYPES = functions.SQL_TYPES
 
 
-@dataclass
-class Select:
-    source: str
-    cols: list[tuple[str, str, str]]  # (name, sql over source, KQL type)
-    base: bool = False  # source is the events relation itself (promoted columns usable)
-    where: list[str] = field(default_factory=list)
-    group_by: list[str] | None = None
-    order_by: list[str] = field(default_factory=list)
-    limit: int | None = None
-    offset: int | None = None
-    distinct: bool = False
-    hidden: list[tuple[str, str]] = field(default_factory=list)
-    # (order column, descending) when the first sort key reads a promoted key's order column
-    # with nulls last (top_by_key.py)
-    order_key: tuple[str, bool] | None = None
+class NeverNull(str):
+    """SQL text of a string value that is never NULL (already read as '')."""
 
-    def env(self) -> dict[str, str]:
-        return {n: s for n, s, _ in self.cols}
+
+def _same_kind(inner: str, outer: str) -> str:
+    """`outer`, which reads the value `inner` computes, never null if that never is."""
+    return NeverNull(outer) if isinstance(inner, NeverNull) else outer
+
+
+@dataclass
+class _Shared:
+    """What the generators of one query share: its parameters, aliases and now()."""
+
+    params: dict[str, object] = field(default_factory=dict)
+    aliases: int = 0
+    now_ref: str | None = None
 
 
 class SqlGen:
-    def __init__(self, schema: Schema, source_sql: str, now: datetime, dialect: str = "kql"):
+    def __init__(self, schema: Schema, source_sql: str, now: datetime, dialect: str = "kql",
+                 shared: _Shared | None = None):
         self.schema = schema
         self.source_sql = source_sql
         self.now_value = now
         self.dialect = dialect
-        self.params: dict[str, object] = {}
-        self._now_ref: str | None = None
-        self._aliases = 0
+        self.shared = shared or _Shared()
+        self.params = self.shared.params
         self.sel: Select | None = None
         self.top_by_key: TopByKey | None = None
+
+    def alias(self, prefix: str) -> str:
+        """A relation alias no other part of the query uses."""
+        self.shared.aliases += 1
+        return f"{prefix}{self.shared.aliases}"
+
+    def nested(self, rq: ResolvedQuery) -> str:
+        """The SQL of a pipeline a join or a union reads, over the same source and parameters
+        (its strings stay null: the query that reads it shows them)."""
+        return SqlGen(self.schema, self.source_sql, self.now_value, rq.dialect,
+                      self.shared).query(rq, nested=True)
 
     # ------------------------------------------------------------ parameters
     def param(self, value, type_: str | None, cast: bool = True) -> str:
@@ -72,37 +87,55 @@ class SqlGen:
         return ref
 
     def now(self) -> str:
-        if self._now_ref is None:
-            self._now_ref = self.param(self.now_value, "datetime")
-        return self._now_ref
+        if self.shared.now_ref is None:
+            self.shared.now_ref = self.param(self.now_value, "datetime")
+        return self.shared.now_ref
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ast.Expr, env: dict[str, str]) -> str:
+        """SQL giving exactly the value of `e` (for a test, Kusto's true, false or null)."""
         return EXPR_HANDLERS[type(e)](self, e, env)
+
+    def cond(self, e: ast.Expr, env: dict[str, str]) -> str:
+        """SQL true exactly where the test `e` is true: null and false may stand for each other
+        (nullrules.py, "relaxed"), as they do for a `where`."""
+        if isinstance(e, ast.Binary) and e.op in ("and", "or"):
+            return f"({self.cond(e.left, env)} {e.op.upper()} {self.cond(e.right, env)})"
+        if isinstance(e, (ast.Binary, ast.InList)) and self.dialect == "kql":
+            return EXPR_HANDLERS[type(e)](self, e, env, relaxed=True)
+        return self.expr(e, env)
+
+    def shown(self, sql: str, type_: str) -> str:
+        """A value as a result, group key or sort key shows it: in KQL a null string is ''."""
+        if type_ != "string" or self.dialect != "kql" or isinstance(sql, NeverNull):
+            return sql
+        return NeverNull(nullrules.text(sql))
 
     # ------------------------------------------------------------ pipeline
     def wrap(self) -> None:
         inner = self.sel
-        self._aliases += 1
+        alias = self.alias("_q")
         order = []
         if inner.order_by:
-            ordinal = f"__kql_order_{self._aliases}"
+            ordinal = f"__kql_order_{alias[2:]}"
             inner.hidden.append(
                 (ordinal, f"row_number() OVER (ORDER BY {', '.join(inner.order_by)})"))
             order = [quote_ident(ordinal)]
         sql = render(inner, self)
-        self.sel = Select(f"({sql}) AS _q{self._aliases}",
-                          [(n, quote_ident(n), t) for n, _, t in inner.cols], order_by=order)
+        self.sel = Select(f"({sql}) AS {alias}",
+                          [(n, _same_kind(inner_sql, quote_ident(n)), t)
+                           for n, inner_sql, t in inner.cols], order_by=order)
 
     def query(self, rq: ResolvedQuery, max_rows: int | None = None,
-              order_key_output: bool = False) -> str:
+              order_key_output: bool = False, nested: bool = False) -> str:
         """`order_key_output`: where top_by_key applies, each row's order key comes last, as
         ORDER_KEY_OUTPUT."""
         self.dialect = rq.dialect
-        self.sel = Select(f"{self.source_sql} AS _e",
-                          [(c.name, quote_ident(c.name), c.type) for c in rq.base], base=True)
+        self.sel = sqlgen_tabular.source_select(self, rq)
         for stage in rq.stages:
             OP_HANDLERS[type(stage.op)](self, stage.op, stage.columns)
+        if not nested:
+            self.sel.cols = [(n, self.shown(sql, t), t) for n, sql, t in self.sel.cols]
         if max_rows is not None:
             if self.sel.limit is None or self.sel.limit > max_rows:
                 self.sel.limit = max_rows
@@ -126,33 +159,12 @@ def _top_by_key(sel: Select) -> TopByKey | None:
     return TopByKey(column, descending, sel.limit, (sel.offset or 0) + sel.limit)
 
 
-def render(sel: Select, gen: SqlGen) -> str:
-    items = []
-    for name, sql, _ in sel.cols:
-        q = quote_ident(name)
-        items.append(q if sql == q else f"{sql} AS {q}")
-    items += [f"{sql} AS {quote_ident(name)}" for name, sql in sel.hidden]
-    parts = ["SELECT " + ("DISTINCT " if sel.distinct else "") + (", ".join(items) or "*"),
-             "FROM " + sel.source]
-    if sel.where:
-        parts.append("WHERE " + " AND ".join(sel.where))
-    if sel.group_by:
-        parts.append("GROUP BY " + ", ".join(sel.group_by))
-    if sel.order_by:
-        parts.append("ORDER BY " + ", ".join(sel.order_by))
-    if sel.limit is not None:
-        parts.append("LIMIT " + gen.param(int(sel.limit), "long", cast=False))
-    if sel.offset is not None:
-        parts.append("OFFSET " + gen.param(int(sel.offset), "long", cast=False))
-    return "\n".join(parts)
-
-
 # ---------------------------------------------------------------- operator handlers
 def op_where(g: SqlGen, op: ast.Where, cols):
     s = g.sel
     if s.group_by is not None or s.limit is not None or s.distinct:
         g.wrap()
-    g.sel.where.append(g.expr(op.predicate, g.sel.env()))
+    g.sel.where.append(g.cond(op.predicate, g.sel.env()))
 
 
 def op_take(g: SqlGen, op: ast.Take, cols):
@@ -172,6 +184,8 @@ def _sort_sql(g, key: ast.SortKey, env):
         # the same order, and a top-N on it skips row groups (schema.PromotedKey)
         return (f"{quote_ident(p.order_column)} {direction} NULLS {nulls}, "
                 f"{sql} {direction} NULLS {nulls}")
+    if key.expr.type == "string":
+        return f"{g.shown(sql, 'string')} {direction} NULLS {nulls}"
     if key.expr.type == "dynamic":
         # numbers in numeric order, then everything else by its text
         text = f"json_extract_string({sql}, '$')"
@@ -243,9 +257,6 @@ def _reshape(g: SqlGen, op, cols: tuple[OutputColumn, ...]):
     g.sel.cols = [(c.name, old[renames.get(c.name, c.name)][0], c.type) for c in cols]
 
 
-def _group_key(sql: str, type_: str) -> str:
-    """Kusto has no null strings: a missing string groups (and shows) as ''."""
-    return f"COALESCE({sql}, '')" if type_ == "string" else sql
 
 
 def op_summarize(g: SqlGen, op: ast.Summarize, cols):
@@ -253,7 +264,8 @@ def op_summarize(g: SqlGen, op: ast.Summarize, cols):
     if s.group_by is not None or s.limit is not None or s.distinct:
         g.wrap()
     env = g.sel.env()
-    by = [(a.name, _group_key(g.expr(a.expr, env), a.expr.type), a.expr.type) for a in op.by]
+    # a missing string groups (and shows) as ''
+    by = [(a.name, g.shown(g.expr(a.expr, env), a.expr.type), a.expr.type) for a in op.by]
     aggs = [(a.name, g.expr(a.expr, env), a.expr.type) for a in op.aggregates]
     g.sel.cols = by + aggs
     g.sel.group_by = [
@@ -277,7 +289,7 @@ def op_distinct(g: SqlGen, op: ast.Distinct, cols):
     if s.group_by is not None or s.limit is not None or s.distinct:
         g.wrap()
     env = g.sel.env()
-    g.sel.cols = [(c.name, _group_key(env[c.name], c.type), c.type) for c in cols]
+    g.sel.cols = [(c.name, g.shown(env[c.name], c.type), c.type) for c in cols]
     g.sel.distinct = True
     g.sel.order_by = []
 
@@ -286,7 +298,9 @@ OP_HANDLERS = {
     ast.Where: op_where, ast.Take: op_take, ast.Sort: op_sort, ast.Top: op_top,
     ast.Project: op_project, ast.Extend: op_extend, ast.ProjectAway: _reshape,
     ast.ProjectRename: _reshape, ast.ProjectReorder: _reshape, ast.Summarize: op_summarize,
-    ast.Count: op_count, ast.Distinct: op_distinct,
+    ast.Count: op_count, ast.Distinct: op_distinct, ast.Union: sqlgen_tabular.op_union,
+    ast.Join: sqlgen_tabular.op_join, ast.MvExpand: sqlgen_tabular.op_mv_expand,
+    ast.Parse: sqlgen_tabular.op_parse,
 }
 
 
@@ -359,97 +373,48 @@ def e_convert(g: SqlGen, e: ast.Convert, env):
 
 def e_unary(g: SqlGen, e: ast.Unary, env):
     x = g.expr(e.operand, env)
-    if e.op == "not":
-        return f"(NOT COALESCE({x}, FALSE))"
+    if e.op == "not":  # Kusto: not(null) is null; OData: not inverts "false on null"
+        return f"(NOT {x})" if g.dialect == "kql" else f"(NOT COALESCE({x}, FALSE))"
     return f"(-{x})"
-
-
-def _is_text_literal(e, nonempty: bool):
-    return isinstance(e, ast.Literal) and e.type == "string" and isinstance(e.value, str) \
-        and (bool(e.value) == nonempty)
-
-
-def _kql_string_eq(g, e: ast.Binary, l, r, negate: bool):
-    """Kusto strings are never null: a missing string is ''. Keep plain comparisons (and so
-    DuckDB's filter pushdown) whenever that gives the same answer."""
-    nonempty = _is_text_literal(e.left, True) or _is_text_literal(e.right, True)
-    if not negate:
-        if nonempty:
-            return f"({l} = {r})"
-        return f"(COALESCE({l}, '') = COALESCE({r}, ''))"
-    if nonempty:
-        return f"({l} IS DISTINCT FROM {r})"
-    if _is_text_literal(e.right, False):
-        return f"({l} <> '')"
-    if _is_text_literal(e.left, False):
-        return f"({r} <> '')"
-    return f"(COALESCE({l}, '') <> COALESCE({r}, ''))"
-
-
-_TERM_EDGE = r"[^\pL\pN]"
-
-
-def _term_regex(g, e: ast.Binary, base: str):
-    term = re.escape(e.right.value)  # a constant string (Resolver.string_test)
-    cs = base.endswith("_cs")
-    kind = base.removesuffix("_cs")
-    before, after = f"(^|{_TERM_EDGE})", f"($|{_TERM_EDGE})"
-    pattern = {"has": before + term + after, "hasprefix": before + term,
-               "hassuffix": term + after}[kind]
-    return g.param(("" if cs else "(?i)") + pattern, "string")
-
-
-def _string_op(g: SqlGen, e: ast.Binary, l, r):
-    op = e.op
-    negate = op.startswith("!") and op != "!~"
-    base = op.lstrip("!")
-    if base.removesuffix("_cs") in TERM_TESTS:
-        test = f"regexp_matches({l}, {_term_regex(g, e, base)})"
-    elif base in ("contains", "startswith", "endswith"):
-        func = {"contains": "contains", "startswith": "starts_with", "endswith": "ends_with"}[base]
-        test = f"{func}(lower({l}), lower({r}))"
-    elif base in ("contains_cs", "startswith_cs", "endswith_cs"):
-        func = {"contains_cs": "contains", "startswith_cs": "starts_with",
-                "endswith_cs": "ends_with"}[base]
-        test = f"{func}({l}, {r})"
-    elif op in ("=~", "!~"):
-        test = f"(lower(COALESCE({l}, '')) = lower(COALESCE({r}, '')))"
-        negate = op == "!~"
-    else:  # 'matches regex', the last of resolve.STRING_OPS
-        test = f"regexp_matches({l}, {r})"
-    return f"(NOT COALESCE({test}, FALSE))" if negate else test
 
 
 _SQL_CMP = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "gt": ">", "ge": ">=", "lt": "<",
             "le": "<="}
 
 
-def e_binary(g: SqlGen, e: ast.Binary, env):
+def e_binary(g: SqlGen, e: ast.Binary, env, relaxed: bool = False):
     op = e.op
     l = g.expr(e.left, env)
     r = g.expr(e.right, env)
     if op in ("and", "or"):
         return f"({l} {op.upper()} {r})"
-    if op in ("+", "-", "*", "%"):
+    if op in ("+", "-", "*"):
         return f"({l} {op} {r})"
+    if op == "%":  # Kusto's remainder is never negative: -14 % 12 is 10
+        return f"((({l} % {r}) + abs({r})) % abs({r}))"
     if op == "/":
-        lt, rt = e.left.type, e.right.type
-        if lt == rt == "timespan":
-            return f"(epoch_us({l}) / epoch_us({r}))"
-        if lt in ("int", "long") and rt in ("int", "long"):
-            return f"({l} // {r})"
-        return f"({l} / {r})"
+        return _divide(e, l, r)
     if op in ("eq", "ne"):  # OData: null is a value
         if isinstance(e.right, ast.Literal) and e.right.value is None:
             return f"({l} IS {'NOT ' if op == 'ne' else ''}NULL)"
         return f"({l} IS {'NOT ' if op == 'eq' else ''}DISTINCT FROM {r})"
-    if op in ("==", "!="):
-        if e.left.type == "string" or e.right.type == "string":
-            return _kql_string_eq(g, e, l, r, negate=op == "!=")
-        return f"({l} {'=' if op == '==' else '<>'} {r})"
-    if op in _SQL_CMP:
+    strings = "string" in (e.left.type, e.right.type)
+    if op in _SQL_CMP:  # only OData orders strings; null is sticky, as in SQL
         return f"({l} {_SQL_CMP[op]} {r})"
-    return _string_op(g, e, l, r)
+    if strings or op in STRING_OPS:
+        if g.dialect == "kql":
+            return sqlgen_strings.kql_test(g, e, l, r, relaxed)
+        return sqlgen_strings.odata_test(g, e, l, r)
+    return nullrules.equality(op, l, r, e.left, e.right, relaxed)
+
+
+def _divide(e: ast.Binary, l: str, r: str) -> str:
+    lt, rt = e.left.type, e.right.type
+    if lt == rt == "timespan":
+        return f"(epoch_us({l}) / epoch_us({r}))"
+    if lt in ("int", "long") and rt in ("int", "long"):
+        return f"({l} // {r})"
+    return f"({l} / {r})"
 
 
 def e_between(g: SqlGen, e: ast.Between, env):
@@ -457,34 +422,31 @@ def e_between(g: SqlGen, e: ast.Between, env):
     return f"({x} {'NOT ' if e.negated else ''}BETWEEN {lo} AND {hi})"
 
 
-def e_inlist(g: SqlGen, e: ast.InList, env):
+def e_inlist(g: SqlGen, e: ast.InList, env, relaxed: bool = False):
     x = g.expr(e.operand, env)
     if e.op in ("has_any", "has_all"):
-        terms = [re.escape(i.value) for i in e.items]
-        before, after = f"(?i)(^|{_TERM_EDGE})", f"($|{_TERM_EDGE})"
-        if e.op == "has_any":
-            pattern = before + "(" + "|".join(terms) + ")" + after
-            return f"regexp_matches({x}, {g.param(pattern, 'string')})"
-        tests = [f"regexp_matches({x}, {g.param(before + t + after, 'string')})" for t in terms]
-        return "(" + " AND ".join(tests) + ")"
+        return sqlgen_strings.has_any_or_all(g, e, x, relaxed)
     items = [g.expr(i, env) for i in e.items]
-    if e.op.endswith("~"):
-        x = f"lower(COALESCE({x}, ''))"
-        items = [f"lower({i})" for i in items]
-    elif e.operand.type == "string" and g.dialect == "kql" and not all(
-            _is_text_literal(i, True) for i in e.items):
-        x = f"COALESCE({x}, '')"
-    test = f"({x} IN ({', '.join(items)}))"
-    if e.op.startswith("!"):
-        if e.operand.type == "string" or e.op.endswith("~"):
-            return f"(NOT COALESCE({test}, FALSE))"
-        return f"({x} NOT IN ({', '.join(items)}))"
-    return test
+    if g.dialect == "kql" and (e.operand.type == "string" or e.op.endswith("~")):
+        return sqlgen_strings.kql_in(g, e, x, items, relaxed)
+    if g.dialect != "kql":  # OData's `in`: null is in no list
+        return f"({x} IN ({', '.join(items)}))"
+    if all(isinstance(i, ast.Literal) and i.value is not None for i in e.items):
+        if e.op.startswith("!"):  # each != is true for a null
+            return f"({x} NOT IN ({', '.join(items)}) OR {x} IS NULL)"
+        test = f"({x} IN ({', '.join(items)}))"
+        return test if relaxed else f"COALESCE({test}, FALSE)"
+    # a null or a computed item: the `or` of its `==`s, the `and` of its `!=`s
+    op, joiner = ("!=", " AND ") if e.op.startswith("!") else ("==", " OR ")
+    return "(" + joiner.join(nullrules.equality(op, x, i, e.operand, item, False)
+                             for i, item in zip(items, e.items)) + ")"
 
 
 def e_call(g: SqlGen, e: ast.Call, env):
     f = functions.lookup(e.name)
     args_sql = [g.expr(a, env) for a in e.args]
+    if f.aggregate and g.dialect == "kql":  # a missing string is '' to an aggregate, too
+        args_sql = [g.shown(s, a.type) for s, a in zip(args_sql, e.args)]
     return functions.render(f, g, args_sql, e.args)
 
 

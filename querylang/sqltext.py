@@ -2,7 +2,10 @@
 the JSON path `json_path` writes (itself bound as a parameter by the generator)."""
 from __future__ import annotations
 
+from functools import lru_cache
 
+
+@lru_cache(maxsize=4096)  # the same column names come back in every query
 def quote_ident(name: str) -> str:
     """The one way an identifier reaches SQL: double-quoted, embedded quotes doubled."""
     if not isinstance(name, str) or not name or "\0" in name:

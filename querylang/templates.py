@@ -50,7 +50,7 @@ def placeholders(template: str) -> dict[str, ast.Param]:
     the template does not parse."""
     tree = parse_kql.parse(template)
     found: dict[str, ast.Param] = {}
-    for node, _ in ast.walk([*tree.lets, *tree.operators]):
+    for node, _ in ast.walk([*tree.lets, tree.source, *tree.operators]):
         if isinstance(node, ast.Param):
             found.setdefault(node.name, node)
     return dict(sorted(found.items(), key=lambda item: (item[1].span.line, item[1].span.column)))

@@ -43,6 +43,9 @@ class Settings:
     data_dir: str = DEFAULT_DATA_DIR
     host: str = "127.0.0.1"
     port: int = 50051
+    # The Profile Store's HTTP API and the events console (server/api/http/), on the same host;
+    # 0 disables them.
+    http_port: int = 8080
     # Catalog: empty = an embedded DuckDB file in data_dir; "postgres:<libpq conninfo>" shares it.
     catalog: str = ""
     # Where Parquet files go: empty = data_dir/data; "s3://bucket/prefix/" for object storage.
@@ -69,8 +72,10 @@ class Settings:
     merge_interval_seconds: float = 600.0
     # Compaction keeps Payload/User keys found in this share of events as typed columns.
     promote_keys: bool = True
-    max_promoted_keys: int = 16
+    max_promoted_keys: int = 32
     promote_min_share: float = 0.2
+    # A flush of at least this many events looks for keys to shred at write time (0: never).
+    shred_min_events: int = 1000
     max_pending_deletes: int = limits.MAX_PENDING_DELETES
     delete_retry_seconds: int = 3600
     preview_timeout_seconds: float = limits.QUERY_TIME_LIMIT_SECONDS
@@ -84,6 +89,16 @@ class Settings:
     api_keys_file: str = ""
     tls_cert: str = ""
     tls_key: str = ""
+    # Exports (server/exports/): secrets of destinations are encrypted under this key file
+    # (empty: data_dir/secrets.key, made on first use); local destinations lie below the root
+    # (empty: data_dir/exports).
+    secrets_key_file: str = ""
+    export_local_root: str = ""
+    export_cursor_seconds: float = limits.EXPORT_CURSOR_SECONDS
+    export_safety_lag_seconds: float = 300.0
+    export_poll_seconds: float = 60.0
+    export_retry_seconds: float = 300.0
+    export_run_lease_seconds: float = 3600.0
 
     @property
     def catalog_attach_path(self) -> str:
@@ -98,6 +113,14 @@ class Settings:
         return str(pathlib.Path(self.data_dir) / "data") + "/"
 
     @property
+    def resolved_secrets_key_file(self) -> str:
+        return self.secrets_key_file or str(pathlib.Path(self.data_dir) / "secrets.key")
+
+    @property
+    def resolved_export_local_root(self) -> str:
+        return self.export_local_root or str(pathlib.Path(self.data_dir) / "exports")
+
+    @property
     def uses_s3(self) -> bool:
         return self.resolved_data_path.startswith("s3://")
 
@@ -106,6 +129,7 @@ _HELP = {
     "data_dir": "directory for the embedded catalog and data files",
     "host": "address to listen on",
     "port": "port to listen on (0 picks a free one)",
+    "http_port": "port of the Profile Store HTTP API and the events console (0 disables)",
     "catalog": "DuckLake catalog: empty for an embedded file, or postgres:<conninfo>",
     "data_path": "where Parquet files go: a local path or s3://bucket/prefix/",
     "s3_endpoint": "S3-compatible endpoint host:port",
@@ -121,9 +145,10 @@ _HELP = {
     "flush_seconds": "seconds acknowledged events wait before a flush to the lake",
     "compaction_interval_seconds": "seconds between scheduled compactions (0 disables)",
     "merge_interval_seconds": "seconds between light compactions: deletions applied, small files merged (0 disables)",
-    "promote_keys": "keep frequent Payload/User keys as typed columns (found by compaction)",
+    "promote_keys": "keep frequent Payload/User keys as typed columns (found by flushes and compaction)",
     "max_promoted_keys": "most keys kept as typed columns",
     "promote_min_share": "share of sampled events a key must appear in to be promoted",
+    "shred_min_events": "a flush of at least this many events may shred keys into typed columns (0: only compaction promotes)",
     "max_pending_deletes": "deletions that may wait for compaction before Delete is refused",
     "delete_retry_seconds": "retry delay suggested when Delete is refused",
     "preview_timeout_seconds": "a query running longer is interrupted",
@@ -135,6 +160,13 @@ _HELP = {
     "api_keys_file": "TOML file of API keys and the scopes each may use",
     "tls_cert": "PEM certificate chain for TLS",
     "tls_key": "PEM private key for TLS",
+    "secrets_key_file": "key file that encrypts export destinations' secrets (made, 0600, when absent; default DATA_DIR/secrets.key)",
+    "export_local_root": "local export destinations are directories below this one (default DATA_DIR/exports)",
+    "export_cursor_seconds": "an export cursor reads its first page's snapshot this long; compaction keeps that snapshot meanwhile",
+    "export_safety_lag_seconds": "a scheduled export run exports events up to this long before it starts",
+    "export_poll_seconds": "seconds between looks for due scheduled exports (0 disables the scheduler)",
+    "export_retry_seconds": "seconds before a failed scheduled export run is retried",
+    "export_run_lease_seconds": "how long one server holds an export run before another may take it over",
 }
 
 

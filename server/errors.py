@@ -6,6 +6,7 @@ ErrorInfo); `message` the text they read.
 """
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 
@@ -61,10 +62,12 @@ class BatchTooLarge(BadRequest, reason="BATCH_TOO_LARGE"):
 
 class BadQuery(BadRequest, reason="QUERY_INVALID"):
     """The compiler refused a query (querylang.QueryError, `message` its text) given in the
-    request field `field`."""
+    request field `field`, at `line` and `column` (1-based) of that text."""
 
-    def __init__(self, message: str, field: str):
+    def __init__(self, message: str, field: str, line: int = 1, column: int = 1):
         super().__init__(message, [FieldViolation(field, message)])
+        self.line = line
+        self.column = column
 
 
 class NotFound(TrackstoreError, reason="NOT_FOUND"):
@@ -73,25 +76,13 @@ class NotFound(TrackstoreError, reason="NOT_FOUND"):
 
 
 class AlreadyExists(TrackstoreError, reason="ALREADY_EXISTS"):
-    """A create names something its scope already has."""
+    """A create names something its scope already has (an export configuration, a filter
+    definition, a segment)."""
 
 
 class StaleEtag(TrackstoreError, reason="ETAG_MISMATCH"):
     """A conditional write's etag is no longer current: another write came first. Read again,
     then write again."""
-
-
-class PreconditionFailed(TrackstoreError, reason="FAILED_PRECONDITION"):
-    """The request is valid, but the state of the store does not allow it; retrying it as it is
-    does not help."""
-
-
-class DefinitionInUse(PreconditionFailed, reason="FILTER_DEFINITION_IN_USE"):
-    """A filter definition that segments use cannot be deleted."""
-
-
-class StaleCursor(PreconditionFailed, reason="CURSOR_STALE"):
-    """A page token continues a segment's materialisation that a refresh has replaced since."""
 
 
 class NotAuthenticated(TrackstoreError, reason="API_KEY_INVALID"):
@@ -100,6 +91,33 @@ class NotAuthenticated(TrackstoreError, reason="API_KEY_INVALID"):
 
 class NotAllowed(TrackstoreError, reason="SCOPE_NOT_ALLOWED"):
     """The API key may not use the scope (or administer the store)."""
+
+
+class PreconditionFailed(TrackstoreError, reason="FAILED_PRECONDITION"):
+    """The request is well formed but the state of things does not allow it; `reason` says
+    which state (an expired export cursor, a destination that refuses the probe, a filter
+    definition that segments use)."""
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        if reason:
+            self.reason = reason
+
+
+class CursorExpired(PreconditionFailed, reason="CURSOR_EXPIRED"):
+    """An export cursor outlived the snapshot it reads (--export-cursor-seconds)."""
+
+
+class ExportBusy(PreconditionFailed, reason="EXPORT_RUNNING"):
+    """Another run of the same export configuration holds its lease."""
+
+
+class DefinitionInUse(PreconditionFailed, reason="FILTER_DEFINITION_IN_USE"):
+    """A filter definition that segments use cannot be deleted."""
+
+
+class StaleCursor(PreconditionFailed, reason="CURSOR_STALE"):
+    """A page token continues a segment's materialisation that a refresh has replaced since."""
 
 
 # -- the server cannot do it now --------------------------------------------------------------
@@ -163,3 +181,23 @@ class StorageFailed(Unavailable, message="the storage engine failed and the serv
                                          "restarting; retry shortly"):
     """DuckDB failed fatally: it invalidates the database, so every later call would fail too.
     The engine reports it to its owner (server/api/app.py), which restarts the server."""
+
+
+class DiskFull(Unavailable, reason="DISK_FULL"):
+    """The data directory's disk has no room for the write-ahead log: nothing of the call was
+    stored, and the same call succeeds once space is freed (no restart needed)."""
+
+
+class StorageWriteFailed(Unavailable, reason="STORAGE_WRITE_FAILED"):
+    """The data directory could not be written (an I/O error): nothing of the call was stored."""
+
+
+def write_failure(error: OSError, what: str,
+                  outcome: str = "nothing of this call was stored") -> Unavailable:
+    """The error to answer when writing `what` (to the data directory) failed with `error`."""
+    reason = error.strerror or str(error)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull(f"the data directory's disk is full: {what} failed ({reason}); "
+                        f"{outcome}; retry once space is freed")
+    return StorageWriteFailed(f"the data directory could not be written: {what} failed "
+                              f"({reason}); {outcome}; retry shortly")

@@ -17,6 +17,11 @@ MAX_LIST_WINDOW = 10_000  # skip + top must be under it
 # BatchDelete: two IN lists of at most 500 constants each (deletes.py)
 MAX_BATCH_DELETE = 1000
 
+# Export (cursor paging) and Import
+DEFAULT_EXPORT_PAGE_SIZE = 100  # events an Export page holds when page_size is 0
+MAX_EXPORT_PAGE_SIZE = 1000  # the most events an Export page may ask for
+MAX_IMPORT_BYTES = 256 * 1024 * 1024  # one Import document: 256 MiB
+
 # Filter definitions and segments (server/segments/)
 MAX_RESOURCE_NAME_LENGTH = 200  # characters of a definition's or a segment's name
 MAX_DESCRIPTION_LENGTH = 1000  # characters of a description
@@ -36,3 +41,4 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 PREVIEW_MAX_ROWS = 1000  # --preview-max-rows: rows a Preview returns (`truncated` says more)
 QUERY_TIME_LIMIT_SECONDS = 120.0  # --preview-timeout-seconds: a query is stopped after it
 MAX_PENDING_DELETES = 1_000_000  # --max-pending-deletes: then Delete is RESOURCE_EXHAUSTED
+EXPORT_CURSOR_SECONDS = 86_400.0  # --export-cursor-seconds: an export cursor's lifetime

@@ -18,6 +18,12 @@ def format_datetime(value: dt.datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def format_datetime_ticks(value: dt.datetime) -> str:
+    """The Profile Store's (.NET's) spelling: seven fractional digits, 2020-01-23T21:27:49.3361008Z.
+    Times are stored to the microsecond, so the seventh digit is always 0."""
+    return format_datetime(value)[:-1] + "0Z"
+
+
 def format_timespan(value: dt.timedelta) -> str:
     """Kusto's timespan text: [-][d.]hh:mm:ss[.fffffff]."""
     total_us = value // dt.timedelta(microseconds=1)
@@ -35,7 +41,8 @@ def format_timespan(value: dt.timedelta) -> str:
     return sign + text
 
 
-def to_json_value(value, is_json: bool):
+def to_json_value(value, is_json: bool, format_time=format_datetime):
+    """A result value as JSON: datetimes as `format_time` writes them."""
     if value is None:
         return None
     if is_json and isinstance(value, str):
@@ -48,7 +55,7 @@ def to_json_value(value, is_json: bool):
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dt.datetime):
-        return format_datetime(value)
+        return format_time(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dt.timedelta):
@@ -58,17 +65,19 @@ def to_json_value(value, is_json: bool):
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, list | tuple):
-        return [to_json_value(v, False) for v in value]
+        return [to_json_value(v, False, format_time) for v in value]
     if isinstance(value, dict):
-        return {str(k): to_json_value(v, False) for k, v in value.items()}
+        return {str(k): to_json_value(v, False, format_time) for k, v in value.items()}
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     return str(value)
 
 
-def rows_to_items(names: list[str], json_columns: list[bool], rows: list[tuple]) -> list[dict]:
+def rows_to_items(names: list[str], json_columns: list[bool], rows: list[tuple],
+                  format_time=format_datetime) -> list[dict]:
     return [
-        {name: to_json_value(value, is_json) for name, is_json, value in zip(names, json_columns, row)}
+        {name: to_json_value(value, is_json, format_time)
+         for name, is_json, value in zip(names, json_columns, row)}
         for row in rows
     ]
 
@@ -86,8 +95,8 @@ class ResultRows:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def items(self) -> list[dict]:
-        return rows_to_items(self.names, self.json_columns, self.rows)
+    def items(self, format_time=format_datetime) -> list[dict]:
+        return rows_to_items(self.names, self.json_columns, self.rows, format_time)
 
     def encode(self, field: int) -> bytes | None:
         """The rows as serialized google.protobuf.Struct items, field `field` of a response

@@ -21,7 +21,8 @@ from typing import Callable
 
 import duckdb
 
-from . import column_values, cursors, leases
+from . import column_values, cursors, leases, promoted
+from .exports import tables as export_tables
 from .config import Settings
 from .errors import StoreFormatNewer
 from .lake import (EVENTS_TABLE, FILE_OPTIONS, LAKE, PROMOTED_KEYS_TABLE, WAL_STATE_TABLE,
@@ -77,7 +78,11 @@ STEPS: tuple[tuple[int, str, Callable[[duckdb.DuckDBPyConnection, int], None]], 
     (4, "an order column beside each real promoted key", _order_columns),
     (5, "the leases table (one server at a time for a job)", leases.ensure_table),
     (6, "the store_keys table with the key that signs page cursors", cursors.ensure_table),
-    (7, "the tables of filter definitions, segments and their materialisations",
+    (7, "the export_configurations, export_runs and snapshot_holds tables",
+     export_tables.ensure_tables),
+    (8, "key generations: keys shredded into typed columns at write time",
+     promoted.ensure_generations),
+    (9, "the tables of filter definitions, segments and their materialisations",
      segment_tables.ensure_tables),
 )
 FORMAT_VERSION = STEPS[-1][0]

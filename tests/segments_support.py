@@ -1,5 +1,7 @@
-"""Calls of the FilterDefinitionService and SegmentService for the end-to-end tests, through the
-generated stubs on a trackstore Client's channel (a failure is the client's TrackstoreError)."""
+"""Calls of the FilterDefinitionService and SegmentService for the end-to-end tests, as raw
+request messages through a trackstore Client's callables (a failure is the client's
+TrackstoreError), so a test can send any field of any message; tests/client/test_segments.py
+tests the client's own segment methods."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,8 +11,8 @@ import grpc
 from google.rpc import error_details_pb2
 
 from helpers import detail, error_reason
+from trackstore.errors import from_rpc_error
 from trackstore.v1 import segments_pb2 as spb
-from trackstore.v1 import segments_pb2_grpc as sgrpc
 from trackstore_client import TrackstoreError
 
 TYPES = {name.removeprefix("PARAMETER_TYPE_").lower(): number
@@ -41,8 +43,6 @@ class Api:
     def __init__(self, server, scope: str = "shop", **client_options):
         self.client = server.client(**client_options)
         self.scope = scope
-        self.definitions = sgrpc.FilterDefinitionServiceStub(self.client._channel)
-        self.segments = sgrpc.SegmentServiceStub(self.client._channel)
 
     def __enter__(self):
         return self
@@ -52,10 +52,13 @@ class Api:
 
     def call(self, method: str, **fields):
         """`method` of the service that has it, with `fields` and this scope."""
-        service = (self.definitions if hasattr(self.definitions, method) else self.segments)
-        request_type = getattr(spb, f"{method}Request")
-        return self.client._call(getattr(service, method),
-                                 request_type(scope=self.scope, **fields))
+        calls = self.client.client  # the trackstore.Client under the first client's interface
+        request = getattr(spb, f"{method}Request")(scope=self.scope, **fields)
+        try:
+            return calls._methods[method](request, timeout=calls._timeout(method, None),
+                                          metadata=calls._metadata)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
 
     def track(self, events: list[dict]) -> list[str]:
         return self.client.track(self.scope, events)

@@ -1,4 +1,6 @@
-"""Builds and runs the gRPC server: services, health checking, reflection, auth, TLS.
+"""Builds and runs the gRPC server: services, health checking, reflection, auth, TLS; and
+beside it, on the same engine and keys, the HTTP server (server/api/http/: the Profile Store's
+HTTP API and the events console) unless `--http-port 0`.
 
 `create_server` returns a running server (tests bind port 0) or raises CannotStart; only
 `serve`, the entry point, ends the process: exit status 1 when the server cannot start, and
@@ -24,6 +26,11 @@ from ..engine import Engine
 from ..errors import StoreFormatNewer
 from ..limits import MAX_MESSAGE_BYTES
 from .auth import ApiKeys, AuthInterceptor, KeyFileError
+from ..exports.service import Exports
+from .export_servicer import ExportServicer, ImportServicer
+from .http.app import create_app
+from .http.calls import Edge
+from .http.server import HttpServer
 from .registration import register
 from .segments import FilterDefinitionServicer, SegmentServicer
 from .servicer import AdminServicer, TrackEventsServicer
@@ -47,6 +54,8 @@ class RunningServer:
     port: int
     engine: Engine
     health: health.HealthServicer
+    exports: Exports | None = None
+    http: HttpServer | None = None
 
     def stop(self, grace: float | None = 5.0, drain_seconds: float = 0.0) -> None:
         """Drains: health says NOT_SERVING for `drain_seconds` while calls are still served (so
@@ -54,7 +63,12 @@ class RunningServer:
         seconds, and the store closes (flushing the write-ahead log into the lake)."""
         self.health.enter_graceful_shutdown()
         time.sleep(drain_seconds)
-        self.server.stop(grace).wait()
+        stopped = self.server.stop(grace)
+        if self.http is not None:
+            self.http.stop(grace)
+        stopped.wait()
+        if self.exports is not None:
+            self.exports.close()
         self.engine.close()
 
 
@@ -101,6 +115,19 @@ def _listen(server: grpc.Server, settings: Settings) -> int:
     return port
 
 
+def _start_http(settings: Settings, keys: ApiKeys | None) -> tuple[Edge, HttpServer | None]:
+    """The HTTP server, serving (its calls wait for `edge.engine`: until then they are
+    UNAVAILABLE, 503), or None with `--http-port 0`."""
+    edge = Edge(keys)
+    if settings.http_port == 0:
+        return edge, None
+    try:
+        return edge, HttpServer(create_app(edge), settings).start()
+    except (OSError, RuntimeError) as error:
+        raise CannotStart(f"cannot serve HTTP on {settings.host}:{settings.http_port}: "
+                          f"{error}; choose another --http-port (0 disables HTTP)") from None
+
+
 def create_server(settings: Settings,
                   on_storage_failure: Callable[[BaseException], None] | None = None
                   ) -> RunningServer:
@@ -109,8 +136,10 @@ def create_server(settings: Settings,
     keys = _api_keys(settings)
     server = grpc_server([AuthInterceptor(keys)] if keys else [])
     servicer = TrackEventsServicer()
-    services = register(server, [servicer, AdminServicer(servicer),
-                                 FilterDefinitionServicer(servicer), SegmentServicer(servicer)])
+    export_servicer = ExportServicer(servicer)
+    services = register(server, [servicer, AdminServicer(servicer), export_servicer,
+                                 ImportServicer(servicer), FilterDefinitionServicer(servicer),
+                                 SegmentServicer(servicer)])
     health_servicer = health.HealthServicer()
     _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -119,15 +148,19 @@ def create_server(settings: Settings,
     port = _listen(server, settings)
     # Listen first so health answers NOT_SERVING while the store opens.
     server.start()
+    http_server = None
     try:
+        edge, http_server = _start_http(settings, keys)
         engine = Engine(settings, on_storage_failure)
-    except StoreFormatNewer as error:
+    except BaseException as error:
         server.stop(None)
-        raise CannotStart(f"cannot open the store: {error.message}") from None
-    except BaseException:
-        server.stop(None)
+        if http_server is not None:
+            http_server.stop(None)
+        if isinstance(error, StoreFormatNewer):
+            raise CannotStart(f"cannot open the store: {error.message}") from None
         raise
-    servicer.engine = engine
+    export_servicer.exports = Exports(engine, settings)
+    servicer.engine = edge.engine = engine
     _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
     if keys is None:
         log.warning(
@@ -135,7 +168,8 @@ def create_server(settings: Settings,
             settings.host, port,
         )
     log.info("trackstore serving on %s:%d, data in %s", settings.host, port, settings.data_dir)
-    return RunningServer(server, port, engine, health_servicer)
+    return RunningServer(server, port, engine, health_servicer, export_servicer.exports,
+                         http_server)
 
 
 def serve(settings: Settings) -> None:
@@ -164,6 +198,9 @@ def serve(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     # Print the bound port (useful with --port 0) in a line scripts can read.
     print(f"trackstore listening on {settings.host}:{running.port}", flush=True)
+    if running.http is not None:
+        print(f"trackstore HTTP API and events console on "
+              f"{running.http.scheme}://{settings.host}:{running.http.port}/", flush=True)
     stopping.wait()
     if failed:
         time.sleep(STORAGE_FAILURE_ANSWER_SECONDS)

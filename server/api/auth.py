@@ -1,4 +1,5 @@
-"""API keys: `authorization: epi-single <key>` metadata, each key allowed a set of scopes.
+"""API keys: `authorization: epi-single <key>` (gRPC metadata, or the HTTP header), each key
+allowed a set of scopes.
 
 The keys file is TOML:
 
@@ -10,14 +11,17 @@ With no keys file the server runs open (and the entry point binds loopback only)
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import hashlib
 import tomllib
 from dataclasses import dataclass
+from typing import Iterator
 
 import grpc
 
 from ..errors import NotAllowed, NotAuthenticated
+from ..event_batch import normalize_scope
 from .registration import HANDLER_KINDS
 from .status import abort
 
@@ -84,6 +88,23 @@ class ApiKeys:
         return principal
 
 
+@contextlib.contextmanager
+def acting_as(principal: Principal) -> Iterator[None]:
+    """Within the block (and the threads it hands work to), `authorize` checks `principal`."""
+    token = _current.set(principal)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def authorized_scope(scope: str) -> str:
+    """The request's scope ("default" when empty), checked; raises BadRequest or NotAllowed."""
+    scope = normalize_scope(scope)
+    authorize(scope)
+    return scope
+
+
 def authorize(scope: str) -> None:
     """Raises NotAllowed unless the caller's key may use `scope`."""
     principal = _current.get()
@@ -129,11 +150,8 @@ def _replace_behavior(handler, wrap):
 
 def _with_principal(behavior, principal):
     def run(request, context):
-        token = _current.set(principal)
-        try:
+        with acting_as(principal):
             return behavior(request, context)
-        finally:
-            _current.reset(token)
 
     return run
 

@@ -18,7 +18,7 @@ from trackstore.v1 import trackevents_pb2 as pb
 from .. import fast_decode
 from ..errors import BadRequest, FieldViolation, Starting
 from ..event_batch import normalize_scope
-from .auth import authorize, authorize_admin
+from .auth import authorize_admin, authorized_scope
 from .registration import preserialized
 from .status import grpc_code, to_status
 
@@ -92,10 +92,8 @@ class TrackEventsServicer:
         return self.engine
 
     def _scope(self, scope: str, call: dict) -> str:
-        scope = normalize_scope(scope)
-        call["scope"] = scope
-        authorize(scope)
-        return scope
+        call["scope"] = normalize_scope(scope)
+        return authorized_scope(scope)
 
     @rpc()
     def Track(self, request, context, call):

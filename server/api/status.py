@@ -81,7 +81,7 @@ def domain_error(error: Exception) -> errors.TrackstoreError:
     if isinstance(error, errors.TrackstoreError):
         return error
     if isinstance(error, querylang.QueryError):
-        return errors.BadQuery(str(error), error.input)
+        return errors.BadQuery(str(error), error.input, error.line, error.column)
     log.error("internal error", exc_info=error)
     return errors.TrackstoreError("internal error; the operation can be retried")
 

@@ -20,7 +20,7 @@ import orjson
 
 from .. import leases
 from ..errors import Unavailable
-from ..lake import rollback
+from ..lake import in_transaction as lake_transaction
 from .model import FilterDefinition, Materialization, Parameter, Segment, SegmentView
 from .tables import (DEFINITIONS_TABLE, MEMBERS_TABLE, SEGMENTS_TABLE, STATES_TABLE,
                      insert_sql)
@@ -201,22 +201,8 @@ def _delete(cursor, table: str, key: str, scope: str, name: str) -> None:
 
 
 def in_transaction(cursor: duckdb.DuckDBPyConnection, change: Callable[[object], T]) -> T:
-    """`change(cursor)` in one transaction, run again (up to WRITE_ATTEMPTS times in all) when
-    its commit conflicts with another one."""
-    for attempt in range(WRITE_ATTEMPTS):
-        cursor.execute("BEGIN")
-        try:
-            result = change(cursor)
-            cursor.execute("COMMIT")
-            return result
-        except duckdb.TransactionException:
-            rollback(cursor)
-            if attempt == WRITE_ATTEMPTS - 1:
-                raise
-        except BaseException:
-            rollback(cursor)
-            raise
-    raise AssertionError("unreachable")
+    """`change(cursor)` in one transaction, retried when its commit conflicts (lake.py)."""
+    return lake_transaction(cursor, change, WRITE_ATTEMPTS)
 
 
 class CatalogWrites:

@@ -14,6 +14,8 @@ import logging
 import queue
 import threading
 
+import duckdb
+
 from . import catalog, membership
 from .catalog import now
 from .membership import NOT_COMPUTED, MembershipIndex
@@ -103,6 +105,11 @@ class Scheduler:
                 return
             try:
                 self.sync()
+            except duckdb.ConnectionException as error:
+                # The engine's connection is closed (an engine dropped without close()):
+                # every later poll would fail the same way, logging a traceback each time.
+                log.warning("segment polls stop: %s", error)
+                return
             except Exception:  # noqa: BLE001 - the next poll tries again
                 log.exception("segment poll failed")
 

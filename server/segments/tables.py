@@ -1,4 +1,4 @@
-"""The lake tables of filter definitions and segments, added by store format 7 (server/store.py).
+"""The lake tables of filter definitions and segments, added by store format 9 (server/store.py).
 
 Lake tables, so that definitions, segments and materialisations survive restarts and every
 server sharing a catalog sees the same ones. Times are naive UTC TIMESTAMPs, as EventTime.

@@ -32,7 +32,7 @@ METHODS = list(contract_methods())
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
     server = create_server(Settings(data_dir=str(tmp_path_factory.mktemp("served") / "data"),
-                                    port=0))
+                                    port=0, http_port=0))
     yield server
     server.stop(grace=None)
 
@@ -62,7 +62,8 @@ def test_every_method_of_the_contract_is_served(running, method):
 
 def test_a_fatal_storage_error_is_reported_to_the_owner_and_answered_unavailable(tmp_path):
     reported = []
-    server = create_server(Settings(data_dir=str(tmp_path / "data"), port=0), reported.append)
+    server = create_server(Settings(data_dir=str(tmp_path / "data"), port=0, http_port=0),
+                           reported.append)
     try:
         def fail():
             raise duckdb.FatalException("database invalidated")
@@ -81,11 +82,12 @@ def test_a_fatal_storage_error_is_reported_to_the_owner_and_answered_unavailable
 
 def test_create_server_refuses_an_open_public_address_with_an_exception(tmp_path):
     with pytest.raises(CannotStart, match="refusing to listen on 0.0.0.0 without API keys"):
-        create_server(Settings(data_dir=str(tmp_path / "data"), host="0.0.0.0", port=0))
+        create_server(Settings(data_dir=str(tmp_path / "data"), host="0.0.0.0", port=0,
+                               http_port=0))
 
 
 def test_create_server_refuses_a_store_of_a_newer_format_with_an_exception(tmp_path):
-    settings = Settings(data_dir=str(tmp_path / "data"), port=0)
+    settings = Settings(data_dir=str(tmp_path / "data"), port=0, http_port=0)
     conn = open_store(settings)
     conn.execute(f"INSERT INTO {STORE_FORMAT_TABLE} VALUES "
                  f"({FORMAT_VERSION + 1}, TIMESTAMP '2030-01-01', 'a newer release')")

@@ -4,42 +4,13 @@ moto's server (an S3-compatible endpoint on loopback)."""
 from __future__ import annotations
 
 import glob
-import os
-import shutil
-import subprocess
-import sys
 import time
-import urllib.request
 
 import grpc
 import pytest
 
 from trackstore_client import TrackstoreError
-from helpers import event, free_port, scale_out_missing
-
-
-@pytest.fixture
-def s3(tmp_path):
-    moto = shutil.which("moto_server") or os.path.join(os.path.dirname(sys.executable), "moto_server")
-    if not os.path.exists(moto):
-        scale_out_missing("moto_server is not installed (pip install 'moto[server]')")
-    port = free_port()
-    process = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(urllib.request.Request(f"http://{endpoint}/events-lake", method="PUT"))
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.2)
-    yield endpoint
-    process.kill()
-    process.wait()
+from helpers import event
 
 
 def test_two_servers_share_one_store(start_server, postgres, s3, tmp_path):

@@ -188,7 +188,8 @@ def test_health_is_not_serving_while_starting(tmp_path):
         port = sock.getsockname()[1]
     process = subprocess.Popen(
         [sys.executable, "-m", "trackstore_client.cli", "serve", "--data-dir", str(data_dir),
-         "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--port", str(port), "--http-port", "0"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         seen = set()
         deadline = time.monotonic() + 60

@@ -27,8 +27,8 @@ class Runner:
         kw.setdefault("now", NOW)
         kw.setdefault("source_sql", "(SELECT * FROM events WHERE \"Scope\" = $srv_scope)")
         compiled = compile(query, **kw)
-        compiled = type(compiled)(compiled.sql, {**compiled.params, "srv_scope": "shop"},
-                                  compiled.columns)
+        scope = {"srv_scope": "shop"} if "$srv_scope" in compiled.sql else {}
+        compiled = type(compiled)(compiled.sql, {**compiled.params, **scope}, compiled.columns)
         return self.execute(compiled)
 
     def ids(self, query: str, **kw) -> list[str]:

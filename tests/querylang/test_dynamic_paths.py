@@ -20,3 +20,17 @@ def test_odata_filter_and_orderby_paths():
 
 def test_query_without_properties_reports_none():
     assert querylang.compile("Events | where EventType == 'x' | take 1").dynamic_paths == ()
+
+
+def test_the_pipelines_a_join_or_union_reads_report_theirs():
+    compiled = querylang.compile(
+        "Events | where Payload.a == 1 | join (Events | where User.Email == 'x') on DeviceId "
+        "| union (Events | where Payload.b > 2)")
+    assert set(compiled.dynamic_paths) == {
+        ("Payload", ("a",)), ("User", ("Email",)), ("Payload", ("b",))}
+
+
+def test_a_datatable_column_is_no_table_property():
+    compiled = querylang.compile("datatable(Payload:dynamic)[dynamic({'a': 1})] "
+                                 "| where Payload.a == 1")
+    assert compiled.dynamic_paths == ()

@@ -32,12 +32,22 @@ CASES = [
     ("City == 'Oslo' or City == 'Paris' and EventType == 'click'", ["t02", "t08"]),
     ("(City == 'Oslo' or City == 'Paris') and EventType == 'purchase'", ["t05"]),
     ("not(City == 'Berlin')", but("t01", "t07")),
-    ("not(Payload.price > 100)", ["t02", "t04", "t05", "t06", "t08"]),
+    # not(null) is null: events without a price pass neither a test nor its negation
+    ("not(Payload.price > 100)", ["t02", "t06", "t08"]),
+    ("not(City == 'Berlin')", but("t01", "t07")),  # a missing City is '', not null
     ("true", ALL),
     ("false", []),
-    # ---- comparisons with null are false
+    # ---- null: an order comparison is null, == false, != true (Kusto docs, "Null values")
     ("Payload.price < 1000", but("t04", "t05")),
-    ("Payload.price != 100", but("t04", "t05", "t06")),
+    ("Payload.price != 100", but("t06")),
+    ("Payload.price == 100", ["t06"]),
+    ("not(Payload.price == 100)", but("t06")),
+    ("not(Payload.price != 100)", ["t06"]),
+    ("toint(Value) != toint(Value)", []),  # null != null is null
+    ("isnull(toint(Value) != long(null))", ["t03", "t04"]),  # a value != null is true
+    ("isnull(toint(Value) == long(null))", ["t03", "t04"]),
+    ("Payload.price != 100 and Payload.price > 1", ["t01", "t02", "t03", "t07", "t08"]),
+    ("Payload.price > 1000 or Payload.price != 100", but("t06")),
     ("toint(Value) > 4", ["t01", "t02", "t05", "t07"]),
     # ---- dynamic properties at any depth, coerced like Kusto
     ("User.Email != ''", but("t02", "t03", "t05")),
@@ -71,7 +81,9 @@ CASES = [
     ("toint(Value) in (5, 12)", ["t01", "t02"]),
     ("City in (dynamic(['Oslo', 'Paris']))", ["t02", "t05", "t08"]),
     ("toint(Value) in (dynamic([5]), 12)", ["t01", "t02"]),
-    ("toint(Value) !in (5, 12)", ["t05", "t06", "t07", "t08"]),
+    ("toint(Value) !in (5, 12)", ["t03", "t04", "t05", "t06", "t07", "t08"]),  # null passes
+    ("toint(Value) in (5, 12, long(null))", ["t01", "t02"]),
+    ("not(toint(Value) in (5, 12))", but("t01", "t02")),  # null in (...) is false
     # ---- string operators
     ("PageTitle has 'shoes'", ["t01", "t06"]),
     ("PageTitle has 'shoe'", []),
@@ -111,7 +123,7 @@ CASES = [
     (r"PageUri matches regex 'hats\\?sort'", ["t08"]),
     # ---- arithmetic
     ("Payload.price * 2 > 300", ["t03", "t07"]),
-    ("toint(Value) % 2 == 1", ["t01", "t05", "t06"]),
+    ("toint(Value) % 2 == 1", ["t01", "t05", "t06", "t08"]),  # -1 % 2 is 1, never negative
     ("toint(Value) / 2 == 2", ["t01"]),
     ("tolong(Value) / 2 == 125", ["t07"]),
     ("todouble(Value) / 2 == 3.75", ["t05"]),

@@ -26,8 +26,15 @@ SEEDS = [
     "Events | extend d = dynamic({\"a\": [1, 2]}), s = strcat(City, '-', 1) | order by s",
     "Events | where iff(isempty(City), 'x', City) == 'x' and datetime_diff('day', now(), "
     "EventTime) > 3",
+    "Events | join kind=leftanti (Events | where EventType == 'purchase') on DeviceId | take 3",
+    "datatable(a:long, b:string)[1, 'x', 2, 'y'] | union (print a = 3) | summarize count() by b",
+    "Events | mv-expand t = Payload.tags to typeof(string) | parse PageUri with * 'id=' id:long",
+    "range x from 1 to 5 step 2 | extend y = x % 2, z = strcmp(tostring(x), '3')",
+    "Events | summarize percentiles(Payload.price, 50, 95), make_bag(Payload) by SessionId",
 ]
 TOKENS = ["Events", "|", "where", "take", "sort by", "summarize", "by", "project", "extend",
+          "join", "kind=leftanti", "on", "union", "mv-expand", "parse", "with", "datatable",
+          "print", "range", "from", "to", "step", "$left.", "$right.",
           "count()", "(", ")", "[", "]", ".", "..", ",", ";", "==", "!=", "=~", "has", "!in",
           "in~", "between", "and", "or", "not(", "'x'", '"y"', "@'z'", "1", "2.5", "1d", "10ms",
           "datetime(2020-01-01)", "time(1:00:00)", "dynamic([1])", "City", "User.Email",

@@ -27,6 +27,18 @@ def test_a_placeholder_parses_as_a_parameter_node_with_its_position():
     assert list(templates.placeholders(TEMPLATE)) == ["eventType", "window", "takeTop"]
 
 
+def test_placeholders_in_a_parenthesised_source_count_as_used(db):
+    template = "(Events | where EventType == {{eventType}}) | take {{takeTop}}"
+    declared = {"eventType": "string", "takeTop": "int"}
+    assert list(templates.placeholders(template)) == ["eventType", "takeTop"]
+    templates.check(template, declared)  # neither is "declared but not used"
+    values = templates.bind(declared, {"eventType": ("string", "pageview"),
+                                       "takeTop": ("int", 1)})
+    compiled = compile(template, now=NOW, source_sql="events", parameters=values)
+    assert "pageview" in compiled.params.values()
+    assert len(db.execute(compiled)) == 1
+
+
 def test_values_are_bound_parameters_whatever_they_hold(db):
     hostile = "x' or 1 == 1 | take 1000 // {{takeTop}}\n\"); DROP TABLE events; --"
     compiled = compile(TEMPLATE, now=NOW, source_sql="events",

@@ -32,7 +32,8 @@ async function startServer({ files = {}, args = () => [] } = {}) {
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
   const logPath = path.join(dir, 'server.log');
   const child = spawn(trackstoreCommand(), [
-    'serve', '--port', '0', '--data-dir', path.join(dir, 'data'), '--drain-seconds', '0', ...args(dir),
+    'serve', '--port', '0', '--http-port', '0', '--data-dir', path.join(dir, 'data'), '--drain-seconds', '0',
+    ...args(dir),
   ], { stdio: ['ignore', 'pipe', fs.openSync(logPath, 'w')] });
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {

@@ -16,7 +16,10 @@ a repository and are applied from it:
 
 A value (`--param name=value`, or a file's `parameters`) is typed by the definition's parameter:
 true/false, a number, an ISO 8601 datetime, a timespan such as 7d or 1.02:00:00, any text.
-Output is one JSON document (the CLI's own helpers), whose `parameters` read back as a file's.
+Every call goes through `trackstore.Client`'s segment methods. Output and exit statuses are the
+CLI's (cli.py): one JSON document, or with `--format` on the reading commands ndjson, a table
+or csv; `get` prints `parameters` as a file writes them, so its output can be applied again.
+A bad file or value is a usage error (status 2), a refusal by the server status 1.
 """
 from __future__ import annotations
 
@@ -27,56 +30,41 @@ import pathlib
 import time
 
 import yaml
-from google.protobuf import json_format, timestamp_pb2
 
+import trackstore
 from querylang.templates import value_from_text
-from trackstore.v1 import segments_pb2 as spb
-from trackstore.v1 import segments_pb2_grpc as sgrpc
+from trackstore.segments import PARAMETER_TYPES, definition_message
 
-from .cli import _print_json
-from .client import Client, _struct_items
+from .commands import CommandFailed
+from .inputs import InputError
+from .output import print_json, print_rows
 
-INT32 = (-(2**31), 2**31 - 1)
-TYPE_NUMBERS = {v.name.removeprefix("PARAMETER_TYPE_").lower(): v.number
-                for v in spb.ParameterType.DESCRIPTOR.values if v.number}
-TYPE_NAMES = {number: name for name, number in TYPE_NUMBERS.items()}
 REFRESH_WAIT_POLL_SECONDS = 0.5
+DEFINITION_COLUMNS = ["name", "category", "description", "parameters", "update_time", "etag"]
+SEGMENT_COLUMNS = ["name", "filter_definition", "parameters", "device_count", "computed_at",
+                   "last_error", "etag"]
 
 
 # -- values and files ---------------------------------------------------------------------------
 
-def parameter_value(kind: str, value) -> spb.ParameterValue:
-    """A value from a command line or a file, as the ParameterValue of parameter type `kind`."""
-    if value is None:
-        raise ValueError("has no value")
-    if isinstance(value, (dt.date, dt.datetime)):
-        value = value.isoformat()
-    typed = value_from_text(kind, value if isinstance(value, str) else json.dumps(value))
-    message = spb.ParameterValue()
-    if kind == "datetime":
-        message.datetime_value.FromDatetime(typed)
-    elif kind == "timespan":
-        message.timespan_value.FromTimedelta(typed)
-    elif kind == "int" and not INT32[0] <= typed <= INT32[1]:
-        message.long_value = typed  # the server names the parameter and its range
-    else:
-        setattr(message, {"guid": "guid_value", "int": "int_value", "long": "long_value",
-                          "double": "double_value", "string": "string_value",
-                          "bool": "bool_value"}[kind], typed)
-    return message
-
-
-def typed_values(declared: dict[str, str], given: dict) -> dict[str, spb.ParameterValue]:
+def typed_values(declared: dict[str, str], given: dict) -> dict:
+    """Values from a command line or a file (text, or YAML's numbers and dates) as Python values
+    of their parameters' types, for trackstore.Client."""
     unknown = sorted(set(given) - set(declared))
     if unknown:
-        raise ValueError(f"not parameters of the definition: {', '.join(unknown)} "
+        raise InputError(f"not parameters of the definition: {', '.join(unknown)} "
                          f"(it has: {', '.join(declared) or 'none'})")
     typed = {}
     for name, value in given.items():
+        if isinstance(value, (dt.date, dt.datetime)):
+            value = value.isoformat()
+        text = value if isinstance(value, str) else json.dumps(value)
         try:
-            typed[name] = parameter_value(declared[name], value)
+            if value is None:
+                raise ValueError("has no value")
+            typed[name] = value_from_text(declared[name], text)
         except ValueError as error:
-            raise ValueError(f"parameter {name} ({declared[name]}): {error}") from None
+            raise InputError(f"parameter {name} ({declared[name]}): {error}") from None
     return typed
 
 
@@ -84,19 +72,21 @@ def read_file(path: str) -> dict:
     """A YAML or JSON document (JSON is YAML) holding a mapping."""
     try:
         document = yaml.safe_load(pathlib.Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
     except yaml.YAMLError as error:
-        raise ValueError(f"{path}: not valid YAML or JSON: {error}") from None
+        raise InputError(f"{path}: not valid YAML or JSON: {error}") from None
     if not isinstance(document, dict):
-        raise ValueError(f"{path}: must hold a mapping of fields (name, query, ...)")
+        raise InputError(f"{path}: must hold a mapping of fields (name, query, ...)")
     return document
 
 
-def _pairs(items: list[str], what: str) -> dict[str, str]:
+def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
     pairs = {}
     for item in items or ():
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise ValueError(f"{what} must be written name=value, got {item!r}")
+            raise InputError(f"{what} must be written name=value, got {item!r}")
         pairs[name] = value
     return pairs
 
@@ -108,226 +98,183 @@ def _declared(parameters) -> dict[str, str]:
     return {str(p["name"]): str(p["type"]) for p in parameters or ()}
 
 
-def definition_message(args) -> spb.FilterDefinition:
+def definition_fields(args) -> dict:
+    """The definition of --file and the flags (which win), as trackstore.Client's arguments."""
     document = read_file(args.file) if args.file else {}
-    fields = {key: getattr(args, key) or document.get(key, "")
-              for key in ("name", "description", "category", "query")}
-    declared = _declared(document.get("parameters")) | _pairs(args.type, "--type")
-    unknown = sorted(set(declared.values()) - set(TYPE_NUMBERS))
+    fields = {key: getattr(args, key) or document.get(key) or ""
+              for key in ("name", "query", "description", "category")}
+    fields["parameters"] = _declared(document.get("parameters")) | _pairs(args.type, "--type")
+    unknown = sorted(set(fields["parameters"].values()) - set(PARAMETER_TYPES))
     if unknown:
-        raise ValueError(f"unknown parameter types: {', '.join(unknown)} "
-                         f"(types: {', '.join(TYPE_NUMBERS)})")
-    return spb.FilterDefinition(
-        **fields, etag=getattr(args, "etag", None) or "",
-        parameters=[spb.FilterParameter(name=n, type=TYPE_NUMBERS[t]) for n, t in declared.items()])
+        raise InputError(f"unknown parameter types: {', '.join(unknown)} "
+                         f"(types: {', '.join(PARAMETER_TYPES)})")
+    return fields
 
 
-# -- output -------------------------------------------------------------------------------------
+def segment_fields(client, args) -> dict:
+    """The segment of --file and the flags (which win), its values typed by its definition."""
+    document = read_file(args.file) if args.file else {}
+    definition = args.filter_definition or document.get("filter_definition") or ""
+    fields = {"name": args.name or document.get("name") or "", "filter_definition": definition,
+              "description": args.description or document.get("description") or ""}
+    interval = args.refresh_interval or document.get("refresh_interval")
+    if interval is not None:
+        fields["refresh_interval"] = _timespan(interval)
+    given = dict(document.get("parameters") or {}) | _pairs(args.param, "--param")
+    fields["values"] = typed_values(_declared_of(client, definition), given) if definition \
+        else {}
+    return fields
 
-def _plain_value(message: spb.ParameterValue):
-    return json_format.MessageToDict(message, unquote_int64_if_possible=True).popitem()[1]
+
+def _timespan(value) -> dt.timedelta:
+    return typed_values({"refresh_interval": "timespan"}, {"refresh_interval": value})[
+        "refresh_interval"]
 
 
-def plain(message) -> dict:
-    """A definition or segment as JSON, its parameters as a file writes them."""
-    document = json_format.MessageToDict(message, preserving_proto_field_name=True,
-                                         always_print_fields_with_no_presence=True,
-                                         unquote_int64_if_possible=True)
-    if isinstance(message, spb.FilterDefinition):
-        document["parameters"] = {p.name: TYPE_NAMES.get(p.type, "unspecified")
-                                  for p in message.parameters}
-    elif isinstance(message, spb.Segment):
-        document["parameters"] = {name: _plain_value(value)
-                                  for name, value in sorted(message.parameters.items())}
-    return document
+def _declared_of(client, definition: str) -> dict[str, str]:
+    return client.get_filter_definition(definition)["parameters"]
 
 
 # -- commands -----------------------------------------------------------------------------------
 
-class _Calls:
-    """The two services on one client's channel; failures raise the client's TrackstoreError."""
-
-    def __init__(self, args):
-        self.client = Client(args.target, api_key=args.api_key)
-        self.definitions = sgrpc.FilterDefinitionServiceStub(self.client._channel)
-        self.segments = sgrpc.SegmentServiceStub(self.client._channel)
-
-    def __call__(self, method, request):
-        return self.client._call(method, request)
-
-    def declared(self, scope: str, definition: str) -> dict[str, str]:
-        """The parameter types of a stored definition."""
-        found = self(self.definitions.GetFilterDefinition,
-                     spb.GetFilterDefinitionRequest(scope=scope, name=definition))
-        return {p.name: TYPE_NAMES[p.type] for p in found.filter_definition.parameters}
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.client.close()
-
-
-def _run(handler):
-    """A command's function: `handler(calls, args)` returns the JSON document to print."""
+def _run(handler, columns: list[str] | None = None, field: str | None = None):
+    """A command's function: `handler(client, args)` returns the document to print; with
+    `columns`, `--format` prints `document[field]` (or the document) as rows of them."""
     def run(args) -> int:
-        with _Calls(args) as calls:
-            _print_json(handler(calls, args))
+        with trackstore.Client(args.target, api_key=args.api_key, scope=args.scope) as client:
+            document = handler(client, args)
+        if columns is None:
+            print_json(document)
+        else:
+            rows = document[field] if field else [document]
+            print_rows(document, columns, rows, args.format)
         return 0
     return run
 
 
-def _listing(service: str, method: str, request_type, field: str):
+def _listing(method: str, field: str):
     """List's handler: one page, or with --all every page from --page-token on."""
-    def handler(calls, args) -> dict:
+    def handler(client, args) -> dict:
         found, token = [], args.page_token or ""
         while True:
-            page = calls(getattr(getattr(calls, service), method),
-                         request_type(scope=args.scope, page_size=args.page_size,
-                                      page_token=token, name_prefix=args.prefix or ""))
-            found.extend(plain(item) for item in getattr(page, field))
-            token = page.next_page_token
+            page = getattr(client, method)(args.prefix or "", page_size=args.page_size,
+                                           page_token=token)
+            found.extend(page[field])
+            token = page["next_page_token"]
             if not (args.all and token):
                 return {field: found, "next_page_token": token}
     return handler
 
 
-# filters
-
-def filters_create(calls, args) -> dict:
-    return plain(calls(calls.definitions.CreateFilterDefinition, spb.CreateFilterDefinitionRequest(
-        scope=args.scope, filter_definition=definition_message(args))).filter_definition)
-
-
-def filters_get(calls, args) -> dict:
-    return plain(calls(calls.definitions.GetFilterDefinition, spb.GetFilterDefinitionRequest(
-        scope=args.scope, name=args.name)).filter_definition)
-
-
-def filters_replace(calls, args) -> dict:
-    return plain(calls(calls.definitions.ReplaceFilterDefinition,
-                       spb.ReplaceFilterDefinitionRequest(
-                           scope=args.scope, filter_definition=definition_message(args)))
-                 .filter_definition)
-
-
-def filters_delete(calls, args) -> dict:
-    calls(calls.definitions.DeleteFilterDefinition, spb.DeleteFilterDefinitionRequest(
-        scope=args.scope, name=args.name, etag=args.etag or ""))
-    return {"deleted": args.name}
-
-
-def filters_preview(calls, args) -> dict:
+def filters_preview(client, args):
     """A stored definition by name, or an inline one from --file/--query and --type."""
-    request = spb.PreviewFilterDefinitionRequest(scope=args.scope)
     if args.file or args.query:
-        request.inline_definition.CopyFrom(definition_message(args))
-        declared = {p.name: TYPE_NAMES[p.type] for p in request.inline_definition.parameters}
-    elif args.stored:
-        request.name = args.stored
-        declared = calls.declared(args.scope, args.stored)
-    else:
-        raise ValueError("name a stored definition, or give one with --file or --query")
-    for name, value in typed_values(declared, _pairs(args.param, "--param")).items():
-        request.parameters[name].CopyFrom(value)
-    response = calls(calls.definitions.PreviewFilterDefinition, request)
-    return {"columns": [{"name": c.name, "type": c.type} for c in response.columns],
-            "items": _struct_items(response.items, [c.name for c in response.columns]),
-            "count": response.count, "truncated": response.truncated}
+        fields = definition_fields(args)
+        definition = definition_message(**fields)
+        values = typed_values(fields["parameters"], _pairs(args.param, "--param"))
+        return client.preview_filter_definition(definition=definition, values=values)
+    if not args.stored:
+        raise InputError("name a stored definition, or give one with --file or --query")
+    values = typed_values(_declared_of(client, args.stored), _pairs(args.param, "--param"))
+    return client.preview_filter_definition(args.stored, values)
 
 
-# segments
-
-def segment_message(calls, args) -> spb.Segment:
-    """The segment of --file and the flags (which win); values typed by its definition."""
-    document = read_file(args.file) if args.file else {}
-    definition = args.filter_definition or document.get("filter_definition", "")
-    segment = spb.Segment(name=args.name or document.get("name", ""), filter_definition=definition,
-                          description=args.description or document.get("description", ""),
-                          etag=getattr(args, "etag", None) or "")
-    interval = args.refresh_interval or document.get("refresh_interval")
-    if interval is not None:
-        segment.refresh_interval.FromTimedelta(value_from_text("timespan", str(interval)))
-    given = dict(document.get("parameters") or {}) | _pairs(args.param, "--param")
-    if definition:
-        for name, value in typed_values(calls.declared(args.scope, definition), given).items():
-            segment.parameters[name].CopyFrom(value)
-    return segment
+def cmd_filters_preview(args) -> int:
+    with trackstore.Client(args.target, api_key=args.api_key, scope=args.scope) as client:
+        result = filters_preview(client, args)
+    print_rows(result.to_dict(), [c.name for c in result.columns], result.rows, args.format,
+               f"{len(result)} rows" + (" (truncated: the query has more)"
+                                        if result.truncated else ""))
+    return 0
 
 
-def segments_create(calls, args) -> dict:
-    return plain(calls(calls.segments.CreateSegment, spb.CreateSegmentRequest(
-        scope=args.scope, segment=segment_message(calls, args))).segment)
-
-
-def segments_get(calls, args) -> dict:
-    return plain(calls(calls.segments.GetSegment, spb.GetSegmentRequest(
-        scope=args.scope, name=args.name)).segment)
-
-
-def segments_replace(calls, args) -> dict:
-    return plain(calls(calls.segments.ReplaceSegment, spb.ReplaceSegmentRequest(
-        scope=args.scope, segment=segment_message(calls, args))).segment)
-
-
-def segments_delete(calls, args) -> dict:
-    calls(calls.segments.DeleteSegment, spb.DeleteSegmentRequest(
-        scope=args.scope, name=args.name, etag=args.etag or ""))
-    return {"deleted": args.name}
-
-
-def segments_refresh(calls, args) -> dict:
+def segments_refresh(client, args) -> dict:
     """Starts a refresh; with --wait, waits until the segment holds its result (or its error)."""
-    started = calls(calls.segments.RefreshSegment, spb.RefreshSegmentRequest(
-        scope=args.scope, name=args.name)).request_time
+    started = client.refresh_segment(args.name)
     if not args.wait:
-        return {"request_time": started.ToJsonString()}
+        return {"request_time": started}
     deadline = time.monotonic() + args.timeout
     while True:
-        segment = calls(calls.segments.GetSegment, spb.GetSegmentRequest(
-            scope=args.scope, name=args.name)).segment
-        if _at_or_after(segment.computed_at, started) or _at_or_after(
-                segment.last_error_time, started):
-            return plain(segment)
+        segment = client.get_segment(args.name)
+        if _at_or_after(segment.get("computed_at"), started) or _at_or_after(
+                segment.get("last_error_time"), started):
+            return segment
         if time.monotonic() > deadline:
-            raise TimeoutError(f"segment {args.name} was not refreshed within {args.timeout:g} s")
+            raise CommandFailed(f"segment {args.name} was not refreshed within "
+                                f"{args.timeout:g} s")
         time.sleep(REFRESH_WAIT_POLL_SECONDS)
 
 
-def _at_or_after(stamp: timestamp_pb2.Timestamp, start: timestamp_pb2.Timestamp) -> bool:
-    return (stamp.seconds, stamp.nanos) >= (start.seconds, start.nanos) and stamp.seconds > 0
+def _at_or_after(stamp: str | None, start: str) -> bool:
+    return bool(stamp) and _instant(stamp) >= _instant(start)
 
 
-def segments_evaluate(calls, args) -> dict:
+def _instant(stamp: str) -> dt.datetime:
+    # RFC 3339 text as protobuf writes it: "Z", and 0, 3, 6 or 9 fractional digits.
+    whole, _, fraction = stamp.rstrip("Z").partition(".")
+    return dt.datetime.fromisoformat(whole).replace(
+        microsecond=int((fraction + "000000")[:6]))
+
+
+def segments_evaluate(client, args) -> dict:
     """A page of DeviceIds, or with --all every page from --page-token on."""
     devices, token = [], args.page_token or ""
     while True:
-        page = calls(calls.segments.EvaluateSegment, spb.EvaluateSegmentRequest(
-            scope=args.scope, name=args.name, page_size=args.page_size, page_token=token,
-            fresh=args.fresh))
-        devices.extend(page.device_ids)
-        token = page.next_page_token
+        page = client.evaluate_segment(args.name, page_size=args.page_size, page_token=token,
+                                       fresh=args.fresh)
+        devices.extend(page["device_ids"])
+        token = page["next_page_token"]
         if not (args.all and token):
-            return {"device_ids": devices, "device_count": page.device_count,
-                    "computed_at": (page.computed_at.ToJsonString()
-                                    if page.HasField("computed_at") else None),
-                    "next_page_token": token}
+            return {**page, "device_ids": devices, "next_page_token": token}
 
 
-def segments_is_in(calls, args) -> dict:
-    answer = calls(calls.segments.IsInSegment, spb.IsInSegmentRequest(
-        scope=args.scope, device_id=args.device_id, segments=args.segments))
-    return {"device_id": args.device_id,
-            "in_segment": dict(zip(args.segments, answer.in_segment))}
+def _evaluate_rows(args) -> int:
+    with trackstore.Client(args.target, api_key=args.api_key, scope=args.scope) as client:
+        document = segments_evaluate(client, args)
+    print_rows(document, ["device_id"], [{"device_id": d} for d in document["device_ids"]],
+               args.format, f"{document['device_count']} devices, computed at "
+                            f"{document['computed_at']}")
+    return 0
 
 
-def segments_of(calls, args) -> dict:
-    answer = calls(calls.segments.SegmentsOf, spb.SegmentsOfRequest(
-        scope=args.scope, device_id=args.device_id))
-    return {"device_id": args.device_id, "segments": list(answer.segments)}
+HANDLERS = {
+    ("filters", "create"): lambda client, args: client.create_filter_definition(
+        **definition_fields(args)),
+    ("filters", "replace"): lambda client, args: client.replace_filter_definition(
+        **definition_fields(args), etag=args.etag or ""),
+    ("filters", "get"): lambda client, args: client.get_filter_definition(args.name),
+    ("filters", "delete"): lambda client, args: client.delete_filter_definition(
+        args.name, etag=args.etag or "") or {"deleted": args.name},
+    ("segments", "create"): lambda client, args: client.create_segment(
+        **segment_fields(client, args)),
+    ("segments", "replace"): lambda client, args: client.replace_segment(
+        **segment_fields(client, args), etag=args.etag or ""),
+    ("segments", "get"): lambda client, args: client.get_segment(args.name),
+    ("segments", "delete"): lambda client, args: client.delete_segment(
+        args.name, etag=args.etag or "") or {"deleted": args.name},
+    ("segments", "refresh"): segments_refresh,
+    ("segments", "is-in"): lambda client, args: {
+        "device_id": args.device_id,
+        "in_segment": client.is_in_segment(args.device_id, args.segments)},
+    ("segments", "of"): lambda client, args: {
+        "device_id": args.device_id, "segments": client.segments_of(args.device_id)},
+}
 
 
 # -- the parsers --------------------------------------------------------------------------------
+
+EXAMPLES = {
+    "filters": """examples:
+  trackstore filters create --scope shop --file examples/segments/viewed-product.yaml
+  trackstore filters preview --scope shop viewed-product --param product=shoes-42 --param window=7d
+  trackstore filters list --scope shop --prefix viewed --format table""",
+    "segments": """examples:
+  trackstore segments create --scope shop --file examples/segments/viewed-shoes.yaml
+  trackstore segments refresh --scope shop viewed-shoes --wait
+  trackstore segments evaluate --scope shop viewed-shoes --all --format csv
+  trackstore segments is-in --scope shop visitor-1 viewed-shoes""",
+}
+
 
 def _definition_flags(command) -> None:
     command.add_argument("--file", help="a YAML or JSON file of the definition")
@@ -357,76 +304,72 @@ def _page_flags(command, default_size: int) -> None:
     command.add_argument("--all", action="store_true", help="every page, as one document")
 
 
-def _add_filters(actions, client_command) -> None:
-    _add_writes(actions, client_command, "definition", _definition_flags, filters_create,
-                filters_replace)
-    preview = client_command("preview", "run a stored (NAME) or inline (--file) definition",
-                             within=actions)
+class _Group:
+    """The actions of `trackstore filters` or `trackstore segments`."""
+
+    def __init__(self, commands, client_command, group: str, help: str):
+        self.group, self.client_command = group, client_command
+        parser = commands.add_parser(group, help=help, description=help,
+                                     epilog=EXAMPLES[group],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+        self.actions = parser.add_subparsers(dest="action", required=True)
+
+    def add(self, action: str, help: str, run=None, reads: bool = False):
+        command = self.client_command(action, help, within=self.actions, reads=reads,
+                                      examples=EXAMPLES[self.group])
+        command.set_defaults(run=run or _run(HANDLERS[(self.group, action)]))
+        return command
+
+    def add_standard(self, what: str, flags, columns: list[str], field: str) -> None:
+        """create, replace, get, delete and list of a definition or a segment."""
+        flags(self.add("create", f"store a {what}"))
+        replace = self.add("replace", f"replace a stored {what}")
+        flags(replace)
+        replace.add_argument("--etag", help=f"refuse if the {what} changed since")
+        self.add("get", f"show a {what}").add_argument("name")
+        delete = self.add("delete", f"delete a {what}")
+        delete.add_argument("name")
+        delete.add_argument("--etag", help=f"refuse if the {what} changed since")
+        method = "list_filter_definitions" if field == "filter_definitions" else "list_segments"
+        listing = self.add("list", f"list {what}s by name",
+                           _run(_listing(method, field), columns, field), reads=True)
+        listing.add_argument("--prefix", help="only names starting with it")
+        _page_flags(listing, 50)
+
+
+def _add_filters(group: _Group) -> None:
+    group.add_standard("definition", _definition_flags, DEFINITION_COLUMNS,
+                       "filter_definitions")
+    preview = group.add("preview", "run a stored (NAME) or inline (--file) definition",
+                        cmd_filters_preview, reads=True)
     preview.add_argument("stored", nargs="?", metavar="name", help="a stored definition")
     _definition_flags(preview)
     preview.add_argument("--param", action="append", metavar="NAME=VALUE")
-    preview.set_defaults(run=_run(filters_preview))
-    _add_common(actions, client_command, "definition", filters_get, filters_delete,
-                _listing("definitions", "ListFilterDefinitions",
-                         spb.ListFilterDefinitionsRequest, "filter_definitions"))
 
 
-def _add_writes(actions, client_command, what: str, flags, create, replace) -> None:
-    """`create` and `replace` of a definition or segment, from --file and flags."""
-    command = client_command("create", f"store a {what}", within=actions)
-    flags(command)
-    command.set_defaults(run=_run(create))
-    command = client_command("replace", f"replace a stored {what}", within=actions)
-    flags(command)
-    command.add_argument("--etag", help=f"refuse if the {what} changed since")
-    command.set_defaults(run=_run(replace))
-
-
-def _add_common(actions, client_command, what: str, get, delete, listing) -> None:
-    command = client_command("get", f"show a {what}", within=actions)
-    command.add_argument("name")
-    command.set_defaults(run=_run(get))
-    command = client_command("delete", f"delete a {what}", within=actions)
-    command.add_argument("name")
-    command.add_argument("--etag", help=f"refuse if the {what} changed since")
-    command.set_defaults(run=_run(delete))
-    command = client_command("list", f"list {what}s by name", within=actions)
-    command.add_argument("--prefix", help="only names starting with it")
-    _page_flags(command, 50)
-    command.set_defaults(run=_run(listing))
-
-
-def _add_segments(actions, client_command) -> None:
-    _add_writes(actions, client_command, "segment", _segment_flags, segments_create,
-                segments_replace)
-    _add_common(actions, client_command, "segment", segments_get, segments_delete,
-                _listing("segments", "ListSegments", spb.ListSegmentsRequest, "segments"))
-    refresh = client_command("refresh", "refresh a segment now", within=actions)
+def _add_segments(group: _Group) -> None:
+    group.add_standard("segment", _segment_flags, SEGMENT_COLUMNS, "segments")
+    refresh = group.add("refresh", "refresh a segment now")
     refresh.add_argument("name")
     refresh.add_argument("--wait", action="store_true", help="until it is refreshed")
     refresh.add_argument("--timeout", type=float, default=300.0, help="seconds --wait waits")
-    refresh.set_defaults(run=_run(segments_refresh))
-    evaluate = client_command("evaluate", "a segment's DeviceIds", within=actions)
+    evaluate = group.add("evaluate", "a segment's DeviceIds", _evaluate_rows, reads=True)
     evaluate.add_argument("name")
     evaluate.add_argument("--fresh", action="store_true",
                           help="evaluate now, not from the last refresh")
     _page_flags(evaluate, 1000)
-    evaluate.set_defaults(run=_run(segments_evaluate))
-    is_in = client_command("is-in", "whether a device is in segments", within=actions)
+    is_in = group.add("is-in", "whether a device is in segments")
     is_in.add_argument("device_id")
     is_in.add_argument("segments", nargs="+", metavar="segment")
-    is_in.set_defaults(run=_run(segments_is_in))
-    of = client_command("of", "the segments holding a device", within=actions)
-    of.add_argument("device_id")
-    of.set_defaults(run=_run(segments_of))
+    group.add("of", "the segments holding a device").add_argument("device_id")
 
 
 def add_commands(commands: argparse._SubParsersAction, client_command) -> None:
-    """`filters` and `segments` beside the other commands; `client_command(name, help,
-    within=...)` makes a command with the connection options (--target, --api-key, --scope)."""
-    for name, help, add in (
-            ("filters", "filter definitions: KQL templates with typed parameters", _add_filters),
-            ("segments", "segments: definitions bound to values, their devices, membership",
-             _add_segments)):
-        add(commands.add_parser(name, help=help).add_subparsers(dest="action", required=True),
-            client_command)
+    """`filters` and `segments` beside the other commands (parser._add_feature_commands);
+    `client_command(name, help, within=, reads=, examples=)` makes a command with the
+    connection options (--target, --api-key, --scope) and, when it reads, --format."""
+    _add_filters(_Group(commands, client_command, "filters",
+                        "filter definitions: KQL templates with typed parameters"))
+    _add_segments(_Group(commands, client_command, "segments",
+                         "segments: definitions bound to values, their devices, membership"))
+

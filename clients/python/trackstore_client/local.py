@@ -37,8 +37,10 @@ class LocalServer:
     def start(self, timeout: float = 60.0) -> "LocalServer":
         command = [
             sys.executable, "-m", "trackstore_client.cli", "serve",
-            # Stopping a local server needs no drain pause; EXTRA can set one.
-            "--data-dir", str(self.data_dir), "--port", "0", "--drain-seconds", "0", *self.extra,
+            # Stopping a local server needs no drain pause, and many run at once: no HTTP port
+            # unless EXTRA sets one (--http-port).
+            "--data-dir", str(self.data_dir), "--port", "0", "--drain-seconds", "0",
+            "--http-port", "0", *self.extra,
         ]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
