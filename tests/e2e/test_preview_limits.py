@@ -57,10 +57,19 @@ def heavy_server(heavy_data_dir):
 
 
 def _quick_query_answers_promptly(server) -> float:
+    """Seconds until a quick query answers; the stopped query's slot may take a moment to free
+    on a busy machine, so a refusal within the second is asked again."""
     started = time.monotonic()
     with server.client() as client:
-        assert client.preview("heavy", QUICK)["items"] == [{"Count": 1}]
-    return time.monotonic() - started
+        while True:
+            try:
+                assert client.preview("heavy", QUICK)["items"] == [{"Count": 1}]
+                return time.monotonic() - started
+            except TrackstoreError as error:
+                if error.code != grpc.StatusCode.RESOURCE_EXHAUSTED or \
+                        time.monotonic() - started > 1.0:
+                    raise
+                time.sleep(0.05)
 
 
 def test_server_time_limit_interrupts_the_query(heavy_server):
