@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import pathlib
 
-from harness import BENCH_DIR, jsonable
-from suite import BATCH_DELETE_SIZE, LIST_FILTER, LIST_ORDERBY, LIST_TOP, QUERIES
+from harness import BENCH_DIR, jsonable, percentile
+from suite import (BATCH_DELETE_SIZE, LIST_FILTER, LIST_ORDERBY, LIST_TOP, QUERIES,
+                   TARGET_BYTES_PER_PAIR, TARGET_IS_IN_CALLS, TARGET_IS_IN_P99_MS,
+                   TARGET_IS_IN_SHARE_OF_CEILING, TARGET_REFRESH_RATIO)
 
 
 def write(results: dict, out_path: pathlib.Path) -> None:
@@ -21,7 +23,13 @@ def write(results: dict, out_path: pathlib.Path) -> None:
 
 
 def write_markdown(results: dict, out_path: pathlib.Path) -> None:
-    out_path.write_text(render(results, notes_for(out_path)))
+    out_path.write_text(render(results, notes_for(out_path), segments_for(out_path)))
+
+
+def segments_for(out_path: pathlib.Path) -> dict | None:
+    """The figures of bench/segments.py written beside `out_path` (RESULTS-segments.json)."""
+    path = out_path.with_name(out_path.stem + "-segments.json")
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def notes_for(out_path: pathlib.Path) -> str | None:
@@ -32,11 +40,13 @@ def notes_for(out_path: pathlib.Path) -> str | None:
     return None
 
 
-def render(results: dict, notes: str | None) -> str:
+def render(results: dict, notes: str | None, segments: dict | None = None) -> str:
     out = _header(results)
     for section in (_targets, _ingest, _load, _stored_ingest, _preview, _preview_before,
                     _list, _delete, _server_errors, _memory, _profiles):
         out += section(results)
+    if segments:
+        out += _segments(segments)
     if notes:
         out += [notes.strip(), ""]
     return "\n".join(out)
@@ -329,6 +339,51 @@ def _memory(results: dict) -> list[str]:
                 f"(kernel high-water mark; sampled every 0.1 s: {_mb(mem.get('peak_rss_bytes'))}). "
                 f"Per phase (sampled): {phases}.", ""]
     return out
+
+
+def _segments(figures: dict) -> list[str]:
+    """bench/segments.py's figures (RESULTS-segments.json), against the targets of issue 22."""
+    refresh, members, hot = figures["refresh"], figures["membership"], figures["hot_path"]
+    p50 = lambda values: percentile(values, 0.5)  # noqa: E731
+    calls_goal = min(TARGET_IS_IN_CALLS,
+                     TARGET_IS_IN_SHARE_OF_CEILING * hot["ceiling"]["calls_per_s"])
+    rows = [
+        ("IsInSegment p99 server time, one segment a call", f"< {TARGET_IS_IN_P99_MS} ms",
+         f"{hot['server_p99_ms']:.3f} ms", hot["server_p99_ms"] < TARGET_IS_IN_P99_MS,
+         f"the handler's time in the access log, one client: p50 {hot['server_p50_ms']:.3f} ms, "
+         f"{hot['server_calls']:,} calls; with {hot['threads']} clients p50 "
+         f"{hot['loaded_server_p50_ms']:.3f} ms, p99 {hot['loaded_server_p99_ms']:.3f} ms "
+         f"(threads waiting for the GIL)"),
+        (f"IsInSegment calls/s, {hot['threads']} clients", f"≥ {calls_goal:,.0f}",
+         f"{hot['ours']['calls_per_s']:,.0f}", hot["ours"]["calls_per_s"] >= calls_goal,
+         f"{hot['of_ceiling']:.0%} of the gRPC no-op ceiling "
+         f"({hot['ceiling']['calls_per_s']:,.0f} calls/s), the two in turn; rounds "
+         + ", ".join(f"{a:,.0f}/{b:,.0f}" for a, b in zip(
+             hot["ours"].get("rounds_calls_per_s", []),
+             hot["ceiling"].get("rounds_calls_per_s", [])))
+         + f"; client p50/p99 {hot['ours']['client_p50_ms']:.2f}/"
+         f"{hot['ours']['client_p99_ms']:.2f} ms"),
+        ("Memory per (segment, device) pair", f"≤ {TARGET_BYTES_PER_PAIR} bytes",
+         f"{members['index_bytes_per_pair']:.0f} bytes",
+         members["index_bytes_per_pair"] <= TARGET_BYTES_PER_PAIR,
+         f"{members['pairs']:,} pairs in {members['segments']} segments and the refresh "
+         f"figure's; the server's RSS grew {members['rss_bytes_per_pair']:.1f} bytes a pair"),
+        ("Refresh of a 90-day segment / raw DuckDB", f"≤ {TARGET_REFRESH_RATIO}x",
+         f"{refresh['ratio']:.2f}x", refresh["ratio"] <= TARGET_REFRESH_RATIO,
+         f"{refresh['events']:,} events (the target is for 10,000,000), "
+         f"{refresh['devices']:,} devices; ours {p50(refresh['ours_lake_s']):.2f} s (query and "
+         f"lake write) + {p50(refresh['ours_load_s']):.2f} s into memory, raw "
+         f"{p50(refresh['raw_s']):.2f} s"),
+    ]
+    out = ["## 6. Segments (issue 22)", "",
+           f"`{figures['command']}` on {figures['date']}, revision {figures['revision']}, "
+           f"{figures['run_seconds']:,.0f} s. The machine was shared with other work while it "
+           f"ran: the figures are of a busy machine. Medians of {refresh['runs']} refreshes "
+           f"and raw queries, called in turn.", "",
+           "| Figure | Target | Measured | Status | Note |", "|---|---|---|---|---|"]
+    out += [f"| {name} | {goal} | {value} | {'pass' if ok else 'MISS'} | {note} |"
+            for name, goal, value, ok, note in rows]
+    return out + [""]
 
 
 def _profiles(results: dict) -> list[str]:

@@ -121,3 +121,12 @@ RPC_ROW_MS = 0.013
 TARGET_RATIO_RPC = 1.0
 TARGET_RATIO_RPC_BEFORE = 1.3
 TARGET_CLIENT_ID_COST = 0.15
+
+# The targets of issue 22 (bench/segments.py): IsInSegment's p99 server time per segment, its
+# calls/s from 8 clients (or this share of the gRPC no-op ceiling, whichever is lower), the
+# memory of a (segment, device) pair, a 90-day refresh over raw DuckDB's time.
+TARGET_IS_IN_P99_MS = 0.2
+TARGET_IS_IN_CALLS = 3000
+TARGET_IS_IN_SHARE_OF_CEILING = 0.8
+TARGET_BYTES_PER_PAIR = 40
+TARGET_REFRESH_RATIO = 1.5

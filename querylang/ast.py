@@ -93,6 +93,14 @@ class Call(Expr):
 
 
 @dataclass(frozen=True)
+class Param(Expr):
+    """`{{name}}`: a parameter of a filter definition. The resolver replaces it with a Literal
+    of the value bound to `name`, so a value is never text of the query."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class Star(Expr):
     """`*` as a function argument (`arg_max(EventTime, *)`)."""
 

@@ -10,7 +10,7 @@ from .ast import OutputColumn
 from .errors import QueryError, too_deep
 from .known_values import KnownValues
 from .literals import as_naive_utc
-from .resolve import resolve
+from .resolve import Bound, resolve
 from .schema import EVENTS_SCHEMA, Schema
 from .sqlgen import generate_with_hints
 from .sqltext import quote_ident
@@ -38,14 +38,16 @@ class CompiledQuery:
 
 def compile(query: str, *, schema: Schema = EVENTS_SCHEMA, source_sql: str = '"events"',
             now: datetime | None = None, max_rows: int | None = None,
-            known: KnownValues | None = None, order_key_output: bool = False
-            ) -> CompiledQuery:
+            known: KnownValues | None = None, order_key_output: bool = False,
+            parameters: Mapping[str, Bound] | None = None) -> CompiledQuery:
     """KQL text -> one DuckDB SELECT over `source_sql`, its parameters and output columns.
 
-    `known`: column -> every value it may hold in the data read (known_values.py)."""
+    `known`: column -> every value it may hold in the data read (known_values.py).
+    `parameters`: the values of a filter definition's placeholders (templates.bind); each
+    becomes a bound parameter of the SQL, like any literal."""
     return _compile(lambda: parse_kql.parse(query), {"query": query}, schema=schema,
                     source_sql=source_sql, now=now, max_rows=max_rows, known=known,
-                    order_key_output=order_key_output)
+                    order_key_output=order_key_output, parameters=parameters)
 
 
 def compile_list(filter: str, orderby: str, *, skip: int, top: int,
@@ -60,17 +62,18 @@ def compile_list(filter: str, orderby: str, *, skip: int, top: int,
     return _compile(
         lambda: parse_odata.parse(filter, orderby, skip=skip, top=top, table=schema.table),
         inputs, schema=schema, source_sql=source_sql, now=None, max_rows=None, known=known,
-        order_key_output=order_key_output)
+        order_key_output=order_key_output, parameters=None)
 
 
 def _compile(parse: Callable[[], ast.Query], inputs: Mapping[str, str], *, schema: Schema,
              source_sql: str, now: datetime | None, max_rows: int | None,
-             known: KnownValues | None, order_key_output: bool) -> CompiledQuery:
+             known: KnownValues | None, order_key_output: bool,
+             parameters: Mapping[str, Bound] | None) -> CompiledQuery:
     """The stages in order; a QueryError leaves with the text of the input it is in."""
     tree = None
     try:
         tree = parse()
-        resolved = resolve(tree, schema)
+        resolved = resolve(tree, schema, parameters)
         pruned = False
         if known:
             resolved, pruned = known_values.prune(resolved, known)

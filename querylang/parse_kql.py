@@ -345,6 +345,13 @@ class _ToAst(AstBuilder):
     def dynamic(self, meta, c):
         return ast.Literal(_unnull(c[0]), type="dynamic", span=self.span_of(meta))
 
+    def placeholder(self, meta, c):
+        name = str(c[0])[2:-2].strip()
+        if not (name.isascii() and name.isalpha()):
+            raise self.error_at(c[0], f"a placeholder names a parameter of letters only, "
+                                      f"e.g. {{{{eventType}}}}; found '{c[0]}'")
+        return ast.Param(name, span=self.span_of(c[0]))
+
     def jstring(self, meta, c):
         try:
             return literals.kql_string(str(c[0]))

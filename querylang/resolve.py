@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from . import ast, functions, literals, naming
 from .ast import OutputColumn
@@ -84,11 +84,17 @@ def is_const(e: ast.Expr) -> bool:
     return isinstance(e, ast.Literal)
 
 
+# A placeholder's value: (KQL type, Python value), as templates.bind gives it.
+Bound = tuple[str, object]
+
+
 class Resolver(TabularOperators):
-    def __init__(self, schema: Schema = EVENTS_SCHEMA, dialect: str = "kql"):
+    def __init__(self, schema: Schema = EVENTS_SCHEMA, dialect: str = "kql",
+                 parameters: Mapping[str, Bound] | None = None):
         self.schema = schema
         self.dialect = dialect
         self.lets: dict[str, ast.Expr] = {}
+        self.parameters = parameters or {}
 
     # ------------------------------------------------------------ query and operators
     def query(self, q: ast.Query) -> ResolvedQuery:
@@ -362,6 +368,13 @@ class Resolver(TabularOperators):
         if e.type is None:
             return _t(e, "null")
         return e
+
+    def e_Param(self, e: ast.Param, scope, agg):
+        if e.name not in self.parameters:
+            raise at(e, f"the placeholder {{{{{e.name}}}}} has no value: placeholders belong to "
+                        f"filter definitions, whose parameters give them values")
+        kind, value = self.parameters[e.name]
+        return ast.Literal(value, span=e.span, type=kind)
 
     def e_Star(self, e, scope, agg):
         raise at(e, "'*' is only allowed as a column list, e.g. arg_max(EventTime, *)")
@@ -704,6 +717,8 @@ def _has_aggregate(e) -> bool:
     return False
 
 
-def resolve(query: ast.Query, schema: Schema = EVENTS_SCHEMA) -> ResolvedQuery:
-    return Resolver(schema, query.dialect).query(query)
+def resolve(query: ast.Query, schema: Schema = EVENTS_SCHEMA,
+            parameters: Mapping[str, Bound] | None = None) -> ResolvedQuery:
+    """`parameters`: name -> the value of each placeholder {{name}} (templates.bind)."""
+    return Resolver(schema, query.dialect, parameters).query(query)
 

@@ -80,6 +80,9 @@ class Settings:
     delete_retry_seconds: int = 3600
     preview_timeout_seconds: float = limits.QUERY_TIME_LIMIT_SECONDS
     preview_max_rows: int = limits.PREVIEW_MAX_ROWS
+    # How often a server reads the segments' states: to load the generations other servers
+    # computed, drop deleted segments and start the refreshes that are due.
+    segment_poll_seconds: float = 2.0
     max_concurrent_queries: int = 2
     max_queued_queries: int = 16
     drain_seconds: float = 1.0
@@ -150,6 +153,7 @@ _HELP = {
     "delete_retry_seconds": "retry delay suggested when Delete is refused",
     "preview_timeout_seconds": "a query running longer is interrupted",
     "preview_max_rows": "most rows a Preview returns",
+    "segment_poll_seconds": "seconds between reads of the segments' states (refreshes by other servers, due refreshes)",
     "max_concurrent_queries": "queries that run at once",
     "max_queued_queries": "queries that may wait for a slot before RESOURCE_EXHAUSTED",
     "drain_seconds": "on SIGTERM, seconds health says NOT_SERVING before calls are refused",

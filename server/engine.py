@@ -31,9 +31,10 @@ from .event_batch import EventBatch, build_batch, normalize_scope
 from .lake import EVENTS_TABLE, LAKE, pending_deletions, scalar
 from .limits import DEFAULT_LIST_TOP, MAX_BATCH_DELETE, MAX_LIST_WINDOW, MAX_TRACK_ID_LENGTH
 from .reads.known_values import ScopeValues
-from .reads.plan import Compile, ReadPlan, Reads, sources
+from .reads.plan import Compile, ReadPlan, Reads, ScopeSource, sources
 from .reads.queries import QueryResult, QueryRunner
 from .rows import ResultRows
+from .segments.service import Segments
 from .store import open_store
 from .wal import WriteAheadLog
 from .writer import Writer
@@ -113,6 +114,9 @@ class Engine:
             self._values,
         )
         self._stop = threading.Event()
+        # Filter definitions and segments; every segment's devices are in memory once it is made.
+        self.segments = Segments(self, settings.segment_poll_seconds,
+                                 settings.preview_timeout_seconds)
         # Compaction with key promotion (daily by default) and, between them, light compactions
         # that apply deletions and merge the small files flushes and deletes write (every 10
         # minutes): each DuckLake commit adds files that every read must open until then.
@@ -238,8 +242,11 @@ class Engine:
             files = scalar(cursor, "SELECT count(*) FROM ducklake_list_files(?, 'events')", [LAKE])
         finally:
             cursor.close()
+        segment_devices, segment_bytes = self.segments.index.resident()
         return {
             "events": events,
+            "segment_devices": segment_devices,
+            "segment_memory_bytes": segment_bytes,
             "pending_deletions": pending,
             "max_pending_deletions": self.settings.max_pending_deletes,
             "data_files": files,
@@ -252,14 +259,16 @@ class Engine:
 
     @_reporting_storage_failure
     def preview(self, scope: str, query: str, timeout_seconds: float | None = None,
-                on_cancel: Callable | None = None):
+                on_cancel: Callable | None = None, parameters: dict | None = None):
+        """`parameters`: the values of a filter definition's placeholders (querylang.templates
+        .bind), when `query` is its template."""
         scope = normalize_scope(scope)
         max_rows = self.settings.preview_max_rows
         result, compiled = self._read(
             scope, timeout_seconds, on_cancel,
             lambda plan, source: querylang.compile(
                 query, schema=plan.schema, source_sql=source, max_rows=max_rows + 1,
-                known=plan.known, order_key_output=True),
+                known=plan.known, order_key_output=True, parameters=parameters),
         )
         truncated = len(result.rows) > max_rows
         rows = result.rows[:max_rows]
@@ -370,6 +379,15 @@ class Engine:
             cursor.close()
 
     @_reporting_storage_failure
+    def read_scope(self, scope: str, task: Callable[[duckdb.DuckDBPyConnection, ScopeSource], T],
+                   timeout_seconds: float | None = None, on_cancel: Callable | None = None) -> T:
+        """`task(cursor, source)` in one of the query slots, under the query time limit (or the
+        client's shorter deadline), with the scope's events, flushed or not, readable as
+        `source.sql` (bind `source.params`): the source Preview reads, without its row limit."""
+        plan = self._plan(normalize_scope(scope), timeout_seconds, on_cancel)
+        return self._reads.run_task(plan, task)
+
+    @_reporting_storage_failure
     def on_lake_thread(self, task: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """`task(cursor)` run on the lake thread once the lake holds every event acknowledged
         before the call, as deletes and compaction run: no flush runs beside it."""
@@ -377,6 +395,7 @@ class Engine:
 
     def close(self) -> None:
         self._stop.set()
+        self.segments.close()
         self._writer.close()
         self._conn.close()
 

@@ -71,11 +71,18 @@ class BadQuery(BadRequest, reason="QUERY_INVALID"):
 
 
 class NotFound(TrackstoreError, reason="NOT_FOUND"):
-    """No stored event has the TrackId."""
+    """What the request names is not stored: an event's TrackId, a filter definition, a
+    segment."""
 
 
 class AlreadyExists(TrackstoreError, reason="ALREADY_EXISTS"):
-    """Something of the same name exists (an export configuration of the scope)."""
+    """A create names something its scope already has (an export configuration, a filter
+    definition, a segment)."""
+
+
+class StaleEtag(TrackstoreError, reason="ETAG_MISMATCH"):
+    """A conditional write's etag is no longer current: another write came first. Read again,
+    then write again."""
 
 
 class NotAuthenticated(TrackstoreError, reason="API_KEY_INVALID"):
@@ -88,7 +95,8 @@ class NotAllowed(TrackstoreError, reason="SCOPE_NOT_ALLOWED"):
 
 class PreconditionFailed(TrackstoreError, reason="FAILED_PRECONDITION"):
     """The request is well formed but the state of things does not allow it; `reason` says
-    which state (an expired export cursor, a destination that refuses the probe)."""
+    which state (an expired export cursor, a destination that refuses the probe, a filter
+    definition that segments use)."""
 
     def __init__(self, message: str, reason: str | None = None):
         super().__init__(message)
@@ -102,6 +110,14 @@ class CursorExpired(PreconditionFailed, reason="CURSOR_EXPIRED"):
 
 class ExportBusy(PreconditionFailed, reason="EXPORT_RUNNING"):
     """Another run of the same export configuration holds its lease."""
+
+
+class DefinitionInUse(PreconditionFailed, reason="FILTER_DEFINITION_IN_USE"):
+    """A filter definition that segments use cannot be deleted."""
+
+
+class StaleCursor(PreconditionFailed, reason="CURSOR_STALE"):
+    """A page token continues a segment's materialisation that a refresh has replaced since."""
 
 
 # -- the server cannot do it now --------------------------------------------------------------

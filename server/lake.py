@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import pathlib
 import time
-from typing import Callable
+from typing import Callable, TypeVar
 
 import duckdb
 
@@ -22,6 +22,8 @@ from querylang.sqlgen import quote_ident
 
 from . import absent_modules, extensions
 from .config import Settings
+
+T = TypeVar("T")
 
 LAKE = "lake"
 EVENTS_TABLE = f"{LAKE}.main.events"
@@ -64,6 +66,26 @@ def rollback(cursor: duckdb.DuckDBPyConnection) -> None:
         cursor.execute("ROLLBACK")
     except duckdb.Error:
         pass  # no transaction was open
+
+
+def in_transaction(cursor: duckdb.DuckDBPyConnection, change: Callable[[object], T],
+                   attempts: int = 3) -> T:
+    """`change(cursor)` in one transaction, run again (up to `attempts` times in all) when its
+    commit conflicts with another server's or thread's. The cursor must not be inside one."""
+    for attempt in range(attempts):
+        cursor.execute("BEGIN")
+        try:
+            result = change(cursor)
+            cursor.execute("COMMIT")
+            return result
+        except duckdb.TransactionException:
+            rollback(cursor)
+            if attempt == attempts - 1:
+                raise
+        except BaseException:
+            rollback(cursor)
+            raise
+    raise AssertionError("unreachable")
 
 
 def set_inline_row_limit(cursor: duckdb.DuckDBPyConnection, rows: int) -> None:

@@ -22,6 +22,18 @@ DEFAULT_EXPORT_PAGE_SIZE = 100  # events an Export page holds when page_size is 
 MAX_EXPORT_PAGE_SIZE = 1000  # the most events an Export page may ask for
 MAX_IMPORT_BYTES = 256 * 1024 * 1024  # one Import document: 256 MiB
 
+# Filter definitions and segments (server/segments/)
+MAX_RESOURCE_NAME_LENGTH = 200  # characters of a definition's or a segment's name
+MAX_DESCRIPTION_LENGTH = 1000  # characters of a description
+MAX_CATEGORY_LENGTH = 50  # characters of a definition's category
+DEFAULT_REFRESH_INTERVAL_SECONDS = 86_400  # a segment's refresh interval when absent: 24 h
+MIN_REFRESH_INTERVAL_SECONDS = 60  # the shortest refresh interval
+DEFAULT_PAGE_SIZE = 50  # definitions or segments a List page holds when page_size is 0
+MAX_PAGE_SIZE = 1000  # a larger page_size is taken as this
+DEFAULT_EVALUATE_PAGE_SIZE = 1000  # DeviceIds an EvaluateSegment page holds when page_size is 0
+MAX_EVALUATE_PAGE_SIZE = 10_000  # a larger page_size is taken as this
+MAX_SEGMENTS_PER_CALL = 100  # segments one IsInSegment asks about
+
 # Any request or response, in either direction
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 

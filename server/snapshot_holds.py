@@ -17,7 +17,7 @@ import time
 
 import duckdb
 
-from .lake import LAKE, rollback, scalar
+from .lake import LAKE, in_transaction, scalar
 
 HOLDS_TABLE = f"{LAKE}.main.snapshot_holds"
 # Two servers holding at once: the second commit conflicts and tries again.
@@ -42,24 +42,15 @@ def current_snapshot(cursor: duckdb.DuckDBPyConnection) -> tuple[int, dt.datetim
 def hold(cursor: duckdb.DuckDBPyConnection, seconds: float) -> tuple[int, dt.datetime]:
     """Holds the lake's newest snapshot for `seconds`; returns it and the hold's end. The
     cursor must not be inside a transaction."""
-    for attempt in range(HOLD_ATTEMPTS):
-        cursor.execute("BEGIN")
-        try:
-            snapshot, committed = current_snapshot(cursor)
-            until = _in(seconds)
-            cursor.execute(f'DELETE FROM {HOLDS_TABLE} WHERE "Until" < ?', [_in(0)])
-            cursor.execute(f"INSERT INTO {HOLDS_TABLE} VALUES (?, ?, ?)",
-                           [snapshot, committed, until])
-            cursor.execute("COMMIT")
-            return snapshot, until
-        except duckdb.TransactionException:
-            rollback(cursor)
-            if attempt == HOLD_ATTEMPTS - 1:
-                raise
-        except BaseException:
-            rollback(cursor)
-            raise
-    raise AssertionError("unreachable")
+    def held(cursor) -> tuple[int, dt.datetime]:
+        snapshot, committed = current_snapshot(cursor)
+        until = _in(seconds)
+        cursor.execute(f'DELETE FROM {HOLDS_TABLE} WHERE "Until" < ?', [_in(0)])
+        cursor.execute(f"INSERT INTO {HOLDS_TABLE} VALUES (?, ?, ?)",
+                       [snapshot, committed, until])
+        return snapshot, until
+
+    return in_transaction(cursor, held, HOLD_ATTEMPTS)
 
 
 def retention_bound(cursor: duckdb.DuckDBPyConnection) -> dt.datetime | None:

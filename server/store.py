@@ -28,6 +28,7 @@ from .errors import StoreFormatNewer
 from .lake import (EVENTS_TABLE, FILE_OPTIONS, LAKE, PROMOTED_KEYS_TABLE, WAL_STATE_TABLE,
                    attach, column_names_of, events_table_ddl, quote_literal, rollback,
                    scalar, table_names)
+from .segments import tables as segment_tables
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,8 @@ STEPS: tuple[tuple[int, str, Callable[[duckdb.DuckDBPyConnection, int], None]], 
      export_tables.ensure_tables),
     (8, "key generations: keys shredded into typed columns at write time",
      promoted.ensure_generations),
+    (9, "the tables of filter definitions, segments and their materialisations",
+     segment_tables.ensure_tables),
 )
 FORMAT_VERSION = STEPS[-1][0]
 # A conflict means another server committed a step: one more attempt per step is enough.

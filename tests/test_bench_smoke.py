@@ -164,3 +164,28 @@ def test_the_report_is_rendered_from_the_figures_alone(bench_run, tmp_path):
     subprocess.run([sys.executable, str(BENCH / "run.py"), "--render", str(json_path),
                     "--out", str(again)], cwd=ROOT, check=True, timeout=60)
     assert again.read_text() == text
+
+
+def test_the_segments_benchmark_runs_end_to_end_with_a_tiny_n(tmp_path):
+    """bench/segments.py at a tiny size: its figures, and its section of a RESULTS.md rendered
+    from a copy of the checked-in RESULTS.json."""
+    out = tmp_path / "RESULTS.md"
+    (tmp_path / "RESULTS.json").write_text((BENCH / "RESULTS.json").read_text())
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "segments.py"), "--events", "2000", "--devices", "2000",
+         "--segments", "2", "--seconds", "0.5", "--runs", "1", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    figures = json.loads((tmp_path / "RESULTS-segments.json").read_text())
+    assert figures["membership"]["device_counts"] == [2000, 2000]
+    assert figures["membership"]["index_bytes_per_pair"] == 16
+    hot = figures["hot_path"]
+    assert hot["members_found"] == 100 and hot["strangers_found"] == 0
+    assert hot["ours"]["calls_per_s"] > 0 and hot["ceiling"]["calls_per_s"] > 0
+    assert hot["server_calls"] > 0 and hot["server_p99_ms"] > 0
+    refresh = figures["refresh"]
+    assert refresh["devices"] == refresh["raw_devices"] > 0 and refresh["ratio"] > 0
+    assert len(refresh["ours_lake_s"]) == 1
+    text = out.read_text()
+    assert "## 6. Segments (issue 22)" in text and "| Refresh of a 90-day segment" in text

@@ -32,6 +32,7 @@ from .http.app import create_app
 from .http.calls import Edge
 from .http.server import HttpServer
 from .registration import register
+from .segments import FilterDefinitionServicer, SegmentServicer
 from .servicer import AdminServicer, TrackEventsServicer
 
 log = logging.getLogger("trackstore.server")
@@ -137,7 +138,8 @@ def create_server(settings: Settings,
     servicer = TrackEventsServicer()
     export_servicer = ExportServicer(servicer)
     services = register(server, [servicer, AdminServicer(servicer), export_servicer,
-                                 ImportServicer(servicer)])
+                                 ImportServicer(servicer), FilterDefinitionServicer(servicer),
+                                 SegmentServicer(servicer)])
     health_servicer = health.HealthServicer()
     _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

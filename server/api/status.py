@@ -29,6 +29,7 @@ STATUS_CODES: tuple[tuple[type[errors.TrackstoreError], int], ...] = (
     (errors.BadRequest, code_pb2.INVALID_ARGUMENT),
     (errors.NotFound, code_pb2.NOT_FOUND),
     (errors.AlreadyExists, code_pb2.ALREADY_EXISTS),
+    (errors.StaleEtag, code_pb2.ABORTED),
     (errors.PreconditionFailed, code_pb2.FAILED_PRECONDITION),
     (errors.NotAuthenticated, code_pb2.UNAUTHENTICATED),
     (errors.NotAllowed, code_pb2.PERMISSION_DENIED),

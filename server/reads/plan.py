@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Callable, TypeVar
 
 from querylang import CompiledQuery, KnownValues, Schema
 
@@ -22,6 +22,7 @@ from .known_values import ScopeValues
 from .queries import QueryResult, QueryRunner
 
 Prepare = Callable[[object], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,16 @@ class ReadPlan:
 # (plan, source SQL) -> the read's query over that source, compiled with the plan's schema and
 # known values.
 Compile = Callable[[ReadPlan, str], CompiledQuery]
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeSource:
+    """What a task over a scope's events (Reads.run_task) reads: the schema to compile against,
+    the SQL of the events (sources()) and the parameters that SQL needs bound."""
+
+    schema: Schema
+    sql: str
+    params: dict
 
 
 def sources(lake_select: str, recent_source_sql: str) -> tuple[str, str]:
@@ -96,11 +107,8 @@ class Reads:
 
     def run_sql(self, plan: ReadPlan, sql: str, params: dict,
                 late_materialization: bool = True) -> QueryResult:
-        params = dict(params)
-        params[SCOPE] = plan.scope
+        params = {**params, **_source_params(plan)}
         prepare = plan.prepare
-        if prepare is not None:  # the source reads recent events and this server's watermark
-            params[SERVER] = plan.server_id
         for name in (SCOPE, SERVER):  # a query of a datatable alone reads no events
             if f"${name}" not in sql:
                 params.pop(name, None)
@@ -108,3 +116,18 @@ class Reads:
             prepare = top_by_key.without_late_materialization(prepare)
         return self._queries.run(sql, params, plan.deadline, plan.limit_seconds,
                                  plan.on_cancel, prepare)
+
+    def run_task(self, plan: ReadPlan, task: Callable[[object, ScopeSource], T]) -> T:
+        """`task(cursor, source)` in a query slot, under the plan's deadline, with the plan's
+        events readable as `source.sql` (for work beyond one SELECT: a segment's refresh)."""
+        source = ScopeSource(plan.schema, plan.source, _source_params(plan))
+        return self._queries.run_task(lambda cursor: task(cursor, source), plan.deadline,
+                                      plan.limit_seconds, plan.on_cancel, plan.prepare)
+
+
+def _source_params(plan: ReadPlan) -> dict:
+    """The parameters of the plan's source: its scope, and this server's id when it reads the
+    recent events above this server's watermark."""
+    if plan.prepare is None:
+        return {SCOPE: plan.scope}
+    return {SCOPE: plan.scope, SERVER: plan.server_id}

@@ -10,11 +10,13 @@ import itertools
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, TypeVar
 
 import duckdb
 
 from ..errors import QueryCancelled, QueryQueueFull, QueryTimeout
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -92,6 +94,16 @@ class QueryRunner:
         names `limit_seconds`, the limit of the read it belongs to. `on_cancel(fn)` registers fn
         to be called if the client goes away; `prepare(cursor)` runs on the query's connection
         first (e.g. to register relations)."""
+        return self.run_task(lambda cursor: _fetch(cursor, sql, params), deadline,
+                             limit_seconds, on_cancel, prepare)
+
+    def run_task(self, task: Callable[[duckdb.DuckDBPyConnection], T], deadline: float,
+                 limit_seconds: float,
+                 on_cancel: Callable[[Callable[[], None]], None] | None = None,
+                 prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> T:
+        """`task(cursor)` as `run` runs a statement: admitted to a slot, interrupted inside
+        DuckDB at the deadline or when the client goes away. A task that opens a transaction
+        ends it; an interrupted one is rolled back when its cursor closes."""
         with self._lock:
             if self._admitted >= self._max_waiting:
                 raise QueryQueueFull("too many queries are running or waiting; retry shortly",
@@ -101,14 +113,14 @@ class QueryRunner:
             if not self._slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
                 raise QueryTimeout(limit_seconds)
             try:
-                return self._execute(sql, params, deadline, limit_seconds, on_cancel, prepare)
+                return self._execute(task, deadline, limit_seconds, on_cancel, prepare)
             finally:
                 self._slots.release()
         finally:
             with self._lock:
                 self._admitted -= 1
 
-    def _execute(self, sql, params, deadline, limit_seconds, on_cancel, prepare) -> QueryResult:
+    def _execute(self, task, deadline, limit_seconds, on_cancel, prepare):
         cursor = self._conn.cursor()
         if prepare is not None:
             prepare(cursor)
@@ -129,11 +141,7 @@ class QueryRunner:
             # before the query started would otherwise leave it running to the end.
             if on_cancel is not None and on_cancel(lambda: interrupt("cancelled")) is False:
                 raise QueryCancelled()
-            cursor.execute(sql, params)
-            names = [d[0] for d in cursor.description]
-            json_columns = [str(d[1]) == "JSON" for d in cursor.description]
-            rows = cursor.fetchall()
-            return QueryResult(names, json_columns, rows)
+            return task(cursor)
         except duckdb.InterruptException:
             if why and why[0] == "cancelled":
                 raise QueryCancelled() from None
@@ -144,3 +152,9 @@ class QueryRunner:
             self._watchdog.cancel(timer)
             cursor.close()
 
+
+def _fetch(cursor: duckdb.DuckDBPyConnection, sql: str, params: dict) -> QueryResult:
+    cursor.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    json_columns = [str(d[1]) == "JSON" for d in cursor.description]
+    return QueryResult(names, json_columns, cursor.fetchall())

@@ -20,9 +20,10 @@ import grpc.aio
 from .calls import STREAM_BATCH, Call, ClientBase, ListPages, StreamRequests
 from .errors import from_rpc_error
 from .retry import Attempts
+from .segments import SegmentMethods
 
 
-class Client(ClientBase):
+class Client(SegmentMethods, ClientBase):
     """Same arguments as `trackstore.Client`; every method is a coroutine except `iter_list`
     (an async iterator) and `tracker` (a thread-backed `trackstore.Tracker`)."""
 

@@ -16,6 +16,8 @@ import grpc
 
 from trackstore.v1 import admin_pb2 as admin_pb
 from trackstore.v1 import admin_pb2_grpc as admin_grpc
+from trackstore.v1 import segments_pb2 as segments_pb
+from trackstore.v1 import segments_pb2_grpc as segments_grpc
 from trackstore.v1 import trackevents_pb2 as pb
 from trackstore.v1 import trackevents_pb2_grpc as pb_grpc
 
@@ -26,9 +28,11 @@ from .retry import RetryPolicy
 DEFAULT_TARGET = "localhost:50051"
 DEFAULT_SCOPE = "default"
 # Seconds a call may take unless the client or the call says otherwise. A Preview may run two
-# minutes on the server; compaction and bulk streams take as long as the store is large.
+# minutes on the server (so may a filter definition's, or a segment's fresh evaluation);
+# compaction and bulk streams take as long as the store is large.
 DEFAULT_TIMEOUT = 60.0
-METHOD_TIMEOUTS = {"Preview": 150.0, "TrackStream": 3600.0, "Compact": 3600.0}
+METHOD_TIMEOUTS = {"Preview": 150.0, "PreviewFilterDefinition": 150.0, "EvaluateSegment": 150.0,
+                   "TrackStream": 3600.0, "Compact": 3600.0}
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 LIST_WINDOW = 10_000  # List answers only while skip + top is under this
 STREAM_BATCH = 1000
@@ -58,8 +62,11 @@ class Call:
 def _service_methods(channel) -> dict[str, object]:
     """The channel's callables of every RPC, by name, from the services' descriptors."""
     stubs = {"TrackEventsService": pb_grpc.TrackEventsServiceStub(channel),
-             "AdminService": admin_grpc.AdminServiceStub(channel)}
-    services = {**pb.DESCRIPTOR.services_by_name, **admin_pb.DESCRIPTOR.services_by_name}
+             "AdminService": admin_grpc.AdminServiceStub(channel),
+             "FilterDefinitionService": segments_grpc.FilterDefinitionServiceStub(channel),
+             "SegmentService": segments_grpc.SegmentServiceStub(channel)}
+    services = {**pb.DESCRIPTOR.services_by_name, **admin_pb.DESCRIPTOR.services_by_name,
+                **segments_pb.DESCRIPTOR.services_by_name}
     return {method.name: getattr(stubs[name], method.name)
             for name, service in services.items() for method in service.methods}
 

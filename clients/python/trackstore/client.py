@@ -19,9 +19,10 @@ import grpc
 from .calls import STREAM_BATCH, Call, ClientBase, ListPages, StreamRequests
 from .errors import from_rpc_error
 from .retry import Attempts
+from .segments import SegmentMethods
 
 
-class Client(ClientBase):
+class Client(SegmentMethods, ClientBase):
     """A connection to one trackstore server. Arguments: `target` host:port, `api_key`,
     `tls` (True for TLS with the system's roots, or grpc.ChannelCredentials), `scope` the
     default scope of every call; keyword-only: `timeout` seconds for every call (default: 60,

@@ -67,16 +67,20 @@ class Parser(argparse.ArgumentParser):
         return super()._get_values(action, arg_strings)
 
 
-def _command(commands_, name: str, help: str, run) -> Parser:
+def _command(commands_, name: str, help: str, run, examples: str | None = None) -> Parser:
+    """`examples`: the epilog's examples when they are not EXAMPLES[name] (a feature's action,
+    such as `segments create`)."""
     command = commands_.add_parser(
-        name, help=help, description=help, epilog=f"{EXAMPLES[name]}\n\n{EXIT_STATUS}",
+        name, help=help, description=help,
+        epilog=f"{examples or EXAMPLES[name]}\n\n{EXIT_STATUS}",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     command.set_defaults(run=run)
     return command
 
 
-def _client_command(commands_, name: str, help: str, run, reads: bool = False) -> Parser:
-    command = _command(commands_, name, help, run)
+def _client_command(commands_, name: str, help: str, run, reads: bool = False,
+                    examples: str | None = None) -> Parser:
+    command = _command(commands_, name, help, run, examples)
     command.add_argument("--target", default=os.environ.get("TRACKSTORE_TARGET", "localhost:50051"),
                          help="server address host:port (env TRACKSTORE_TARGET)")
     command.add_argument("--api-key", default=os.environ.get("TRACKSTORE_API_KEY"),
@@ -139,9 +143,11 @@ def build_parser() -> Parser:
 
 def _add_feature_commands(commands_) -> None:
     """The commands of the services beside track events, each in its own module."""
-    from . import cli_export
+    from . import cli_export, cli_segments
 
-    def client_command(name: str, help: str) -> Parser:
-        return _client_command(commands_, name, help, None)
+    def client_command(name: str, help: str, within=commands_, reads: bool = False,
+                       examples: str | None = None) -> Parser:
+        return _client_command(within, name, help, None, reads, examples)
 
     cli_export.add_commands(commands_, client_command)
+    cli_segments.add_commands(commands_, client_command)

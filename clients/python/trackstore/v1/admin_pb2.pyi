@@ -23,15 +23,19 @@ class GetStoreStatsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStoreStatsResponse(_message.Message):
-    __slots__ = ("pending_deletions", "max_pending_deletions", "data_files", "events", "promoted_keys")
+    __slots__ = ("pending_deletions", "max_pending_deletions", "data_files", "events", "promoted_keys", "segment_devices", "segment_memory_bytes")
     PENDING_DELETIONS_FIELD_NUMBER: _ClassVar[int]
     MAX_PENDING_DELETIONS_FIELD_NUMBER: _ClassVar[int]
     DATA_FILES_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
     PROMOTED_KEYS_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_DEVICES_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
     pending_deletions: int
     max_pending_deletions: int
     data_files: int
     events: int
     promoted_keys: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, pending_deletions: _Optional[int] = ..., max_pending_deletions: _Optional[int] = ..., data_files: _Optional[int] = ..., events: _Optional[int] = ..., promoted_keys: _Optional[_Iterable[str]] = ...) -> None: ...
+    segment_devices: int
+    segment_memory_bytes: int
+    def __init__(self, pending_deletions: _Optional[int] = ..., max_pending_deletions: _Optional[int] = ..., data_files: _Optional[int] = ..., events: _Optional[int] = ..., promoted_keys: _Optional[_Iterable[str]] = ..., segment_devices: _Optional[int] = ..., segment_memory_bytes: _Optional[int] = ...) -> None: ...
