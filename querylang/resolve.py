@@ -112,6 +112,9 @@ class Resolver(TabularOperators):
             if handler is None:  # pragma: no cover - parser and resolver cover the same ops
                 raise at(op, f"operator {type(op).__name__} is not supported")
             op, scope = handler(op, scope)
+            if not scope:  # a table without columns: no SELECT can say it
+                raise at(op, "this operator leaves no column (a union of kind=inner without "
+                             "a column in common, or every column projected away)")
             stages.append(Stage(op, tuple(OutputColumn(n, t) for n, t in scope.items())))
         return ResolvedQuery(base, tuple(stages), self.dialect, self.schema, source)
 
@@ -247,6 +250,9 @@ class Resolver(TabularOperators):
         return op, {**first, **{n: t for n, t in scope.items() if n not in first}}
 
     def op_Summarize(self, op: ast.Summarize, scope):
+        if not op.aggregates and not op.by:  # no column at all: no SELECT can say it
+            raise at(op, "summarize needs an aggregation or a 'by' clause, e.g. "
+                         "summarize count() by EventType")
         by = self.items(op.by, scope, sequential=False, agg=True)
         for a in by:
             if _has_aggregate(a.expr):
