@@ -28,7 +28,8 @@ import generate  # noqa: E402
 import harness  # noqa: E402
 import report  # noqa: E402
 import targets  # noqa: E402
-from phases import deletes, ingest, lake_sql, listing, load, preview, steady_state  # noqa: E402
+from phases import (deletes, ingest, lake_sql, listing, load, preview, steady_state,  # noqa: E402
+                    stored_ingest)
 from profiles import summarize_profiles  # noqa: E402
 from suite import FULL_N  # noqa: E402
 
@@ -110,6 +111,8 @@ def measure(run: harness.Run, results: dict) -> None:
         results.update(lake_sql.measure(run))
     with harness.serving(run, flags) as second:
         results.update(deletes.measure(run, second, track_ids))
+        second.sampler.enter("ingest at N stored")
+        results.update(stored_ingest.measure(run, second))
     results["memory"] = harness.memory_figures([first.memory, second.memory])
 
 

@@ -1,8 +1,9 @@
 """Every measured figure that has a goal in issue 6, as a row: pass or MISS, and by how much."""
 from __future__ import annotations
 
-from suite import (FULL_N, TARGET_BATCH1_8, TARGET_INGEST_JSON, TARGET_INGEST_STRUCT,
-                   TARGET_LIST_MS, TARGET_PAYLOAD_SPEEDUP, TARGET_PREVIEW_RATIO)
+from suite import (FULL_N, TARGET_BATCH1_8, TARGET_CLIENT_ID_COST, TARGET_INGEST_JSON,
+                   TARGET_INGEST_STRUCT, TARGET_LIST_MS, TARGET_PAYLOAD_SPEEDUP,
+                   TARGET_PREVIEW_RATIO, TARGET_RATIO_RPC, TARGET_RATIO_RPC_BEFORE)
 
 
 def evaluate(results: dict) -> list[dict]:
@@ -17,9 +18,35 @@ def evaluate(results: dict) -> list[dict]:
         if entry["payload"]:
             rows.append(_row(f"Payload speed-up {entry['name']}", 1 / ratio if ratio else None,
                              TARGET_PAYLOAD_SPEEDUP, True, "raw/ours", note))
+    rows += _issue24_rows(results, scale_note)
     last_page = {r["skip"]: r for r in results.get("list", [])}.get(9900, {})
     rows.append(_row("List skip 9900", last_page.get("p50_ms"), TARGET_LIST_MS, False, "ms",
                      last_page.get("error", "")[:100] or scale_note))
+    return rows
+
+
+def _issue24_rows(results: dict, note: str) -> list[dict]:
+    """Issue 24: the RPC-adjusted ratios after and before compaction, the Payload speed-up
+    before it, and ingest with client TrackIds into the loaded scope."""
+    rows = []
+    for key, label, goal in (("preview", "after compaction", TARGET_RATIO_RPC),
+                             ("preview_before_compaction", "before compaction",
+                              TARGET_RATIO_RPC_BEFORE)):
+        for entry in results.get(key, []):
+            rows.append(_row(f"Ratio (issue 24) {label} {entry['name']}",
+                             entry.get("ratio_rpc"), goal, False, "ours/(raw+RPC)", note))
+            if key != "preview" and entry["payload"]:
+                ratio = entry.get("ratio")
+                rows.append(_row(f"Payload speed-up before compaction {entry['name']}",
+                                 1 / ratio if ratio else None, TARGET_PAYLOAD_SPEEDUP, True,
+                                 "raw/ours", note))
+    for entry in results.get("stored_ingest", []):
+        rows.append(_row(f"Ingest at N stored, {entry['name']}", entry.get("events_per_s"),
+                         TARGET_INGEST_JSON, True, "events/s", note))
+        if "cost_vs_server_ids" in entry:
+            rows.append(_row(f"Cost of {entry['name']} against server TrackIds",
+                             max(entry["cost_vs_server_ids"], 1e-9), TARGET_CLIENT_ID_COST,
+                             False, "share of throughput", note))
     return rows
 
 

@@ -613,8 +613,10 @@ _BAG = "MAP(VARCHAR, JSON)"
 
 
 def _make_bag(g, a, args):
-    """The union of the property bags (a key in several: one of its values, the last)."""
-    bags = f"list(CAST(CASE WHEN json_type({a[0]}) = 'OBJECT' THEN {a[0]} END AS {_BAG}))"
+    """The union of the property bags. A key in several takes its value in the bag whose JSON
+    text sorts last: the same answer whatever order the rows are read in."""
+    bags = (f"list(CAST(CASE WHEN json_type({a[0]}) = 'OBJECT' THEN {a[0]} END AS {_BAG}) "
+            f"ORDER BY CAST({a[0]} AS VARCHAR))")
     return (f"to_json(list_reduce({bags} {_OBJECTS.format(a[0])}, (a, b) -> map_concat(a, b), "
             f"MAP {{}}::{_BAG}))")
 

@@ -50,6 +50,10 @@ class PromotedKey:
     same order: DuckDB 1.4 pushes a top-N's running boundary into the scan, skipping row groups
     by their statistics, for integral sort keys only, not for DOUBLE. Empty when the store has
     not filled one yet.
+
+    `generation` is the storage's business, never the compiler's: 0 when every stored row holds
+    the column; otherwise only rows written since generation `generation` do, and the relation
+    the compiler reads computes the others from the JSON, so the column it reads is exact.
     """
 
     dynamic_column: str
@@ -57,6 +61,7 @@ class PromotedKey:
     column: str
     type: str
     order_column: str = ""
+    generation: int = 0
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,16 @@ from dataclasses import dataclass
 import duckdb
 
 from .lake import (
-    EVENTS_TABLE, LAKE, pending_deletions, rewrite_rows, rollback,
+    EVENTS_TABLE, LAKE, METADATA, pending_deletions, rewrite_rows, rollback, scalar,
 )
 from .snapshot_holds import retention_bound
 
 log = logging.getLogger(__name__)
+
+# Beyond a query's time limit, how long a replaced file stays readable: for the moments between
+# a read taking its snapshot and its limit starting, the short reads with no limit (the
+# duplicate check, statistics), and clocks of servers sharing a catalog that differ a little.
+SNAPSHOT_MARGIN_SECONDS = 5.0
 
 
 @dataclass
@@ -27,10 +32,12 @@ class CompactionReport:
     seconds: float
 
 
-def _call(cursor: duckdb.DuckDBPyConnection, function_call: str, columns: str = "*") -> int:
+def _call(cursor: duckdb.DuckDBPyConnection, function_call: str, columns: str = "*",
+          params: list | None = None) -> int:
     # Fetch the rows: under count(*) these functions were seen to skip their work. Pick columns
     # where a function returns TIMESTAMPTZ, whose conversion to Python would need pytz.
-    return len(cursor.execute(f"SELECT {columns} FROM {function_call}", [LAKE]).fetchall())
+    return len(cursor.execute(f"SELECT {columns} FROM {function_call}",
+                              [LAKE, *(params or [])]).fetchall())
 
 
 def flush_inlined(cursor: duckdb.DuckDBPyConnection) -> None:
@@ -38,15 +45,20 @@ def flush_inlined(cursor: duckdb.DuckDBPyConnection) -> None:
     _call(cursor, "ducklake_flush_inlined_data(?)")
 
 
-def compact(cursor: duckdb.DuckDBPyConnection, inline_row_limit: int) -> CompactionReport:
+def compact(cursor: duckdb.DuckDBPyConnection, inline_row_limit: int, keep_seconds: float,
+            pending_before: int | None = None) -> CompactionReport:
+    """`keep_seconds`: how long a replaced file stays readable (merge_small_files);
+    `pending_before`: the pending deletions before the caller's own rewrites (key promotion
+    applies deletions too), for the report."""
     started = time.monotonic()
-    pending = pending_deletions(cursor)
+    pending = pending_deletions(cursor) if pending_before is None else pending_before
     flush_inlined(cursor)
     apply_deletions(cursor, inline_row_limit)
     _call(cursor, "ducklake_rewrite_data_files(?, delete_threshold => 0.0)")
-    merge_small_files(cursor)
-    report = CompactionReport(pending, time.monotonic() - started)
-    log.info("compaction applied %d deletions in %.2f s", pending, report.seconds)
+    merge_small_files(cursor, keep_seconds)
+    applied = pending - pending_deletions(cursor)
+    report = CompactionReport(applied, time.monotonic() - started)
+    log.info("compaction applied %d deletions in %.2f s", applied, report.seconds)
     return report
 
 
@@ -96,8 +108,9 @@ def _partitions_with_deletions(cursor: duckdb.DuckDBPyConnection):
         yield scope, start, end
 
 
-def merge_small_files(cursor: duckdb.DuckDBPyConnection) -> None:
-    """Merges small files, then removes every file no current snapshot needs."""
+def merge_small_files(cursor: duckdb.DuckDBPyConnection, keep_seconds: float) -> None:
+    """Merges small files, then expires the snapshots and removes the files no read can still
+    use (remove_unreadable)."""
     try:
         _call(cursor, "ducklake_merge_adjacent_files(?)")
     except duckdb.Error as error:
@@ -107,12 +120,36 @@ def merge_small_files(cursor: duckdb.DuckDBPyConnection) -> None:
             raise
         log.warning("merging small files failed: %s", str(error).splitlines()[0])
         rollback(cursor)
-    # Old snapshots still reference rewritten and merged files; expire them, then delete. A
-    # snapshot an export cursor holds stays, and so do the ones after it (snapshot_holds.py).
-    bound = retention_bound(cursor)
-    if bound is None:
-        _call(cursor, "ducklake_expire_snapshots(?, older_than => now())", "snapshot_id")
-    else:
-        cursor.execute("SELECT snapshot_id FROM ducklake_expire_snapshots(?, older_than => "
-                       "timezone('UTC', ?::TIMESTAMP))", [LAKE, bound]).fetchall()
-    _call(cursor, "ducklake_cleanup_old_files(?, cleanup_all => true)")
+    remove_unreadable(cursor, keep_seconds)
+
+
+def remove_unreadable(cursor: duckdb.DuckDBPyConnection, keep_seconds: float) -> None:
+    """Expires old snapshots and deletes the files that no read can still use.
+
+    A read holds the snapshot that was current when it started and runs at most `keep_seconds`
+    (a query's time limit and a margin). So a snapshot expires only once it was replaced longer
+    ago than that (the newest one from before the cutoff was current at the cutoff: it stays),
+    and never while a reader that comes back later holds it or an older one (an export cursor:
+    snapshot_holds.py); a file leaves the disk only once no kept snapshot lists it. DuckLake schedules a file
+    for deletion when a merge replaces it (older snapshots may still list it: it waits until
+    `keep_seconds` later) or when the expiry of the last snapshot listing it does (safe at
+    once); `cleanup_all` would delete the former under a running query ("IO Error: Cannot open
+    file").
+    """
+    cutoff = scalar(cursor, f"SELECT (now() - to_microseconds({int(keep_seconds * 1e6)}))"
+                            "::VARCHAR")
+    _call(cursor, "ducklake_cleanup_old_files(?, older_than => ?::TIMESTAMPTZ)", "path",
+          [cutoff])
+    replaced_lately = scalar(
+        cursor, f"SELECT count(*) FROM {METADATA}.ducklake_files_scheduled_for_deletion "
+                "WHERE schedule_start > ?::TIMESTAMPTZ", [cutoff])
+    current_then = scalar(cursor, "SELECT max(snapshot_time)::VARCHAR FROM ducklake_snapshots(?) "
+                                  "WHERE snapshot_time <= ?::TIMESTAMPTZ", [LAKE, cutoff])
+    if current_then is None:
+        return
+    held = retention_bound(cursor)  # naive UTC, as the lake's own times
+    _call(cursor, "ducklake_expire_snapshots(?, older_than => least(?::TIMESTAMPTZ, "
+                  "coalesce(timezone('UTC', ?::TIMESTAMP), ?::TIMESTAMPTZ)))", "snapshot_id",
+          [current_then, held, current_then])
+    if not replaced_lately:  # everything scheduled now is of expired snapshots alone
+        _call(cursor, "ducklake_cleanup_old_files(?, cleanup_all => true)", "path")

@@ -72,8 +72,10 @@ class Settings:
     merge_interval_seconds: float = 600.0
     # Compaction keeps Payload/User keys found in this share of events as typed columns.
     promote_keys: bool = True
-    max_promoted_keys: int = 16
+    max_promoted_keys: int = 32
     promote_min_share: float = 0.2
+    # A flush of at least this many events looks for keys to shred at write time (0: never).
+    shred_min_events: int = 1000
     max_pending_deletes: int = limits.MAX_PENDING_DELETES
     delete_retry_seconds: int = 3600
     preview_timeout_seconds: float = limits.QUERY_TIME_LIMIT_SECONDS
@@ -140,9 +142,10 @@ _HELP = {
     "flush_seconds": "seconds acknowledged events wait before a flush to the lake",
     "compaction_interval_seconds": "seconds between scheduled compactions (0 disables)",
     "merge_interval_seconds": "seconds between light compactions: deletions applied, small files merged (0 disables)",
-    "promote_keys": "keep frequent Payload/User keys as typed columns (found by compaction)",
+    "promote_keys": "keep frequent Payload/User keys as typed columns (found by flushes and compaction)",
     "max_promoted_keys": "most keys kept as typed columns",
     "promote_min_share": "share of sampled events a key must appear in to be promoted",
+    "shred_min_events": "a flush of at least this many events may shred keys into typed columns (0: only compaction promotes)",
     "max_pending_deletes": "deletions that may wait for compaction before Delete is refused",
     "delete_retry_seconds": "retry delay suggested when Delete is refused",
     "preview_timeout_seconds": "a query running longer is interrupted",

@@ -38,7 +38,7 @@ def delete_group(cursor: duckdb.DuckDBPyConnection, requests: list[DeleteRequest
         # stored. Each DuckLake statement costs catalog reads and planning however little it
         # reads, so a lookup first would double such a Delete's time. A group of several needs
         # the lookup: a count of removed rows cannot tell which were there.
-        stored = set(keys) if _delete_rows(cursor, keys) else set()
+        stored = dict.fromkeys(keys, ()) if _delete_rows(cursor, keys) else {}
     else:
         stored = _existing(cursor, keys)
     outcomes: list[Exception | None] = []
@@ -47,8 +47,7 @@ def delete_group(cursor: duckdb.DuckDBPyConnection, requests: list[DeleteRequest
     for request in requests:
         key = (request.scope, request.track_id)
         if key not in stored or key in seen:
-            outcomes.append(NotFound(
-                f"no event with TrackId {request.track_id!r} in scope {request.scope!r}"))
+            outcomes.append(not_found(request))
         elif pending + len(accepted) + 1 > max_pending:
             outcomes.append(_over_pending_limit(pending + len(accepted), max_pending,
                                                 retry_seconds))
@@ -57,9 +56,13 @@ def delete_group(cursor: duckdb.DuckDBPyConnection, requests: list[DeleteRequest
             accepted.append(key)
             outcomes.append(None)
     if not removed_already:
-        _delete_rows(cursor, accepted)
+        _delete_row_ids(cursor, [row for key in accepted for row in stored[key]])
     cursor.execute("COMMIT")
     return outcomes
+
+
+def not_found(request: DeleteRequest) -> NotFound:
+    return NotFound(f"no event with TrackId {request.track_id!r} in scope {request.scope!r}")
 
 
 def delete_batch(cursor: duckdb.DuckDBPyConnection, scope: str, track_ids: list[str], *,
@@ -81,7 +84,7 @@ def delete_batch(cursor: duckdb.DuckDBPyConnection, scope: str, track_ids: list[
     if pending + len(found) > max_pending:
         raise _over_pending_limit(pending, max_pending, retry_seconds,
                                   f": {len(found)} more do not fit; nothing was deleted")
-    _delete_rows(cursor, found)
+    _delete_row_ids(cursor, [row for key in found for row in stored[key]])
     cursor.execute("COMMIT")
     return [track_id for _, track_id in found]
 
@@ -125,12 +128,21 @@ def _chunks(items: list[str]):
 
 
 def _existing(cursor: duckdb.DuckDBPyConnection,
-              keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    found = set()
+              keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[int]]:
+    """The stored keys among `keys`, each with the row ids of its events (deleting by row id
+    then reads no TrackId again: a third of a DELETE by TrackId, bench/NOTES.md#deletes)."""
+    found: dict[tuple[str, str], list[int]] = {}
     for scope, ids in _by_scope(keys).items():
         for chunk in _chunks(ids):
-            found.update((scope, row[0]) for row in cursor.execute(
-                f'SELECT DISTINCT "TrackId" FROM {EVENTS_TABLE} WHERE "Scope" = ? AND '
+            for track_id, row in cursor.execute(
+                f'SELECT "TrackId", rowid FROM {EVENTS_TABLE} WHERE "Scope" = ? AND '
                 f"\"TrackId\" IN ({', '.join('?' * len(chunk))})", [scope, *chunk],
-            ).fetchall())
+            ).fetchall():
+                found.setdefault((scope, track_id), []).append(row)
     return found
+
+
+def _delete_row_ids(cursor: duckdb.DuckDBPyConnection, rows: list[int]) -> None:
+    for chunk in _chunks(rows):
+        cursor.execute(f"DELETE FROM {EVENTS_TABLE} WHERE rowid IN "
+                       f"({', '.join('?' * len(chunk))})", chunk)

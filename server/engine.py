@@ -8,6 +8,7 @@ raised as StorageFailed; only the owner decides whether the process ends.
 from __future__ import annotations
 
 import collections
+import errno
 import contextlib
 import functools
 import logging
@@ -22,10 +23,10 @@ import duckdb
 import querylang
 
 from . import compaction, promoted
-from .bound_parameters import SCOPE, SERVER
+from .bound_parameters import SCOPE, SERVER, placeholder
 from .config import Settings
 from .cursors import CursorSigner
-from .errors import BadRequest, FieldViolation, StorageFailed
+from .errors import BadRequest, FieldViolation, StorageFailed, write_failure
 from .event_batch import EventBatch, NulInText, build_batch, check_text, normalize_scope
 from .lake import EVENTS_TABLE, LAKE, pending_deletions, scalar
 from .limits import DEFAULT_LIST_TOP, MAX_BATCH_DELETE, MAX_LIST_WINDOW, MAX_TRACK_ID_LENGTH
@@ -41,6 +42,12 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PROMOTION_SAMPLE_ROWS = 100_000
+# Every read opens each data file of its scope: once a flush leaves more than this many, small
+# files are merged then rather than at the next light compaction. Flushes count them every
+# FLUSHES_BETWEEN_FILE_COUNTS.
+MAX_DATA_FILES = 200
+FLUSHES_BETWEEN_FILE_COUNTS = 10
+_NO_SPACE = "No space left on device"  # DuckDB's I/O errors carry the system's text
 
 
 def _reporting_storage_failure(method):
@@ -54,6 +61,11 @@ def _reporting_storage_failure(method):
         except duckdb.FatalException as error:
             self._on_storage_failure(error)
             raise StorageFailed() from None
+        except duckdb.IOException as error:
+            if _NO_SPACE not in str(error):
+                raise
+            raise write_failure(OSError(errno.ENOSPC, _NO_SPACE), "writing the lake",
+                                "the call changed nothing") from None
 
     return guarded
 
@@ -85,7 +97,13 @@ class Engine:
             promoted_keys=keys, max_pending_deletes=settings.max_pending_deletes,
             delete_retry_seconds=settings.delete_retry_seconds,
             on_idle=self._upkeep, idle_seconds=5.0,
+            # Another server may write to an explicitly named catalog (server/stored_ids.py).
+            shared_catalog=bool(settings.catalog),
+            shredder=promoted.Shredder(
+                settings.promote_min_share, settings.max_promoted_keys,
+                settings.shred_min_events, self._queried_paths) if settings.promote_keys else None,
         )
+        self._writer.after_flush = self._merge_when_many_files
         self._set_promoted(keys)
         # Other servers sharing the catalog store values of the tracked columns too.
         self._values = ScopeValues(self._writer.values,
@@ -161,32 +179,51 @@ class Engine:
         return self._compact()
 
     def _compact(self) -> compaction.CompactionReport:
-        return self._writer.run(self._compact_and_promote).result()
-
-    def _compact_and_promote(self, cursor: duckdb.DuckDBPyConnection) -> compaction.CompactionReport:
-        # Promote first: it rewrites the stored rows, and compaction then drops the old files.
+        """Promotion, then compaction, as tasks of the lake thread: keys are registered in one
+        short transaction, and the rows that lack a key's column or were flushed since the last
+        compaction are written again in time order, one slice per task, so flushes go on
+        between them and memory stays bounded by a slice (promoted.fill)."""
+        # Promotion's rewrites apply deletions too: the report counts from before them.
+        pending = self._writer.run(pending_deletions).result()
         if self.settings.promote_keys:
-            known = promoted.load(cursor)
-            with self._usage_lock:
-                queried = dict(self._path_usage)
-            new_keys = promoted.discover(
-                cursor, known, sample_rows=PROMOTION_SAMPLE_ROWS,
-                min_share=self.settings.promote_min_share,
-                max_keys=self.settings.max_promoted_keys, queried=queried,
-            )
-            if new_keys or promoted.lacking_order_columns(known):
-                # Move inlined rows to Parquet first, so the rewrite works on files only.
-                compaction.flush_inlined(cursor)
-                promoted.promote(cursor, new_keys, known, self.settings.inline_row_limit)
-            self._set_promoted(promoted.load(cursor))
-        return compaction.compact(cursor, self.settings.inline_row_limit)
+            self._writer.run(self._register_keys).result()
+        inline = self.settings.inline_row_limit
+        for where, params in self._writer.run(promoted.unfilled_slices).result():
+            self._writer.run(
+                lambda cursor, w=where, p=params: promoted.fill(cursor, w, p, inline)).result()
+        self._writer.run(self._complete_keys).result()
+        return self._writer.run(
+            lambda cursor: compaction.compact(cursor, self.settings.inline_row_limit,
+                                              self._keep_seconds, pending)).result()
+
+    def _register_keys(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        known = promoted.load(cursor)
+        new_keys = promoted.discover(
+            cursor, known, sample_rows=PROMOTION_SAMPLE_ROWS,
+            min_share=self.settings.promote_min_share,
+            max_keys=self.settings.max_promoted_keys, queried=self._queried_paths(),
+        )
+        if new_keys or promoted.lacking_order_columns(known):
+            # Move inlined rows to Parquet first, so the rewrites work on files only.
+            compaction.flush_inlined(cursor)
+            promoted.register(cursor, new_keys, known)
+        self._set_promoted(promoted.load(cursor))
+
+    def _complete_keys(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        promoted.complete(cursor, shared=bool(self.settings.catalog))
+        self._set_promoted(promoted.load(cursor))
+
+    def _queried_paths(self) -> dict:
+        with self._usage_lock:
+            return dict(self._path_usage)
 
     def _set_promoted(self, keys) -> None:
         # Runs on the lake thread (or before it takes work), so flushes never miss a column.
         self._writer.promoted = keys
         # One assignment, so a concurrent read never pairs a schema with another's sources.
         self._read_view = (promoted.schema_with(keys), *sources(
-            promoted.column_names(keys), self._writer.recent_source_sql(keys)))
+            promoted.lake_select(keys, f'"Scope" = {placeholder(SCOPE)}'),
+            self._writer.recent_source_sql(keys)))
 
     @_reporting_storage_failure
     def stats(self) -> dict:
@@ -288,6 +325,18 @@ class Engine:
             compaction.flush_inlined(cursor)
             self._flushes_at_last_upkeep = self._writer.flushes
 
+    def _merge_when_many_files(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        """Every few flushes: merges small files beyond the bound, or else removes the files
+        no read can use any more (delete files that later deletes replaced pile up)."""
+        if self._writer.flushes % FLUSHES_BETWEEN_FILE_COUNTS:
+            return
+        files = scalar(cursor, "SELECT count(*) FROM ducklake_list_files(?, 'events')", [LAKE])
+        if files > MAX_DATA_FILES:
+            log.info("%d data files: merging small files", files)
+            compaction.merge_small_files(cursor, self._keep_seconds)
+        else:
+            compaction.remove_unreadable(cursor, self._keep_seconds)
+
     def _every(self, seconds: float, job: Callable[[], object], name: str) -> None:
         while not self._stop.wait(seconds):
             try:
@@ -297,8 +346,14 @@ class Engine:
 
     def light_compaction(self) -> compaction.CompactionReport:
         return self._writer.run(
-            lambda cursor: compaction.compact(cursor, self.settings.inline_row_limit)
+            lambda cursor: compaction.compact(cursor, self.settings.inline_row_limit,
+                                              self._keep_seconds)
         ).result()
+
+    @property
+    def _keep_seconds(self) -> float:
+        """How long compaction keeps a replaced file: no read runs longer."""
+        return self.settings.preview_timeout_seconds + compaction.SNAPSHOT_MARGIN_SECONDS
 
     # -- for the services beside the engine (segments, exports) --------------------------------
 

@@ -6,6 +6,7 @@ ErrorInfo); `message` the text they read.
 """
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 
@@ -164,3 +165,23 @@ class StorageFailed(Unavailable, message="the storage engine failed and the serv
                                          "restarting; retry shortly"):
     """DuckDB failed fatally: it invalidates the database, so every later call would fail too.
     The engine reports it to its owner (server/api/app.py), which restarts the server."""
+
+
+class DiskFull(Unavailable, reason="DISK_FULL"):
+    """The data directory's disk has no room for the write-ahead log: nothing of the call was
+    stored, and the same call succeeds once space is freed (no restart needed)."""
+
+
+class StorageWriteFailed(Unavailable, reason="STORAGE_WRITE_FAILED"):
+    """The data directory could not be written (an I/O error): nothing of the call was stored."""
+
+
+def write_failure(error: OSError, what: str,
+                  outcome: str = "nothing of this call was stored") -> Unavailable:
+    """The error to answer when writing `what` (to the data directory) failed with `error`."""
+    reason = error.strerror or str(error)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull(f"the data directory's disk is full: {what} failed ({reason}); "
+                        f"{outcome}; retry once space is freed")
+    return StorageWriteFailed(f"the data directory could not be written: {what} failed "
+                              f"({reason}); {outcome}; retry shortly")

@@ -157,19 +157,23 @@ def scalar(cursor: duckdb.DuckDBPyConnection, sql: str, params=None):
 
 
 def pending_deletions(cursor: duckdb.DuckDBPyConnection) -> int:
-    """Deleted events still in the events table's data files: the rows of its live delete
-    files, which reads filter out and compaction's rewrite removes. Read from the catalog, so
-    every server sharing it counts the same, and a Delete writes nothing but its delete file (a
-    table of deletions would cost each Delete an INSERT and a Parquet file of its own). A file
+    """Deleted events still in the events table's data files: the rows of the live delete
+    files of its live data files, which reads filter out and compaction's rewrite removes. Read
+    from the catalog, so every server sharing it counts the same, and a Delete writes nothing
+    but its delete file (a table of deletions would cost each Delete an INSERT and a Parquet
+    file of its own). A rewrite ends its old data file's snapshot range but not that of the file's
+    delete file (only snapshot expiry removes those), so the data file must be live too: a
+    compaction killed after some partitions' rewrites committed counts only those left. A file
     whose every row is deleted leaves the snapshot instead of getting a delete file; it needs
     no rewrite (compaction's cleanup removes it), so its rows are not counted."""
     return scalar(
         cursor,
         f"SELECT coalesce(sum(d.delete_count), 0) FROM {METADATA}.ducklake_delete_file d "
-        f"JOIN {METADATA}.ducklake_table t USING (table_id) "
+        f"JOIN {METADATA}.ducklake_data_file f USING (data_file_id) "
+        f"JOIN {METADATA}.ducklake_table t ON t.table_id = d.table_id "
         f"JOIN {METADATA}.ducklake_schema s USING (schema_id) "
-        "WHERE d.end_snapshot IS NULL AND t.end_snapshot IS NULL AND s.end_snapshot IS NULL "
-        "AND t.table_name = 'events' AND s.schema_name = 'main'"
+        "WHERE d.end_snapshot IS NULL AND f.end_snapshot IS NULL AND t.end_snapshot IS NULL "
+        "AND s.end_snapshot IS NULL AND t.table_name = 'events' AND s.schema_name = 'main'"
     )
 
 
@@ -247,10 +251,15 @@ def attach(settings: Settings) -> duckdb.DuckDBPyConnection:
         pathlib.Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     if not settings.uses_s3:
         pathlib.Path(settings.resolved_data_path).mkdir(parents=True, exist_ok=True)
+    # The embedded default keeps its files beside its catalog: a data dir copied or restored
+    # elsewhere reads them where they are now, not at the absolute path the catalog recorded
+    # (DuckLake keeps the files' paths relative to it). A data path given explicitly must
+    # match the catalog's.
+    moved = ", OVERRIDE_DATA_PATH true" if not (settings.catalog or settings.data_path) else ""
     statement = (
         f"ATTACH {quote_literal('ducklake:' + settings.catalog_attach_path)} AS {LAKE} "
         f"(DATA_PATH {quote_literal(settings.resolved_data_path)}, "
-        f"DATA_INLINING_ROW_LIMIT {int(settings.inline_row_limit)})"
+        f"DATA_INLINING_ROW_LIMIT {int(settings.inline_row_limit)}{moved})"
     )
     attempts = 0
     while True:

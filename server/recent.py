@@ -12,6 +12,7 @@ import threading
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import event_batch
 from .event_schema import ARROW_SCHEMA
@@ -39,6 +40,43 @@ class RecentEntry:
             self.rows = len(data[0])
             self._table = None
             self._columns = data
+
+    def without_rows(self, drop: list[int]) -> "RecentEntry | None":
+        """This entry less the rows at `drop` (positions in its table), or None if none stay."""
+        if len(drop) == self.rows:
+            return None
+        keep = np.ones(self.rows, dtype=bool)
+        keep[drop] = False
+        entry = RecentEntry.__new__(RecentEntry)
+        entry.seq, entry.added, entry._columns = self.seq, self.added, None
+        entry._table = tables([self])[0].filter(pa.array(keep))
+        entry.rows = entry._table.num_rows
+        return entry
+
+
+Key = tuple[str, str]  # (Scope, TrackId)
+
+
+def rows_of(entries: list[RecentEntry], keys: set[Key]) -> tuple[dict[int, list[int]], set[Key]]:
+    """For each entry (by position) holding events of `keys`, the positions of those rows; and
+    the keys found."""
+    found: dict[int, list[int]] = {}
+    held: set[Key] = set()
+    if not entries or not keys:
+        return found, held
+    ids = pa.array(sorted({track_id for _, track_id in keys}), pa.string())
+    for position, table in enumerate(tables(entries)):
+        hits = pc.indices_nonzero(pc.is_in(table.column("TrackId"), value_set=ids))
+        if len(hits) == 0:
+            continue
+        rows = table.select(["Scope", "TrackId"]).take(hits).to_pylist()
+        matched = [(row, (event["Scope"], event["TrackId"]))
+                   for row, event in zip(hits.to_pylist(), rows)]
+        matched = [(row, key) for row, key in matched if key in keys]
+        if matched:
+            found[position] = [row for row, _ in matched]
+            held.update(key for _, key in matched)
+    return found, held
 
 
 def tables(entries: list[RecentEntry]) -> list[pa.Table]:

@@ -21,7 +21,7 @@ from typing import Callable
 
 import duckdb
 
-from . import column_values, cursors, leases
+from . import column_values, cursors, leases, promoted
 from .exports import tables as export_tables
 from .config import Settings
 from .errors import StoreFormatNewer
@@ -79,6 +79,8 @@ STEPS: tuple[tuple[int, str, Callable[[duckdb.DuckDBPyConnection, int], None]], 
     (6, "the store_keys table with the key that signs page cursors", cursors.ensure_table),
     (7, "the export_configurations, export_runs and snapshot_holds tables",
      export_tables.ensure_tables),
+    (8, "key generations: keys shredded into typed columns at write time",
+     promoted.ensure_generations),
 )
 FORMAT_VERSION = STEPS[-1][0]
 # A conflict means another server committed a step: one more attempt per step is enough.

@@ -8,14 +8,18 @@ would cost every call a statement (bench/NOTES.md#writer-and-flushes).
 
 The lake thread, with its own cursor, moves recent events into the lake in large DuckLake
 commits (a flush): every `flush_seconds`, when `commit_max_rows` events wait, and before any
-delete, compaction task or shutdown, which run on this thread too (so no flush runs beside them
-and they see every acknowledged event in the lake). A large commit runs mostly in DuckDB
+task (compaction, BatchDelete) or shutdown, which run on this thread too (so no flush runs
+beside them and they see every acknowledged event in the lake). A Delete waits for no flush:
+an event still in recent is deleted there and in the log (a record of its key, which replay
+applies), under a lock no flush holds meanwhile, on the caller's thread; any other is deleted
+in the lake by the lake thread, in groups. A large commit runs mostly in DuckDB
 without the GIL, so acknowledgements go on meanwhile: a flush takes a snapshot
 (the recent tables, the last log sequence number, a new log segment) under the log lock, commits
 it with that watermark in the same DuckLake transaction, and then drops only what it flushed:
 the recent tables at or below the watermark and the log segments before its new one. Reads and
 replays skip logged events at or below the watermark, so none counts twice, and an acknowledged
-event is always in the lake, the log or both. A failed flush keeps everything and is retried.
+event is always in the lake, the log or both. A failed flush keeps everything and is retried;
+a failed log append (a full disk) is cut off the log (wal.py) and answered UNAVAILABLE.
 When recent holds more than `max_recent_rows` (the lake is slower than ingest, or failing),
 acknowledgements wait for a flush; after `stall_seconds` without one, Track is UNAVAILABLE
 rather than filling memory.
@@ -31,12 +35,15 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
-from . import column_values, event_batch, promoted, store
+from . import column_values, event_batch, promoted, recent, store, stored_ids
 from .bound_parameters import SCOPE, SERVER, placeholder
-from .deletes import DeleteRequest, delete_batch, delete_group
-from .errors import IngestStalled, ShuttingDown, StoreFormatNewer, TrackstoreError
+from .deletes import DeleteRequest, delete_batch, delete_group, not_found
+from .errors import (
+    IngestStalled, ShuttingDown, StoreFormatNewer, TrackstoreError, write_failure,
+)
 from .event_batch import EventBatch
 from .lake import EVENTS_TABLE, WAL_STATE_TABLE, rollback, scalar, set_inline_row_limit
 from .limits import MAX_PENDING_DELETES
@@ -50,6 +57,11 @@ log = logging.getLogger(__name__)
 READ_MAX_CHUNKS = 64
 SMALL_CHUNK_ROWS = 2048
 RECENT_RELATION = "recent_events"
+# Reads scan recent events whole and filter them in DuckDB. Without the OFFSET, DuckDB pushes
+# a read's filters into the Arrow scan, which translates them to pyarrow expressions and fails
+# on some (an OR of `IS NOT DISTINCT FROM`, OData's eq: "can't be an Arrow Scan Pushdown
+# Filter"); no filter is pushed below an OFFSET, and recent events are few and in memory.
+RECENT_SCAN = f"(SELECT * FROM {RECENT_RELATION} OFFSET 0) AS {RECENT_RELATION}"
 # DuckLake inlines inserts by row count alone; a few huge events would bloat the catalog and
 # commit far slower than as Parquet (bench/NOTES.md#writer-and-flushes). Write those as Parquet.
 INLINE_MAX_BYTES = 4 * 1024 * 1024
@@ -83,6 +95,10 @@ class _Task:
 
 _STOP = object()
 _FLUSH = object()
+_IN_LAKE = object()  # a Delete of an event that is not in recent
+# The log record of events deleted while in recent: {DELETED: [[Scope, TrackId], ...]}.
+DELETED = "deleted"
+
 
 
 class Writer:
@@ -92,7 +108,8 @@ class Writer:
                  delete_retry_seconds: float = 3600.0,
                  on_idle: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
                  idle_seconds: float = 5.0, max_recent_rows: int | None = None,
-                 stall_seconds: float = 30.0):
+                 stall_seconds: float = 30.0, shared_catalog: bool = False,
+                 shredder: promoted.Shredder | None = None):
         self._cursor = conn.cursor()      # the lake thread's: flushes, deletes, tasks, upkeep
         self._log_cursor = conn.cursor()  # the log thread's: the duplicate check
         self._wal = wal
@@ -108,14 +125,22 @@ class Writer:
         self._stall_seconds = stall_seconds
         # Typed columns filled by flushes; changed only on the lake thread (see Engine.compact).
         self.promoted: tuple = promoted_keys
+        self._shredder = shredder  # finds keys to shred at write time (server/promoted.py)
         self._on_idle = on_idle
+        # Upkeep after each flush that wrote (the engine's bound on data files); lake thread.
+        self.after_flush: Callable[[duckdb.DuckDBPyConnection], None] | None = None
         self._idle_seconds = idle_seconds
         self._closed = False
         self.flushes = 0
         # Held while appending to the log and while a flush takes its snapshot, so the snapshot's
         # tables, watermark and log segments agree.
         self._log_lock = threading.Lock()
+        # Held by a flush from its snapshot until recent drops what it flushed, and by the
+        # deletion of events in recent: a deleted event never reaches the lake in a flush
+        # that took it before, and a deletion sees each event in recent or in the lake.
+        self._recent_lock = threading.Lock()
         self._seq = 0
+        self._log_failing = False  # the last append failed (a full disk): logged once
         # Guards what follows; the log thread waits on it for room (back-pressure).
         self._recent_changed = threading.Condition()
         self._recent: list[RecentEntry] = []
@@ -128,6 +153,10 @@ class Writer:
         self._refusal: str | None = None
         # Values of the tracked columns given to this server (server/column_values.py).
         self.values = column_values.GivenValues()
+        # The TrackIds stored or acknowledged, for the duplicate check (server/stored_ids.py).
+        self.stored_ids = stored_ids.StoredIds()
+        self._ids_failed = False  # the build failed: every id is confirmed in the lake
+        self._others = stored_ids.OtherServers() if shared_catalog else None
         self._start()
         self._log_thread = threading.Thread(target=self._log_loop, name="log-writer", daemon=True)
         self._lake_thread = threading.Thread(target=self._lake_loop, name="lake-writer",
@@ -143,8 +172,25 @@ class Writer:
         return self._put(self._inserts, _Insert(batch))
 
     def delete(self, scope: str, track_id: str) -> Future:
-        """Queues a deletion; deletions queued together share one transaction."""
-        return self._put(self._lake_work, _Delete(DeleteRequest(scope, track_id)))
+        """Deletes an event not yet flushed at once, on the caller's thread (no flush runs
+        meanwhile: `_recent_lock`); otherwise queues the deletion for the lake thread, where
+        deletions queued together share one transaction."""
+        request = _Delete(DeleteRequest(scope, track_id))
+        if self._closed:
+            raise ShuttingDown()
+        try:
+            with self._recent_lock:
+                [outcome] = self._delete_recent([request.request])
+        except BaseException as error:
+            request.future.set_exception(error)
+            return request.future
+        if outcome is _IN_LAKE:
+            return self._put(self._lake_work, request)
+        if outcome is None:
+            request.future.set_result(track_id)
+        else:
+            request.future.set_exception(outcome)
+        return request.future
 
     def delete_batch(self, scope: str, track_ids: list[str], allow_missing: bool) -> Future:
         """Queues the deletion of several events, all or none; the future holds the TrackIds
@@ -198,7 +244,7 @@ class Writer:
         nothing the query's lake snapshot lacks."""
         scope, server = placeholder(SCOPE), placeholder(SERVER)
         _, select = promoted.select_sql(
-            keys, RECENT_RELATION,
+            keys, RECENT_SCAN,
             f"WHERE (\"Scope\" = {scope} OR {scope} IS NULL) AND {SEQ_COLUMN} > "
             f"(SELECT coalesce(max(\"FlushedSeq\"), -1) FROM {WAL_STATE_TABLE} "
             f"WHERE \"ServerId\" = {server})",
@@ -211,16 +257,38 @@ class Writer:
         watermark = self._watermark()
         self._seq = watermark
         self.values.load_stored(self._cursor)
+        if self._others is not None:
+            self._others.last_row = stored_ids.last_row_id(self._cursor)
+        threading.Thread(target=self._build_stored_ids, args=(self._cursor.cursor(),),
+                         name="stored-ids-build", daemon=True).start()
         replayed = 0
         for seq, data in self._wal.replay():
             self._seq = max(self._seq, seq)
-            if seq > watermark:
-                self.values.note_table(
-                    data if isinstance(data, pa.Table) else event_batch.build_columns(data))
-                replayed += self._add_recent(seq, data)
+            if seq <= watermark:
+                continue
+            if isinstance(data, dict):  # events deleted before any flush took them
+                keys = {tuple(key) for key in data[DELETED]}
+                entries = list(self._recent)
+                self._drop_rows(entries, recent.rows_of(entries, keys)[0])
+                continue
+            table = data if isinstance(data, pa.Table) else event_batch.build_columns(data)
+            self.values.note_table(table)
+            self.stored_ids.add_rows(table.column("Scope"), table.column("TrackId"))
+            replayed += self._add_recent(seq, data)
         if replayed:
             log.info("replayed %d acknowledged events from the write-ahead log", replayed)
-        self._flush()
+        self._guarded_flush()  # a lake that cannot take it now (a full disk) is retried
+
+    def _build_stored_ids(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        try:
+            stored_ids.build(cursor, self.stored_ids)
+        except Exception:  # checks of client ids would wait forever: fall back to the lake
+            log.exception("building the index of stored TrackIds failed; duplicate checks "
+                          "read the lake")
+            self._ids_failed = True
+            self.stored_ids.replace({})
+        finally:
+            cursor.close()
 
     def _watermark(self) -> int:
         found = scalar(self._cursor,
@@ -252,19 +320,15 @@ class Writer:
                 raise StoreFormatNewer(self._refusal)
             self._wait_for_room()
             batches = [g.batch for g in group]
-            client_ids = any(batch.client_ids for batch in batches)
-            # Without client TrackIds, small calls stay Python columns (server/recent.py).
-            incoming = None if client_ids else event_batch.merged_columns(batches)
-            if incoming is None:
-                incoming = event_batch.concat(batches)
-                if client_ids:
-                    incoming = self._without_stored(incoming)
+            if any(batch.client_ids for batch in batches):
+                incoming, additions = self._without_stored(batches)
+            else:  # fresh UUIDv7s; small calls stay Python columns (server/recent.py)
+                incoming = event_batch.merged_columns(batches) or event_batch.concat(batches)
+                additions = [(b.scope, stored_ids.hashes_of(b.track_ids)) for b in batches]
             if len(incoming[0]) if isinstance(incoming, list) else incoming.num_rows:
-                with self._log_lock:
-                    self._seq += 1
-                    self._wal.append(self._seq, incoming)
-                    self._wal.sync()
-                    self._add_recent(self._seq, incoming)
+                self._log(incoming, "writing the write-ahead log")
+                for scope, hashes in additions:
+                    self.stored_ids.add(scope, hashes)
         except BaseException as error:
             if not isinstance(error, TrackstoreError):
                 log.exception("acknowledging %d batches failed", len(group))
@@ -278,6 +342,27 @@ class Writer:
             self._flush_asked |= ask
         if ask:
             self._lake_work.put(_FLUSH)
+
+    def _log(self, record, what: str) -> int:
+        """Appends a record to the log and syncs it; its events (if any) join recent. A failed
+        write leaves no trace in the log (wal.py) and raises the error to answer."""
+        with self._log_lock:
+            self._seq += 1
+            try:
+                self._wal.append(self._seq, record)
+                self._wal.sync()
+            except OSError as error:
+                failure = write_failure(error, what)
+                if not self._log_failing:
+                    log.error("%s; refusing writes until it succeeds again", failure.message)
+                self._log_failing = True
+                raise failure from None
+            if self._log_failing:
+                log.warning("the write-ahead log is writable again")
+                self._log_failing = False
+            if not isinstance(record, dict):
+                self._add_recent(self._seq, record)
+            return self._seq
 
     def _wait_for_room(self) -> None:
         """Back-pressure: while recent holds more than `max_recent_rows`, waits for a flush to
@@ -294,44 +379,55 @@ class Writer:
                     raise IngestStalled()
                 self._recent_changed.wait(remaining)
 
-    def _without_stored(self, incoming: pa.Table) -> pa.Table:
-        """Drops events whose (Scope, TrackId) is stored or repeats earlier in the group, so a
-        retried batch is not stored twice. Server-assigned ids are fresh UUIDv7s; only client
-        ids can repeat, which is why only groups with client ids come here. Recent is
+    def _without_stored(self, batches: list[EventBatch]):
+        """The group's events without those whose (Scope, TrackId) is stored or repeats earlier
+        in the group, so a retried batch is not stored twice; and the hashes to add to the index
+        once they are acknowledged. Only client ids can repeat (server ids are fresh UUIDv7s),
+        which is why only groups with client ids come here. The index answers for most ids
+        without a lake read (server/stored_ids.py)."""
+        self.stored_ids.wait_ready()
+        index = stored_ids.StoredIds.everything() if self._ids_failed else self.stored_ids
+        positions, additions = stored_ids.new_positions(
+            [(b.scope, b.track_ids) for b in batches], index, self._stored_among)
+        incoming = event_batch.concat(batches)
+        kept = sum(len(p) for p in positions)
+        if kept == incoming.num_rows:
+            return incoming, additions
+        starts = np.cumsum([0] + [b.size for b in batches[:-1]])
+        take = np.concatenate([p + start for p, start in zip(positions, starts)])
+        return incoming.take(pa.array(take, type=pa.int64())), additions
+
+    def _stored_among(self, scope: str, track_ids: list[str]) -> set[str]:
+        """Which of a few TrackIds the scope holds, exactly: in recent or in the lake. Recent is
         registered before the query reads the lake, so a concurrent flush hides nothing."""
         cursor = self._log_cursor
-        cursor.register("incoming", incoming)
+        cursor.register("candidates", pa.table({"Scope": [scope] * len(track_ids),
+                                                "TrackId": track_ids}))
         self.register_recent(cursor)
         try:
-            keep = cursor.execute(
+            rows = cursor.execute(
                 f"""
-                SELECT arrival FROM (
-                    SELECT arrival, "Scope", "TrackId", row_number() OVER (
-                        PARTITION BY "Scope", "TrackId" ORDER BY arrival) AS nth
-                    FROM (SELECT "Scope", "TrackId", row_number() OVER () - 1 AS arrival
-                          FROM incoming)
-                ) candidates
-                WHERE nth = 1
-                  AND NOT EXISTS (SELECT 1 FROM {EVENTS_TABLE} s
-                                  WHERE s."Scope" = candidates."Scope"
-                                    AND s."TrackId" = candidates."TrackId")
-                  AND NOT EXISTS (SELECT 1 FROM {RECENT_RELATION} r
-                                  WHERE r."Scope" = candidates."Scope"
-                                    AND r."TrackId" = candidates."TrackId")
-                ORDER BY arrival
+                SELECT "TrackId" FROM candidates c
+                WHERE EXISTS (SELECT 1 FROM {EVENTS_TABLE} s
+                              WHERE s."Scope" = c."Scope" AND s."TrackId" = c."TrackId")
+                   OR EXISTS (SELECT 1 FROM {RECENT_RELATION} r
+                              WHERE r."Scope" = c."Scope" AND r."TrackId" = c."TrackId")
                 """
             ).fetchall()
         finally:
-            cursor.unregister("incoming")
+            cursor.unregister("candidates")
             cursor.unregister(RECENT_RELATION)
-        return incoming.take(pa.array([row[0] for row in keep], type=pa.int64()))
+        return {row[0] for row in rows}
 
     def _add_recent(self, seq: int, data: pa.Table | list[list]) -> int:
         entry = RecentEntry(seq, time.monotonic(), data)
         with self._recent_changed:
+            first = not self._recent
             self._recent.append(entry)
             self._recent_rows += entry.rows
             self._unflushed_rows += entry.rows
+        if first:  # the lake thread may be waiting for work as long as it waits when idle
+            self._lake_work.put(None)
         return entry.rows
 
     # -- the lake thread: flushes, deletes, tasks, upkeep --------------------------------------
@@ -379,6 +475,7 @@ class Writer:
             return None
 
     def _guarded_flush(self) -> None:
+        flushes = self.flushes
         try:
             self._flush()
         except StoreFormatNewer as error:
@@ -386,12 +483,17 @@ class Writer:
                       "log, and Track is refused", error.message)
         except Exception:  # events stay in the log and in recent; the next flush retries
             log.exception("flushing recent events to the lake failed")
+        if self.flushes != flushes:
+            self._upkeep(self.after_flush)
 
     def _idle(self) -> None:
-        if self._on_idle is None:
+        self._upkeep(self._on_idle)
+
+    def _upkeep(self, job: Callable[[duckdb.DuckDBPyConnection], None] | None) -> None:
+        if job is None:
             return
         try:
-            self._on_idle(self._cursor)
+            job(self._cursor)
         except Exception:  # background upkeep must never stop the writer
             log.exception("background upkeep failed")
             rollback(self._cursor)
@@ -421,12 +523,17 @@ class Writer:
         return group, None
 
     def _delete(self, group: list[_Delete]) -> None:
+        """Events not yet flushed are deleted in memory and the log (a record of their keys,
+        which replay applies too), so a Delete waits for no flush; the others in the lake."""
         try:
-            self._flush()  # the events to delete may still be recent
-            outcomes = delete_group(
-                self._cursor, [d.request for d in group],
-                max_pending=self._max_pending_deletes, retry_seconds=self._delete_retry_seconds,
-            )
+            requests = [d.request for d in group]
+            with self._recent_lock:
+                outcomes = self._delete_recent(requests)
+            in_lake = [r for r, outcome in zip(requests, outcomes) if outcome is _IN_LAKE]
+            lake_outcomes = iter(delete_group(
+                self._cursor, in_lake, max_pending=self._max_pending_deletes,
+                retry_seconds=self._delete_retry_seconds) if in_lake else ())
+            outcomes = [next(lake_outcomes) if o is _IN_LAKE else o for o in outcomes]
         except BaseException as error:
             rollback(self._cursor)
             for item in group:
@@ -438,6 +545,40 @@ class Writer:
             else:
                 item.future.set_exception(outcome)
 
+    def _delete_recent(self, requests: list[DeleteRequest]) -> list:
+        """Deletes the requested events that are in recent; per request None (deleted), an
+        error, or _IN_LAKE (not in recent: the lake's to delete). The caller holds
+        `_recent_lock`, so no flush moves events between recent and the lake meanwhile. A store
+        a newer release upgraded is not written."""
+        if self._refusal is not None:
+            raise StoreFormatNewer(self._refusal)
+        with self._recent_changed:
+            entries = list(self._recent)
+        wanted = {(r.scope, r.track_id) for r in requests}
+        found, held = recent.rows_of(entries, wanted)
+        outcomes, deleted = [], set()
+        for request in requests:
+            key = (request.scope, request.track_id)
+            if key not in held:
+                outcomes.append(_IN_LAKE)
+            else:
+                outcomes.append(not_found(request) if key in deleted else None)
+                deleted.add(key)
+        if deleted:
+            self._log({DELETED: sorted(deleted)}, "writing the write-ahead log")
+            self._drop_rows(entries, found)
+        return outcomes
+
+    def _drop_rows(self, entries: list[RecentEntry], found: dict[int, list[int]]) -> None:
+        replaced = {id(entries[p]): entries[p].without_rows(rows) for p, rows in found.items()}
+        removed = sum(len(rows) for rows in found.values())
+        with self._recent_changed:  # entries appended meanwhile stay as they are
+            self._recent = [replaced.get(id(e), e) for e in self._recent]
+            self._recent = [e for e in self._recent if e is not None]
+            self._recent_rows -= removed
+            self._unflushed_rows = max(0, self._unflushed_rows - removed)
+            self._recent_changed.notify_all()
+
     # -- flushing recent events to the lake ---------------------------------------------------
 
     def _flush(self) -> None:
@@ -445,6 +586,10 @@ class Writer:
         failure, rolls back and leaves recent and the log as they were."""
         if not self._recent:
             return
+        with self._recent_lock:  # no event leaves recent but by this flush meanwhile
+            self._flush_held()
+
+    def _flush_held(self) -> None:
         with self._log_lock:  # no group is half-appended; later ones get seq > flushed_seq
             segment = self._wal.rotate()
             flushed_seq = self._seq
@@ -476,6 +621,7 @@ class Writer:
         self._retry_at = 0.0
         self._wal.drop_before(segment)
         self.flushes += 1
+        self.stored_ids.maintain()
 
     def _commit(self, recent: pa.Table, flushed_seq: int) -> None:
         """One DuckLake transaction: the events with promoted columns, and the watermark."""
@@ -491,16 +637,18 @@ class Writer:
             # Another server sharing the catalog may have promoted keys since: fill their
             # columns too, from the list read in this same transaction.
             keys = promoted.load(cursor)
+            if self._shredder is not None and self._shredder.due(keys, recent.num_rows):
+                keys = self._shredder.shred(cursor, keys, RECENT_RELATION)
             if keys != self.promoted:
                 log.info("promoted keys changed in the catalog; now %d", len(keys))
                 self.promoted = keys
-            columns, select = promoted.select_sql(keys, RECENT_RELATION)
+            columns, select = promoted.select_sql(keys, RECENT_RELATION,
+                                                  self._not_stored_elsewhere(cursor),
+                                                  promoted.row_generation(keys))
             if too_big_to_inline:
                 set_inline_row_limit(cursor, 0)
             cursor.execute(f"INSERT INTO {EVENTS_TABLE} ({columns}) {select}")
-            cursor.execute(f'DELETE FROM {WAL_STATE_TABLE} WHERE "ServerId" = ?', [self.server_id])
-            cursor.execute(f"INSERT INTO {WAL_STATE_TABLE} VALUES (?, ?)",
-                           [self.server_id, flushed_seq])
+            self._write_watermark(cursor, flushed_seq)
             if too_big_to_inline:
                 set_inline_row_limit(cursor, self._inline_row_limit)
             # Every event flushed had its values noted before it was acknowledged.
@@ -509,8 +657,42 @@ class Writer:
                 column_values.insert(cursor, new_values, self._inline_row_limit)
             cursor.execute("COMMIT")
             self.values.mark_stored(generation, new_values)
+            if self._others is not None:
+                self._others.flushed(flushed_seq)
         except BaseException:
             rollback(cursor)  # first: an unregister inside the transaction would be undone
             raise
         finally:
             cursor.unregister(RECENT_RELATION)
+            if self._others is not None:
+                cursor.unregister(stored_ids.LEARNED_RELATION)
+
+    def _not_stored_elsewhere(self, cursor: duckdb.DuckDBPyConnection) -> str:
+        """A WHERE clause that drops the recent events another server sharing the catalog
+        stored meanwhile (read in this flush's transaction, stored_ids.OtherServers); empty
+        when no other server writes to the catalog."""
+        if self._others is None:
+            return ""
+        learned = self._others.learn(cursor, self.stored_ids, lambda: self._seq)
+        if learned is None:
+            return ""
+        cursor.register(stored_ids.LEARNED_RELATION, learned)
+        return (f"WHERE NOT EXISTS (SELECT 1 FROM {stored_ids.LEARNED_RELATION} l "
+                f'WHERE l."Scope" = {RECENT_RELATION}."Scope" '
+                f'AND l."TrackId" = {RECENT_RELATION}."TrackId")')
+
+    def _write_watermark(self, cursor: duckdb.DuckDBPyConnection, flushed_seq: int) -> None:
+        """This server's watermark row. On a shared catalog every flush rewrites the whole
+        table: two flushes that overlap then delete the same rows, and DuckLake refuses the
+        second commit (as leases.py relies on), so no two servers store one TrackId in
+        flushes that could not see each other; the refused one is retried and sees it."""
+        rows = [(self.server_id, flushed_seq)]
+        if self._others is not None:
+            rows += cursor.execute(
+                f'SELECT "ServerId", max("FlushedSeq") FROM {WAL_STATE_TABLE} '
+                f'WHERE "ServerId" <> ? GROUP BY 1', [self.server_id]).fetchall()
+            cursor.execute(f"DELETE FROM {WAL_STATE_TABLE}")
+        else:
+            cursor.execute(f'DELETE FROM {WAL_STATE_TABLE} WHERE "ServerId" = ?',
+                           [self.server_id])
+        cursor.executemany(f"INSERT INTO {WAL_STATE_TABLE} VALUES (?, ?)", rows)

@@ -5,6 +5,7 @@ import glob
 import os
 import pathlib
 import socket
+import time
 
 import duckdb
 import pytest
@@ -96,3 +97,42 @@ def scale_out_missing(reason: str):
     if os.environ.get("TRACKSTORE_REQUIRE_SCALE_OUT") == "1":
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+def faults_missing(reason: str):
+    """A part of the fault tests' setup (a mount for a small disk) is not possible here."""
+    # CI runs as root and sets this (see .ci/run), so a fault test never silently skips there.
+    if os.environ.get("TRACKSTORE_REQUIRE_FAULTS") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+# Servers whose tests look at the files on disk after a compaction answer queries for at most
+# this long, so compaction removes replaced files this long (and a margin) after it replaced them.
+SHORT_QUERY_LIMIT = ("--preview-timeout-seconds", "1")
+
+
+def compact_until_replaced_files_leave(client) -> dict:
+    """Compacts, waits until no read can still use the files that compaction replaced (a server
+    started with SHORT_QUERY_LIMIT), and compacts again, which removes them from disk."""
+    from trackstore_server.compaction import SNAPSHOT_MARGIN_SECONDS
+
+    report = client.compact()
+    time.sleep(float(SHORT_QUERY_LIMIT[1]) + SNAPSHOT_MARGIN_SECONDS + 0.5)
+    client.compact()
+    return report
+
+
+def live_data_files(data_dir: pathlib.Path) -> list[str]:
+    """The events table's data files in the store's current snapshot (the server must be
+    stopped); files that compaction replaced stay on disk a while for running reads."""
+    from trackstore_server.config import Settings
+    from trackstore_server.lake import LAKE
+    from trackstore_server.store import open_store
+
+    conn = open_store(Settings(data_dir=str(data_dir)))
+    try:
+        return sorted(row[0] for row in conn.execute(
+            "SELECT data_file FROM ducklake_list_files(?, 'events')", [LAKE]).fetchall())
+    finally:
+        conn.close()

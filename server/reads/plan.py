@@ -15,10 +15,8 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from querylang import CompiledQuery, KnownValues, Schema
-from querylang.sqlgen import quote_ident
 
-from ..bound_parameters import SCOPE, SERVER, placeholder
-from ..lake import EVENTS_TABLE
+from ..bound_parameters import SCOPE, SERVER
 from . import newest_first, top_by_key
 from .known_values import ScopeValues
 from .queries import QueryResult, QueryRunner
@@ -53,18 +51,13 @@ class ReadPlan:
 Compile = Callable[[ReadPlan, str], CompiledQuery]
 
 
-def sources(column_names: list[str], recent_source_sql: str) -> tuple[str, str]:
+def sources(lake_select: str, recent_source_sql: str) -> tuple[str, str]:
     """What a compiled query reads instead of the table, confined to the scope the server binds,
-    so no text a user wrote can widen what a query sees: the lake alone, and the lake with the
-    acknowledged events not yet flushed (`recent_source_sql`, writer.Writer.recent_source_sql).
-    The second costs more (bench/NOTES.md#recent-reads), so a read takes it only while there are
-    such events."""
-    columns = ", ".join(quote_ident(c) for c in column_names)
-    scope = placeholder(SCOPE)
-    lake_only = f'(SELECT {columns} FROM {EVENTS_TABLE} WHERE "Scope" = {scope})'
-    with_recent = (f'(SELECT {columns} FROM {EVENTS_TABLE} WHERE "Scope" = {scope} '
-                   f"UNION ALL {recent_source_sql})")
-    return lake_only, with_recent
+    so no text a user wrote can widen what a query sees: the lake alone (`lake_select`, the
+    scope's stored rows, promoted.lake_select), and the lake with the acknowledged events not
+    yet flushed (`recent_source_sql`, writer.Writer.recent_source_sql). The second costs more
+    (bench/NOTES.md#recent-reads), so a read takes it only while there are such events."""
+    return f"({lake_select})", f"({lake_select} UNION ALL {recent_source_sql})"
 
 
 class Reads:

@@ -4,6 +4,7 @@
  *   requests.c     Track/TrackStream requests -> Arrow column buffers (server/fast_decode.py)
  *   struct_json.c  google.protobuf.Struct -> JSON text (ingest and event_batch.struct_to_json)
  *   rows.c         result rows -> serialized Structs (Preview and List, server/rows.py)
+ *   idset.c        TrackId hashes and their membership tests (server/stored_ids.py)
  * with json_check.c (the strict JSON checker of ingest) and primitives.c beside them. Each
  * function answers None for whatever it is not sure of, and its caller then takes the
  * ordinary Python path, so this code may be conservative, never lenient.
@@ -25,6 +26,18 @@ static PyMethodDef METHODS[] = {
      "encode_items(names, json_columns, rows, to_json_value, field) -> bytes | None\n\n"
      "Each row (a tuple) as a google.protobuf.Struct, written as field `field` of a response\n"
      "message; None when some value needs protobuf's own Struct.update."},
+    {"hash_ids", hash_ids, METH_VARARGS,
+     "hash_ids(strings: list[str]) -> bytes: XXH64 of each string's UTF-8 (0 given as 1)."},
+    {"hash_id_buffers", hash_id_buffers, METH_VARARGS,
+     "hash_id_buffers(offsets, data, first, count, large) -> bytes: the same for strings of\n"
+     "an Arrow string array's buffers."},
+    {"table_insert", table_insert, METH_VARARGS,
+     "table_insert(table, hashes) -> int: adds hashes to an open-addressing uint64 table."},
+    {"table_probe", table_probe, METH_VARARGS,
+     "table_probe(table, hashes, found): found[i] = 1 where hashes[i] is in the table."},
+    {"parts_probe", parts_probe, METH_VARARGS,
+     "parts_probe(parts, bits, hashes, found): found[i] = 1 where hashes[i] is in its sorted\n"
+     "part, parts[hash >> (64 - bits)]."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -106,6 +106,11 @@ PyObject *is_json_object(PyObject *self, PyObject *args);
 PyObject *struct_json_text(PyObject *self, PyObject *args);
 PyObject *encode_items(PyObject *self, PyObject *args);
 int rows_init(void);
+PyObject *hash_ids(PyObject *self, PyObject *args);
+PyObject *hash_id_buffers(PyObject *self, PyObject *args);
+PyObject *table_insert(PyObject *self, PyObject *args);
+PyObject *table_probe(PyObject *self, PyObject *args);
+PyObject *parts_probe(PyObject *self, PyObject *args);
 /* FIELD_NUMBERS, DECODED_COLUMN_FIELDS, TRACK_ID_MAX_CHARS and JSON_MAX_DEPTH on the module
  * (requests.c). */
 int add_wire_constants(PyObject *module);

@@ -28,7 +28,8 @@ def tour_commands() -> list[list[str]]:
 
 
 def test_readme_tour_works_as_printed(start_server):
-    server = start_server()
+    # Flushed before the delete, as a person typing the tour sees it (default: 5 s).
+    server = start_server("--flush-seconds", "0.2")
     env = {"TRACKSTORE_TARGET": server.target}
     commands = tour_commands()
     assert [c[0] for c in commands] == [

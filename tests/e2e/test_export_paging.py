@@ -119,7 +119,9 @@ def test_an_expired_cursor_is_failed_precondition(start_server):
 
 def test_compaction_keeps_the_snapshot_a_cursor_reads_and_only_while_it_may(start_server,
                                                                              tmp_path):
-    server = start_server("--export-cursor-seconds", "4", "--flush-seconds", "0.2")
+    # A replaced file also stays while a query may read it: the time limit plus 5 s (1 + 5 here).
+    server = start_server("--export-cursor-seconds", "9", "--flush-seconds", "0.2",
+                          "--preview-timeout-seconds", "1")
     calls = Calls(server)
     with server.client() as client:
         ids = client.track("default", [event(i, EventTime=f"2020-01-01T00:00:{i:02d}Z")
@@ -131,6 +133,10 @@ def test_compaction_keeps_the_snapshot_a_cursor_reads_and_only_while_it_may(star
         assert [item["TrackId"] for item in first + rest] == ids
         # The deleted event's bytes stay while the cursor may read them, and go after.
         assert rows_in_data_files(tmp_path / "data", "TrackId", ids[7]) == 1
-        time.sleep(4.5)
+        time.sleep(6.5)  # past the query window, not the cursor's hold
+        client.compact()
+        assert rows_in_data_files(tmp_path / "data", "TrackId", ids[7]) == 1
+        time.sleep(3)
+        client.compact()
         client.compact()
     assert rows_in_data_files(tmp_path / "data", "TrackId", ids[7]) == 0

@@ -28,7 +28,8 @@ ONE_AT_A_TIME = ("--max-concurrent-queries", "1", "--max-queued-queries", "0")
 @pytest.fixture(scope="module")
 def heavy_data_dir(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("heavy") / "data"
-    server = LocalServer(data_dir).start()
+    # The blob stays JSON (no column shredded at write time): the query must stay heavy.
+    server = LocalServer(data_dir, "--shred-min-events", "0").start()
     blob = ("lorem ipsum dolor sit amet " * 300)[:8_000]
     with server.client() as client:
         client.track_stream("heavy", (

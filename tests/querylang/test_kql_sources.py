@@ -193,6 +193,13 @@ def test_make_bag_bag_keys_and_bag_pack(db):
     assert json.loads(rows[0]["b"]) == {"city": "Oslo", "n": 1}
 
 
+@pytest.mark.parametrize("order", [("1", "2", "3"), ("3", "1", "2"), ("2", "3", "1")])
+def test_make_bag_picks_a_repeated_key_whatever_the_row_order(db, order):
+    bags = ", ".join(f"dynamic({{\"k\": {v}, \"v{v}\": true}})" for v in order)
+    [row] = db.rows(f"datatable(b: dynamic) [{bags}] | summarize make_bag(b)")
+    assert json.loads(row["bag_b"]) == {"k": 3, "v1": True, "v2": True, "v3": True}
+
+
 def test_percentiles_one_column_each(db):
     q = "Events | summarize percentiles(Payload.price, 5, 50, 99.9)"
     assert cols(q) == [("percentile_Payload_price_5", "real"),

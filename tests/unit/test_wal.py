@@ -1,10 +1,14 @@
-"""The write-ahead log's records survive, in order; a torn tail is ignored, damage is not."""
+"""The write-ahead log's records survive, in order; a torn tail or a damaged record is dropped
+and reported, and never hides a later record."""
 from __future__ import annotations
+
+import errno
+import os
 
 import pyarrow as pa
 import pytest
 
-from trackstore_server.wal import WalCorrupt, WriteAheadLog
+from trackstore_server.wal import WriteAheadLog
 
 
 def _table(*values: str) -> pa.Table:
@@ -61,18 +65,89 @@ def test_torn_tail_is_ignored(tmp_path):
     assert [seq for seq, _ in WriteAheadLog(tmp_path).replay()] == [1]
 
 
-def test_damage_before_the_end_is_an_error(tmp_path):
+def _three_records(tmp_path):
     wal = WriteAheadLog(tmp_path)
-    wal.append(1, _table("first"))
-    wal.append(2, _table("second"))
+    for seq, value in enumerate(("first", "second", "third"), start=1):
+        wal.append(seq, _table(value))
     wal.sync()
     wal.close()
     [segment] = tmp_path.glob("*.wal")
-    data = bytearray(segment.read_bytes())
-    data[20] ^= 0xFF  # inside the first record's payload
+    return segment, bytearray(segment.read_bytes())
+
+
+def _replayed(tmp_path):
+    return [t.column("TrackId").to_pylist()[0] for _, t in WriteAheadLog(tmp_path).replay()]
+
+
+def test_a_flipped_byte_drops_only_its_record_and_says_so(tmp_path, caplog):
+    segment, data = _three_records(tmp_path)
+    data[40] ^= 0xFF  # inside the first record's payload
     segment.write_bytes(bytes(data))
-    with pytest.raises(WalCorrupt):
-        list(WriteAheadLog(tmp_path).replay())
+    assert _replayed(tmp_path) == ["second", "third"]
+    assert "is damaged: dropped" in caplog.text and "at byte 0" in caplog.text
+
+
+def test_a_damaged_length_loses_no_later_record(tmp_path, caplog):
+    segment, data = _three_records(tmp_path)
+    first_length = int.from_bytes(data[0:4], "little")
+    second = 16 + first_length
+    data[second:second + 4] = (10**6).to_bytes(4, "little")  # the second record's length
+    segment.write_bytes(bytes(data))
+    assert _replayed(tmp_path) == ["first", "third"]
+    assert f"at byte {second}" in caplog.text
+
+
+def test_damage_in_one_segment_hides_nothing_of_the_next(tmp_path):
+    segment, data = _three_records(tmp_path)
+    segment.write_bytes(bytes(data[:25]) + b"\0" * 50)  # torn and zero-filled
+    later = WriteAheadLog(tmp_path)
+    later.append(4, _table("later"))
+    later.sync()
+    assert _replayed(tmp_path) == ["later"]
+
+
+def test_a_failed_append_is_cut_off_before_the_next(tmp_path, monkeypatch):
+    wal = WriteAheadLog(tmp_path)
+    wal.append(1, _table("kept"))
+    wal.sync()
+    real_write = os.write
+    calls = []
+
+    def failing_write(fd, data):  # the payload's write fails after half of it
+        calls.append(1)
+        if len(calls) == 2:
+            real_write(fd, bytes(data[:len(data) // 2]))
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", failing_write)
+    with pytest.raises(OSError):
+        wal.append(2, _table("failed"))
+    monkeypatch.setattr(os, "write", real_write)
+    wal.append(3, _table("after"))
+    wal.sync()
+    assert _replayed(tmp_path) == ["kept", "after"]
+
+
+def test_a_failed_sync_is_cut_off_too_and_a_failed_cut_seals_the_segment(tmp_path, monkeypatch):
+    wal = WriteAheadLog(tmp_path)
+    wal.append(1, _table("kept"))
+    wal.sync()
+    wal.append(2, _table("unsynced"))
+
+    def failing(*args):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fdatasync", failing)
+    monkeypatch.setattr(os, "ftruncate", failing)
+    with pytest.raises(OSError):
+        wal.sync()
+    monkeypatch.undo()
+    wal.append(3, _table("after"))  # in a new segment: the old one keeps its torn tail
+    wal.sync()
+    assert len(list(tmp_path.glob("*.wal"))) == 2
+    replayed = _replayed(tmp_path)
+    assert replayed[0] == "kept" and replayed[-1] == "after"
 
 
 def test_column_records_replay_as_columns_beside_arrow_ones(tmp_path):

@@ -98,5 +98,16 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_backup(args) -> int:
+    from trackstore_server.backup import BackupFailed, backup
+
+    try:
+        copied = backup(args.data_dir, args.destination)
+    except (BackupFailed, OSError) as error:
+        raise CommandFailed(f"backup failed: {error}") from None
+    print_json(copied)
+    return 0
+
+
 class CommandFailed(Exception):
     """A command failed for a reason other than a call's status (exit status 1)."""

@@ -50,6 +50,9 @@ EXAMPLES = {
   trackstore serve
   trackstore serve --data-dir /var/lib/trackstore --port 50051
   trackstore serve --config trackstore.toml""",
+    "backup": """examples (the server stopped; restore: start a server on the copy):
+  trackstore backup --data-dir /var/lib/trackstore /backups/trackstore-2026-12-06
+  trackstore serve --data-dir /backups/trackstore-2026-12-06""",
 }
 
 
@@ -90,6 +93,11 @@ def _add_serve(commands_) -> None:
 
     serve = _command(commands_, "serve", "run the server", commands.cmd_serve)
     config.add_arguments(serve)
+    backup = _command(commands_, "backup", "copy a stopped server's embedded store to a new "
+                      "directory", commands.cmd_backup)
+    backup.add_argument("--data-dir", default=config.DEFAULT_DATA_DIR,
+                        help=f"the store to copy (default {config.DEFAULT_DATA_DIR})")
+    backup.add_argument("destination", help="a new (or empty) directory")
 
 
 def build_parser() -> Parser:

@@ -1,0 +1,61 @@
+"""Flushes that leave more data files than the bound merge the small files at once, without
+waiting for the light compaction's timer."""
+from __future__ import annotations
+
+import time
+
+from trackstore.v1 import trackevents_pb2 as pb
+from trackstore_server import engine as engine_module
+from trackstore_server.config import Settings
+from trackstore_server.engine import Engine
+from trackstore_server.lake import LAKE, scalar
+
+
+def _data_files(engine: Engine) -> int:
+    return engine.on_lake_thread(lambda cursor: scalar(
+        cursor, "SELECT count(*) FROM ducklake_list_files(?, 'events')", [LAKE]))
+
+
+def test_many_flushes_merge_small_files_beyond_the_bound(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine_module, "MAX_DATA_FILES", 6)
+    monkeypatch.setattr(engine_module, "FLUSHES_BETWEEN_FILE_COUNTS", 4)
+    engine = Engine(Settings(data_dir=str(tmp_path / "data"), commit_max_rows=5,
+                             merge_interval_seconds=0, compaction_interval_seconds=0,
+                             promote_keys=False))
+    try:
+        for call in range(40):  # each call fills a commit: a flush, and a data file, each
+            engine.track("shop", [pb.TrackEvent(track_id=f"{call}-{i}", event_type="view")
+                                  for i in range(5)])
+            deadline = time.monotonic() + 10
+            while engine._writer.flushes <= call and time.monotonic() < deadline:
+                time.sleep(0.01)
+        assert engine._writer.flushes >= 40
+        assert _data_files(engine) <= 6 + 4
+        assert engine.stats()["events"] == 200
+    finally:
+        engine.close()
+
+
+def test_replaced_delete_files_leave_the_disk_between_compactions(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine_module, "FLUSHES_BETWEEN_FILE_COUNTS", 1)
+    data_dir = tmp_path / "data"
+    engine = Engine(Settings(data_dir=str(data_dir), commit_max_rows=5, preview_timeout_seconds=0,
+                             merge_interval_seconds=0, compaction_interval_seconds=0,
+                             promote_keys=False))
+    try:
+        engine.track("shop", [pb.TrackEvent(track_id=f"old-{i}", event_type="view")
+                              for i in range(5)])  # fills a commit: flushed
+        engine.on_lake_thread(lambda cursor: None)
+        for i in range(4):  # each replaces the data file's delete file with a larger one
+            engine.delete("shop", f"old-{i}")
+        assert len(list(data_dir.rglob("*-delete.parquet"))) == 4
+        time.sleep(engine_module.compaction.SNAPSHOT_MARGIN_SECONDS + 0.5)
+        engine.track("shop", [pb.TrackEvent(track_id=f"new-{i}", event_type="view")
+                              for i in range(5)])  # a flush, and its upkeep
+        deadline = time.monotonic() + 10
+        while len(list(data_dir.rglob("*-delete.parquet"))) > 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(list(data_dir.rglob("*-delete.parquet"))) == 1
+        assert engine.stats()["pending_deletions"] == 4
+    finally:
+        engine.close()
