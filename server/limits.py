@@ -13,6 +13,9 @@ MAX_SCOPE_LENGTH = 200  # characters, printable
 # at 100 nested messages, still read back in a Preview, List or Export answer (nesting.py).
 MAX_JSON_DEPTH = 32
 
+# Preview and List queries: the compiler's limits (querylang/limits.py says why)
+from querylang.limits import MAX_AGGREGATIONS, MAX_OPERATORS  # noqa: E402,F401
+
 # List
 DEFAULT_LIST_TOP = 100  # events a page holds when `top` is absent
 MAX_LIST_WINDOW = 10_000  # skip + top must be under it
