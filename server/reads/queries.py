@@ -15,6 +15,7 @@ from typing import Callable
 import duckdb
 
 from ..errors import QueryCancelled, QueryQueueFull, QueryTimeout
+from .admission import FairSlots, current_tenant
 
 
 @dataclass
@@ -73,7 +74,7 @@ class Watchdog:
 class QueryRunner:
     def __init__(self, conn: duckdb.DuckDBPyConnection, max_concurrent: int, max_queued: int):
         self._conn = conn
-        self._slots = threading.Semaphore(max(1, max_concurrent))
+        self._slots = FairSlots(max_concurrent)
         self._max_waiting = max(0, max_queued) + max(1, max_concurrent)
         self._lock = threading.Lock()
         self._admitted = 0
@@ -91,22 +92,28 @@ class QueryRunner:
         """Runs `sql` until `deadline` (a time.monotonic() value) at the latest; a QueryTimeout
         names `limit_seconds`, the limit of the read it belongs to. `on_cancel(fn)` registers fn
         to be called if the client goes away; `prepare(cursor)` runs on the query's connection
-        first (e.g. to register relations)."""
-        with self._lock:
-            if self._admitted >= self._max_waiting:
-                raise QueryQueueFull("too many queries are running or waiting; retry shortly",
-                                     retry_after_seconds=1.0)
-            self._admitted += 1
+        first (e.g. to register relations). The caller's tenant (admission.current_tenant)
+        waits its turn among the others' and within its budget (admission.py)."""
+        tenant = current_tenant.get()
+        self._slots.admit(tenant)
         try:
-            if not self._slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                raise QueryTimeout(limit_seconds)
-            try:
-                return self._execute(sql, params, deadline, limit_seconds, on_cancel, prepare)
-            finally:
-                self._slots.release()
-        finally:
             with self._lock:
-                self._admitted -= 1
+                if self._admitted >= self._max_waiting:
+                    raise QueryQueueFull("too many queries are running or waiting; retry "
+                                         "shortly", retry_after_seconds=1.0)
+                self._admitted += 1
+            try:
+                if not self._slots.acquire(tenant, deadline):
+                    raise QueryTimeout(limit_seconds)
+                try:
+                    return self._execute(sql, params, deadline, limit_seconds, on_cancel, prepare)
+                finally:
+                    self._slots.release(tenant)
+            finally:
+                with self._lock:
+                    self._admitted -= 1
+        finally:
+            self._slots.leave(tenant)
 
     def _execute(self, sql, params, deadline, limit_seconds, on_cancel, prepare) -> QueryResult:
         cursor = self._conn.cursor()

@@ -12,6 +12,7 @@ from grpc_status import rpc_status
 from trackstore_server.api.registration import contract_services
 
 METHODS = [method for service in contract_services() for method in service.methods]
+METHOD = {method.name: method for method in METHODS}  # method names are unique across services
 
 
 def method_path(method) -> str:

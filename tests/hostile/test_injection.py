@@ -7,7 +7,6 @@ back exactly as sent, and a query finds it by it."""
 from __future__ import annotations
 
 import json
-import pathlib
 import urllib.parse
 
 import grpc
@@ -18,51 +17,21 @@ from trackstore.v1 import export_pb2 as export_pb
 from trackstore.v1 import trackevents_pb2 as pb
 from trackstore_server.api.http import openapi
 
-from grpc_calls import METHODS, call, method_path, request_class
+from grpc_calls import METHOD, METHODS, call, method_path
 from injection_corpus import SENDABLE, kql_quoted, label
 from request_fields import string_fields, with_value
+from valid_requests import BASES, base_request
 
 CLEAN = {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND,
          grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.FAILED_PRECONDITION}
 WRITES = {"Track", "TrackStream", "Delete", "BatchDelete", "Import", "Compact",
           "CreateExportConfiguration", "UpdateExportConfiguration",
           "DeleteExportConfiguration", "RunExportConfiguration"}
-IMPORT_DOCUMENT = (pathlib.Path(__file__).resolve().parents[1] / "data" / "imports" /
-                   "profilestore-event.json").read_bytes()
-BASE_CONFIGURATION = export_pb.ExportConfiguration(
-    name="base", schedule=export_pb.EXPORT_SCHEDULE_DAILY, start_at=0,
-    format=export_pb.EXPORT_FORMAT_NDJSON,
-    destination=export_pb.ExportDestination(local=export_pb.LocalDirectory(path="base")))
-# A valid request of each method known when this was written, so a text set in one field goes
-# as deep as the call does; a method added since starts from its empty message.
-BASES = {
-    "Track": pb.TrackRequest(events=[pb.TrackEvent(event_type="injection")]),
-    "TrackStream": pb.TrackStreamRequest(events=[pb.TrackEvent(event_type="injection")]),
-    "Preview": pb.PreviewRequest(query="Events | count"),
-    "Delete": pb.DeleteRequest(track_id="no-such-event"),
-    "BatchDelete": pb.BatchDeleteRequest(track_ids=["no-such-event"], allow_missing=True),
-    "CreateExportConfiguration": export_pb.CreateExportConfigurationRequest(
-        configuration=BASE_CONFIGURATION),
-    "UpdateExportConfiguration": export_pb.UpdateExportConfigurationRequest(
-        configuration=BASE_CONFIGURATION),
-    "GetExportConfiguration": export_pb.GetExportConfigurationRequest(name="base"),
-    "ListExportRuns": export_pb.ListExportRunsRequest(name="base"),
-    "TestExportDestination": export_pb.TestExportDestinationRequest(
-        destination=BASE_CONFIGURATION.destination),
-    "Import": export_pb.ImportRequest(format=export_pb.IMPORT_FORMAT_PROFILESTORE,
-                                      data=IMPORT_DOCUMENT),
-}
 # The scopes a configuration may be written to by the corpus: the default one, and the corpus
 # texts that are valid scopes (printable, at most 200 characters).
 CONFIGURATION_SCOPES = ["default", *(t for t in SENDABLE if t.isprintable() and len(t) <= 200)]
 CASES = [(method, path) for method in METHODS
          for path in string_fields(method.input_type)]
-
-
-def base_request(method):
-    base = BASES.get(method.name)
-    return base if base is not None and base.DESCRIPTOR == method.input_type \
-        else request_class(method)()
 
 
 def state(channel, scopes=CONFIGURATION_SCOPES) -> tuple:
@@ -85,9 +54,6 @@ def _as_written(configuration) -> bytes:
     copy.CopyFrom(configuration)
     copy.ClearField("exported_until")
     return copy.SerializeToString(deterministic=True)
-
-
-METHOD = {method.name: method for method in METHODS}
 
 
 @pytest.fixture(scope="module")

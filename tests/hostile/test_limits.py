@@ -15,9 +15,8 @@ from trackstore_server.limits import (MAX_AGGREGATIONS, MAX_EVENT_BYTES, MAX_MES
                                       MAX_OPERATORS, PREVIEW_MAX_ROWS)
 from trackstore_server.api.status import MAX_MESSAGE_BYTES as MAX_STATUS_MESSAGE_BYTES
 
-from grpc_calls import METHODS, call, method_path
+from grpc_calls import METHOD, call, method_path
 
-METHOD = {method.name: method for method in METHODS}
 SCOPE = "limits"
 MEGABYTE = 1 << 20
 TEN_THOUSAND_ORS = " or ".join(f"EventType == 'e{i}'" for i in range(10_000))
