@@ -12,8 +12,10 @@ from grpc_calls import request_class
 
 IMPORT_DOCUMENT = (pathlib.Path(__file__).resolve().parents[1] / "data" / "imports" /
                    "profilestore-event.json").read_bytes()
+# A configuration's first run is due once its start is past: none of these runs in a test.
+FAR_FUTURE = 4_102_444_800_000  # 2100-01-01, in ms since the epoch
 BASE_CONFIGURATION = export_pb.ExportConfiguration(
-    name="base", schedule=export_pb.EXPORT_SCHEDULE_DAILY, start_at=0,
+    name="base", schedule=export_pb.EXPORT_SCHEDULE_DAILY, start_at=FAR_FUTURE,
     format=export_pb.EXPORT_FORMAT_NDJSON,
     destination=export_pb.ExportDestination(local=export_pb.LocalDirectory(path="base")))
 BASES = {
