@@ -14,10 +14,11 @@ import orjson
 import pyarrow as pa
 import uuid_utils
 
-from . import _wire
+from . import _wire, nesting
 from .errors import BadEvent, BadRequest, BatchTooLarge, FieldViolation
 from .event_schema import ARROW_SCHEMA, COLUMN_NAMES, PLAIN_STRING_FIELDS
-from .limits import MAX_EVENT_BYTES, MAX_EVENTS_PER_BATCH, MAX_SCOPE_LENGTH, MAX_TRACK_ID_LENGTH
+from .limits import (MAX_EVENT_BYTES, MAX_EVENTS_PER_BATCH, MAX_JSON_DEPTH, MAX_SCOPE_LENGTH,
+                     MAX_TRACK_ID_LENGTH)
 
 _JSON_TEXT = pa.json_(pa.string())
 
@@ -134,11 +135,39 @@ def _struct_to_python(value):
     return None
 
 
+class TooDeep(ValueError):
+    """A User/Payload nests deeper than MAX_JSON_DEPTH (nesting.py)."""
+
+    def __init__(self, where: str):
+        super().__init__(f"{where} nests deeper than {MAX_JSON_DEPTH} levels, the most a stored "
+                         f"JSON value may (MAX_JSON_DEPTH)")
+
+
+class NulInText(ValueError):
+    """A text field holds U+0000, which no text of trackstore's may: DuckLake writes string
+    constants into its catalog queries as C strings, which end at the first NUL."""
+
+    def __init__(self, field: str):
+        super().__init__(f"{field} contains the NUL character (U+0000), which no text field may "
+                         f"hold (in User and Payload JSON it is data: \\u0000)")
+        self.field = field
+
+
+def check_text(value: str, field: str) -> str:
+    """`value`, unless it holds a NUL character (raises NulInText naming `field`)."""
+    if "\0" in value:
+        raise NulInText(field)
+    return value
+
+
 def struct_to_json(struct) -> str:
     """The JSON text of a Struct, as the columnar decode writes it (server/wire/struct_json.c):
-    keys sorted, integers below 2^53 without a fraction, NaN and infinities as null."""
+    keys sorted, integers below 2^53 without a fraction, NaN and infinities as null. Raises
+    TooDeep beyond MAX_JSON_DEPTH levels, where the C code stops too."""
     text = _wire.struct_json(struct.SerializeToString())
     if text is None:
+        if nesting.struct_deeper_than(struct):
+            raise TooDeep("the Struct")
         text = orjson.dumps({k: _struct_to_python(v) for k, v in struct.fields.items()},
                             option=orjson.OPT_SORT_KEYS).decode()
     return text
@@ -148,10 +177,21 @@ def _check_json_object(text: str, where: str) -> str:
     try:
         parsed = orjson.loads(text)
     except orjson.JSONDecodeError as error:
+        if nesting.text_may_exceed(text) and "depth limit" in str(error):
+            raise TooDeep(where) from None  # orjson stops at 1024 levels
         raise ValueError(f"{where} is not valid JSON: {error}") from None
     if parsed is not None and not isinstance(parsed, dict):
         raise ValueError(f"{where} must be a JSON object")
+    if nesting.text_may_exceed(text) and nesting.deeper_than(parsed):
+        raise TooDeep(where)
     return text if parsed is not None else None
+
+
+def _struct_json(struct, where: str) -> str:
+    try:
+        return struct_to_json(struct)
+    except TooDeep:
+        raise TooDeep(where) from None
 
 
 def build_batch(scope: str, events, encoded_size: int | None = None,
@@ -206,7 +246,7 @@ def _columns_of(events, encoded_size: int | None,
             for descriptor, value in event.ListFields():
                 target = plain.get(descriptor.number)
                 if target is not None:
-                    target[index] = value
+                    target[index] = check_text(value, descriptor.name)
                     continue
                 name = descriptor.name
                 if name == "event_time":
@@ -216,12 +256,14 @@ def _columns_of(events, encoded_size: int | None,
                 elif name == "payload_json":
                     payloads[index] = _check_json_object(value, "Payload")
                 elif name == "user_struct":
-                    users[index] = struct_to_json(value)
+                    users[index] = _struct_json(value, "User")
                 elif name == "payload_struct":
-                    payloads[index] = struct_to_json(value)
+                    payloads[index] = _struct_json(value, "Payload")
         except ValueError as error:
-            raise BadEvent(f"events[{index}]: {error}",
-                           [FieldViolation(f"events[{index}]", str(error))]) from None
+            field = f"events[{index}]" + (f".{error.field}" if isinstance(error, NulInText)
+                                          else "")
+            raise BadEvent(f"events[{index}]: {error}", [FieldViolation(field, str(error))]
+                           ) from None
         track_id = track_ids[index]
         if track_id:
             if len(track_id) > MAX_TRACK_ID_LENGTH:

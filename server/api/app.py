@@ -56,6 +56,7 @@ class RunningServer:
     health: health.HealthServicer
     exports: Exports | None = None
     http: HttpServer | None = None
+    keys: ApiKeys | None = None
 
     def stop(self, grace: float | None = 5.0, drain_seconds: float = 0.0) -> None:
         """Drains: health says NOT_SERVING for `drain_seconds` while calls are still served (so
@@ -169,7 +170,7 @@ def create_server(settings: Settings,
         )
     log.info("trackstore serving on %s:%d, data in %s", settings.host, port, settings.data_dir)
     return RunningServer(server, port, engine, health_servicer, export_servicer.exports,
-                         http_server)
+                         http_server, keys)
 
 
 def serve(settings: Settings) -> None:
@@ -196,6 +197,8 @@ def serve(settings: Settings) -> None:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    if running.keys is not None:  # rotated keys take effect without a restart
+        signal.signal(signal.SIGHUP, lambda _signum, _frame: running.keys.reload())
     # Print the bound port (useful with --port 0) in a line scripts can read.
     print(f"trackstore listening on {settings.host}:{running.port}", flush=True)
     if running.http is not None:

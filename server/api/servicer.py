@@ -19,7 +19,7 @@ from .. import fast_decode
 from ..errors import BadRequest, FieldViolation, Starting
 from ..event_batch import normalize_scope
 from .auth import authorize_admin, authorized_scope
-from .registration import preserialized
+from .registration import Undecodable, preserialized
 from .status import grpc_code, to_status
 
 access_log = logging.getLogger("trackstore.access")
@@ -60,7 +60,7 @@ def rpc():
             call = {"method": method.__name__, "scope": None, "rows": 0}
             code = grpc.StatusCode.OK
             try:
-                return method(self, request, context, call)
+                return method(self, _decoded(request), context, call)
             except Exception as error:  # noqa: BLE001 - every error is mapped, none leaks
                 status = to_status(error)
                 code = grpc_code(status)
@@ -73,6 +73,25 @@ def rpc():
         return wrapper
 
     return decorate
+
+
+def _decoded(request):
+    """The request, or its stream of messages, raising the BadRequest of a message the server
+    could not parse (registration.Undecodable)."""
+    if type(request) is Undecodable:
+        raise request.error
+    if hasattr(request, "__next__"):  # a client stream
+        return _decoded_stream(request)
+    return request
+
+
+def _decoded_stream(requests):
+    for index, request in enumerate(requests):
+        if type(request) is Undecodable:
+            error = request.error
+            raise BadRequest(f"message {index}: {error.message}", error.violations,
+                             reason=error.reason)
+        yield request
 
 
 class TrackEventsServicer:

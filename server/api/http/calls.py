@@ -129,12 +129,17 @@ def _parse_json(body: bytes):
     # preview request has them (a KQL query over several lines): so does this, but it takes
     # nothing else orjson refuses (NaN, integers beyond 64 bits).
     try:
-        return json.loads(body, strict=False, parse_constant=_not_json, parse_int=_int64)
+        parsed = json.loads(body, strict=False, parse_constant=_not_json, parse_int=_int64)
+        orjson.dumps(parsed)  # refuses lone surrogates ("\ud800"), which orjson never reads
     except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         where = (f"line {error.lineno}, column {error.colno}: {error.msg}"
                  if isinstance(error, json.JSONDecodeError) else str(error))
         raise BadRequest(f"the body is not valid JSON: {where}",
                          [FieldViolation("body", "not valid JSON")]) from None
+    except (RecursionError, orjson.JSONEncodeError) as error:
+        raise BadRequest(f"the body is not JSON trackstore reads: {error}",
+                         [FieldViolation("body", "not valid JSON")]) from None
+    return parsed
 
 
 def _not_json(name: str):
