@@ -49,7 +49,7 @@ from .errors import (
 from .event_batch import EventBatch
 from .lake import EVENTS_TABLE, WAL_STATE_TABLE, rollback, scalar, set_inline_row_limit
 from .limits import MAX_PENDING_DELETES
-from .recent import RECENT_SCHEMA, SEQ_COLUMN, RecentEntry, tables
+from .recent import RECENT_SCHEMA, SEQ_COLUMN, RecentEntry, table_of
 from .wal import WriteAheadLog
 
 log = logging.getLogger(__name__)
@@ -227,9 +227,10 @@ class Writer:
             entries = list(self._recent)
         if not entries:
             return RECENT_SCHEMA.empty_table()
-        table = pa.concat_tables(tables(entries))
+        table = table_of(entries)
         # Batch-1 traffic leaves one tiny chunk per group; DuckDB scans each chunk separately.
-        if len(entries) > READ_MAX_CHUNKS and table.num_rows < SMALL_CHUNK_ROWS * len(entries):
+        chunks = table.column(0).num_chunks
+        if chunks > READ_MAX_CHUNKS and table.num_rows < SMALL_CHUNK_ROWS * chunks:
             table = table.combine_chunks()
         return table
 
@@ -592,8 +593,8 @@ class Writer:
                 entries = list(self._recent)
                 self._unflushed_rows = 0
                 self._flush_asked = False
-        recent = pa.concat_tables(tables(entries))
-        if recent.num_rows < SMALL_GROUP_ROWS * len(entries):
+        recent = table_of(entries)
+        if recent.num_rows < SMALL_GROUP_ROWS * recent.column(0).num_chunks:
             # DuckDB scans each chunk separately: many tiny chunks insert several times slower
             # than one (bench/NOTES.md#writer-and-flushes).
             recent = recent.combine_chunks()
