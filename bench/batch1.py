@@ -5,9 +5,8 @@ alternating round by round, so a drift of this shared machine weighs on both sid
 
 Prints each round's calls/s, the share of the no-op ceiling, and each server's CPU per call
 (from /proc: less noisy than the rate when other work shares the machine); then the medians
-and the load average. `make bench` measures the same figures once, in its ingest phase; this
-is the quick loop for changes on the Track path (bench/NOTES.md, "Batch 1 at half the no-op
-ceiling").
+and the load average. `make bench` measures the same figures in its ingest phase; this is the
+quick loop for changes on the Track path (bench/NOTES.md#batch-1-at-half-the-no-op-ceiling).
 """
 from __future__ import annotations
 

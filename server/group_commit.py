@@ -8,7 +8,7 @@ own thread takes the turn, and when one is, it queues and sleeps; a turn that en
 queued hands the next turn to the first of them: to its waiting caller, who had to be woken
 to answer anyway, or to the log thread when no caller waits for it (TrackStream, imports).
 Handing every group to a log thread and back cost each batch-1 call two thread wake-ups more
-under the GIL (bench/NOTES.md, "Batch 1 at half the no-op ceiling").
+under the GIL (bench/NOTES.md#batch-1-at-half-the-no-op-ceiling).
 
 Invariant: one turn at a time, so groups are acknowledged one after another, in the order
 they were taken, and the duplicate check of a group sees every group before it; a turn ends

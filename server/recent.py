@@ -2,13 +2,13 @@
 
 Each log record becomes one entry. Groups of small Track calls keep their events as Python
 columns, the form they arrive in, and become Arrow only when a read or a flush needs them: then
-every consecutive unbuilt entry is built in one go (a run), each entry keeping its place in
-the run's table and slicing it only when asked for its own table; a flush or a read takes a
-run's table whole (`table_of`), where slicing and concatenating thousands of batch-1 entries
-held the GIL for most of a flush's Python time (bench/NOTES.md, "Batch 1 at half the no-op
-ceiling"). On the log thread,
-building a table per group costs about as much as the fsync (bench/NOTES.md#recent-events),
-and one build of a flush's thousands of rows costs less than thousands of builds of a few rows.
+every consecutive unbuilt entry is built in one go (a run), each entry keeping its place in the
+run's table and slicing it only when asked for its own table; a flush or a read takes a run's
+table whole (`table_of`), where slicing and joining thousands of batch-1 entries held the GIL
+for most of a flush's Python time (bench/NOTES.md#batch-1-at-half-the-no-op-ceiling). On the
+log path, building a table per group costs about as much as the fsync
+(bench/NOTES.md#recent-events), and one build of a flush's thousands of rows costs less than
+thousands of builds of a few rows.
 """
 from __future__ import annotations
 

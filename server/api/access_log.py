@@ -2,14 +2,14 @@
 (method, scope, status, duration in ms, rows; never event contents or keys), written before
 the call is answered.
 
-Through `logging` a line cost a batch-1 Track call more than its whole batch build, most of it
-under the handler's lock that every call thread takes (bench/NOTES.md, "Batch 1 at half the
-no-op ceiling"). So the entry point (`app.serve`), whose logging it configures itself, has
-`write_directly` write each line as its log format would (`LOG_FORMAT`: time, level, logger,
-message), in one unlocked write of the whole line to the log's file descriptor: appends of a
-line this short are not interleaved with other writers' on a file or a pipe. Until then (a
-server made by `create_server` in tests or in another program) lines go through `logging`,
-with whatever handlers the program set.
+Through `logging` a line cost a batch-1 Track call about as much as building its batch, part
+of it under the handler's lock that every call thread takes
+(bench/NOTES.md#batch-1-at-half-the-no-op-ceiling). So the entry point (`app.serve`), which
+configures logging itself, has `write_directly` write each line as its log format would
+(`LOG_FORMAT`: time, level, logger, message), in one unlocked write of the whole line to the
+log's file descriptor: appends of a line this short are not interleaved with other writers'
+on a file or a pipe. Until then (a server made by `create_server` in tests or in another
+program) lines go through `logging`, with whatever handlers the program set.
 """
 from __future__ import annotations
 
