@@ -153,7 +153,6 @@ class Writer:
         self._ids_failed = False  # the build failed: every id is confirmed in the lake
         self._others = stored_ids.OtherServers() if shared_catalog else None
         self._start()
-        # Acknowledges groups of batches on the callers' threads or the log thread.
         self._commits = GroupCommit(self._acknowledge, lambda item: item.batch.size,
                                     commit_max_rows)
         self._lake_thread = threading.Thread(target=self._lake_loop, name="lake-writer",
