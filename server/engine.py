@@ -149,7 +149,7 @@ class Engine:
         batch = self.prepare(scope, events, encoded_size)
         if batch.size == 0:
             return []
-        return self.submit(batch).result()
+        return self._writer.insert_and_wait(batch)
 
     @_reporting_storage_failure
     def delete(self, scope: str, track_id: str) -> None:

@@ -16,7 +16,8 @@ import uuid_utils
 
 from . import _wire, nesting
 from .errors import BadEvent, BadRequest, BatchTooLarge, FieldViolation
-from .event_schema import ARROW_SCHEMA, COLUMN_NAMES, PLAIN_STRING_FIELDS
+from .event_schema import (ARROW_SCHEMA, COLUMN_NAMES, COLUMN_OF_FIELD, EVENT,
+                           PLAIN_STRING_FIELDS)
 from .limits import (MAX_EVENT_BYTES, MAX_EVENTS_PER_BATCH, MAX_JSON_DEPTH, MAX_SCOPE_LENGTH,
                      MAX_TRACK_ID_LENGTH)
 
@@ -78,9 +79,11 @@ def build_columns(columns: list[list]) -> pa.Table:
 
 
 def merge_columns(column_sets: list[list[list]]) -> list[list]:
-    """Sets of Python columns (COLUMN_NAMES order) as one new set, their events in order."""
-    return [list(itertools.chain.from_iterable(columns[i] for columns in column_sets))
-            for i in range(len(COLUMN_NAMES))]
+    """Sets of Python columns (COLUMN_NAMES order) as one set, their events in order (the one
+    set itself when there is one: no batch's columns change once built)."""
+    if len(column_sets) == 1:
+        return column_sets[0]
+    return [list(itertools.chain.from_iterable(parts)) for parts in zip(*column_sets)]
 
 
 def merged_columns(batches: list[EventBatch]) -> list[list] | None:
@@ -217,48 +220,72 @@ def build_batch(scope: str, events, encoded_size: int | None = None,
             return batch
         events = events.events
     columns, client_ids = _columns_of(events, encoded_size, receive_time_us)
-    columns["Scope"] = [scope] * count
-    data = [columns[name] for name in COLUMN_NAMES]
-    if count > DEFER_BUILD_MAX_EVENTS:
-        data = build_columns(data)
-    return EventBatch(scope, data, columns["TrackId"], client_ids)
+    columns[_SCOPE] = [scope] * count
+    data = build_columns(columns) if count > DEFER_BUILD_MAX_EVENTS else columns
+    return EventBatch(scope, data, columns[_TRACK_ID], client_ids)
+
+
+def _micros(timestamp) -> int:
+    return timestamp.seconds * 1_000_000 + timestamp.nanos // 1000
+
+
+def _user_json(text: str) -> str:
+    return _check_json_object(text, "User")
+
+
+def _payload_json(text: str) -> str:
+    return _check_json_object(text, "Payload")
+
+
+def _user_struct(struct) -> str:
+    return _struct_json(struct, "User")
+
+
+def _payload_struct(struct) -> str:
+    return _struct_json(struct, "Payload")
+
+
+# How each field of an event fills its column: by descriptor (what ListFields gives, so the
+# loop reads no descriptor attribute), the column's position and the conversion, None for a
+# string stored as it is given (once it is known to hold no NUL). Fields of no column (the event's scope) are ignored.
+_CONVERSIONS = {"event_time": _micros, "user_json": _user_json, "payload_json": _payload_json,
+                "user_struct": _user_struct, "payload_struct": _payload_struct}
+_FIELD_COLUMNS = {
+    field: (COLUMN_NAMES.index(COLUMN_OF_FIELD[field.number]), _CONVERSIONS.get(field.name))
+    for field in EVENT.fields
+    if field.number in PLAIN_STRING_FIELDS or field.name in _CONVERSIONS
+}
+_TRACK_ID, _SCOPE, _EVENT_TIME = (COLUMN_NAMES.index(name)
+                                  for name in ("TrackId", "Scope", "EventTime"))
 
 
 def _columns_of(events, encoded_size: int | None,
-                receive_time_us: int) -> tuple[dict[str, list], bool]:
-    """(column -> the events' values, whether any TrackId came from the client), each event
-    checked in order; a missing EventTime is the receive time, a missing TrackId a UUIDv7."""
+                receive_time_us: int) -> tuple[list[list], bool]:
+    """(the events' columns in COLUMN_NAMES order, whether any TrackId came from the client),
+    each event checked in order; a missing EventTime is the receive time, a missing TrackId a
+    UUIDv7. The Scope column is left for the caller."""
     count = len(events)
-    columns: dict[str, list] = {name: [None] * count for name in COLUMN_NAMES}
-    track_ids = columns["TrackId"]
-    times = columns["EventTime"]
-    users = columns["User"]
-    payloads = columns["Payload"]
+    columns = [[None] * count for _ in COLUMN_NAMES]
+    track_ids, times = columns[_TRACK_ID], columns[_EVENT_TIME]
     client_ids = False
     if encoded_size is None:
         encoded_size = sum(event.ByteSize() for event in events)
     check_sizes = encoded_size > MAX_EVENT_BYTES
-    plain = {number: columns[column] for number, column in PLAIN_STRING_FIELDS.items()}
     for index, event in enumerate(events):
         try:
             if check_sizes and event.ByteSize() > MAX_EVENT_BYTES:
                 raise ValueError(f"is larger than {MAX_EVENT_BYTES} bytes")
             for descriptor, value in event.ListFields():
-                target = plain.get(descriptor.number)
-                if target is not None:
-                    target[index] = check_text(value, descriptor.name)
+                found = _FIELD_COLUMNS.get(descriptor)
+                if found is None:
                     continue
-                name = descriptor.name
-                if name == "event_time":
-                    times[index] = value.seconds * 1_000_000 + value.nanos // 1000
-                elif name == "user_json":
-                    users[index] = _check_json_object(value, "User")
-                elif name == "payload_json":
-                    payloads[index] = _check_json_object(value, "Payload")
-                elif name == "user_struct":
-                    users[index] = _struct_json(value, "User")
-                elif name == "payload_struct":
-                    payloads[index] = _struct_json(value, "Payload")
+                position, convert = found
+                if convert is not None:
+                    columns[position][index] = convert(value)
+                elif "\0" in value:
+                    raise NulInText(descriptor.name)
+                else:
+                    columns[position][index] = value
         except ValueError as error:
             field = f"events[{index}]" + (f".{error.field}" if isinstance(error, NulInText)
                                           else "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from concurrent import futures
@@ -25,6 +26,7 @@ from ..config import Settings
 from ..engine import Engine
 from ..errors import StoreFormatNewer
 from ..limits import MAX_MESSAGE_BYTES
+from . import access_log
 from .auth import ApiKeys, AuthInterceptor, KeyFileError
 from ..exports.service import Exports
 from .export_servicer import ExportServicer, ImportServicer
@@ -174,7 +176,8 @@ def create_server(settings: Settings,
 
 
 def serve(settings: Settings) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format=access_log.LOG_FORMAT)
+    access_log.write_directly(sys.stderr.fileno())
     stopping = threading.Event()
     failed: list[BaseException] = []
 

@@ -3,12 +3,10 @@ result. Registered from the descriptors by registration.py (each servicer's SERV
 from __future__ import annotations
 
 import functools
-import logging
 import time
 from collections import deque
 
 import grpc
-import orjson
 from google.protobuf import struct_pb2
 from grpc_status import rpc_status
 
@@ -18,11 +16,10 @@ from trackstore.v1 import trackevents_pb2 as pb
 from .. import fast_decode
 from ..errors import BadRequest, FieldViolation, Starting
 from ..event_batch import normalize_scope
+from . import access_log
 from .auth import authorize_admin, authorized_scope
 from .registration import Undecodable, preserialized
 from .status import grpc_code, to_status
-
-access_log = logging.getLogger("trackstore.access")
 
 # A stream keeps at most this many batches waiting for their commit, so a fast client cannot
 # fill the server's memory; the next batch is read once the oldest is durable.
@@ -68,7 +65,7 @@ def rpc():
             finally:
                 call["status"] = code.name
                 call["ms"] = round((time.monotonic() - started) * 1000, 2)
-                access_log.info(orjson.dumps(call).decode())
+                access_log.write(call)
 
         return wrapper
 

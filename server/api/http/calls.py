@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import logging
 import threading
 import time
 from typing import Awaitable, Callable, Mapping, TypeVar
@@ -25,11 +24,11 @@ from ...engine import Engine
 from ...errors import BadRequest, FieldViolation, Starting
 from ...event_batch import normalize_scope
 from ...limits import MAX_MESSAGE_BYTES
+from .. import access_log
 from ..auth import OPEN_ACCESS, ApiKeys, Principal, acting_as, authorized_scope
 from ..status import domain_error, status_code
 from .error_body import error_response
 
-access_log = logging.getLogger("trackstore.access")
 T = TypeVar("T")
 
 # Media types read as JSON: the Profile Store's documented preview request is sent as
@@ -183,7 +182,7 @@ def endpoint(name: str, names: Mapping[str, str] = {}):
             finally:
                 log["status"] = code_pb2.Code.Name(code)
                 log["ms"] = round((time.monotonic() - started) * 1000, 2)
-                access_log.info(orjson.dumps(log).decode())
+                access_log.write(log)
 
         return serve
 
