@@ -131,6 +131,15 @@ def test_a_message_over_the_limit_is_refused_unread(served, channel):
     assert [row["Count"] for row in count.response.items] == [0]
 
 
+def test_an_http_body_over_the_message_limit_is_refused_naming_the_body(served, channel):
+    body = b'{"EventType": "big", "Value": "' + b"v" * MAX_MESSAGE_BYTES + b'"}'
+    answer = served.api.call("POST", "/api/v2.0/TrackEvents/track", raw=body,
+                             headers={"Content-Type": "application/json"})
+    assert answer.status == 400, answer.body[:300]
+    assert f"larger than {MAX_MESSAGE_BYTES} bytes" in answer.error["message"]
+    assert_serving(served, channel)
+
+
 def test_http_refuses_hostile_queries_with_400(served, channel):
     for name in ("10,000 operators", "nested aggregations", "10,000 or terms"):
         answer = served.api.preview(QUERIES[name][0], scope=SCOPE)

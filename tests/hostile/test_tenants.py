@@ -185,7 +185,7 @@ def preview_future(channel, key: str, query: str, scope: str = A, timeout: float
                        timeout=timeout)
 
 
-def test_over_its_query_budget_a_key_is_refused_with_retry_info(channel):
+def test_over_its_query_budget_a_key_is_refused_with_retry_info(keyed, channel):
     """Key budget may have two queries running or waiting; the server runs three."""
     running = [preview_future(channel, "budget", ENDLESS) for _ in range(2)]
     try:
@@ -195,6 +195,8 @@ def test_over_its_query_budget_a_key_is_refused_with_retry_info(channel):
                 scope=A, query="Events | count"), metadata=auth("budget"))
             assert answer.code == grpc.StatusCode.RESOURCE_EXHAUSTED, answer
             assert answer.reason == "QUERY_BUDGET_EXCEEDED" and answer.retry_delay > 0
+        over_http = keyed.api.preview("Events | count", scope=A, key=KEYS["budget"][0])
+        assert over_http.status == 429 and over_http.headers.get("retry-after") == "1"
         other = call(channel, METHOD["Preview"], pb.PreviewRequest(
             scope=A, query="Events | count"), metadata=auth("a"), timeout=60)
         assert other.ok, other  # another key is not held to this one's budget
