@@ -84,6 +84,8 @@ KQL_TERMINALS = {
     "GUID_LIT": _one_of("guid(74be27de-1e4e-49d9-b579-fe0b331d3642)"),
     "HINT": _one_of("hint.strategy"), "SIDE": _one_of("$left", "$right"),
     "COMMENT": _one_of("// a comment\n", "//'; DROP TABLE x\n"),
+    # a filter definition's parameter, compiled here without values: a QueryError
+    "PLACEHOLDER": _one_of("{{threshold}}", "{{ since }}", "{{}}", "{{'; DROP TABLE x}}"),
 }
 ODATA_NAMES = {"path": [_one_of(*COLUMNS)], "__path_star_3": [_one_of(*KEYS)],
                "call": [_one_of("contains", "startswith", "endswith", "tolower", "year")]}
