@@ -162,6 +162,11 @@ def test_a_segment_over_http_is_the_segment_grpc_sees(served):
     assert started.status == 202 and started.json["RequestTime"].endswith("Z")
     fresh = api.call("GET", with_scope(f"{SEGMENTS}/recent-buyers/devices?fresh=true", scope))
     assert fresh.json["items"] == [{"DeviceId": "d-1"}]
+    current = api.call("GET", with_scope(f"{SEGMENTS}/recent-buyers", scope)).json
+    widened = api.call("PUT", f"{SEGMENTS}/recent-buyers", {
+        **current, "ETag": None, "Parameters": {"eventType": "purchase", "window": "90d"}},
+        headers={"If-Match": current["ETag"]})
+    assert widened.status == 200 and widened.json["Parameters"]["window"] == "90.00:00:00"
     in_use = api.call("DELETE", with_scope(f"{DEFINITIONS}/buyers", scope))
     assert in_use.status == 400 and in_use.error["code"] == "FAILED_PRECONDITION"
     assert "recent-buyers" in in_use.error["message"]

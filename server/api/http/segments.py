@@ -129,10 +129,14 @@ def _standard(resource: str, domain: str, parse, write, fields: tuple[str, ...])
     async def replace(call: Call) -> Response:
         body = await call.json_body()
         scope = call.scope(_text_field(body, fields, "Scope"))
-        item = parse(call, scope, body, _path_name(call))
-        item = dataclasses.replace(item, etag=_etag(call, item.etag))
-        replaced = await call.run(lambda _: getattr(_domain(call), domain).replace(scope, item))
-        return json_response(write(scope, replaced))
+        name, etag = _path_name(call), _etag(call, "")
+
+        def store(_):  # in the thread pool: parsing a segment reads its definition
+            item = parse(call, scope, body, name)
+            item = dataclasses.replace(item, etag=item.etag or etag)
+            return getattr(_domain(call), domain).replace(scope, item)
+
+        return json_response(write(scope, await call.run(store)))
 
     async def delete(call: Call) -> Response:
         scope = call.scope(_options(call, ("scope",)).get("scope", ""))
