@@ -120,7 +120,9 @@ def _ingest(results: dict) -> list[str]:
            "for the stated seconds, requests round-robin. *gRPC no-op ceiling*: the same client "
            "against a server with our gRPC settings whose Track does nothing "
            "(`bench/noop_server.py`), the most calls/s Python gRPC serves on this machine; "
-           "*Of ceiling* is our batch-1 figure as a share of it.",
+           "*Of ceiling* is our batch-1 figure as a share of it. From 8 threads the two are "
+           "measured in turn, round by round; each row is its median round, with every "
+           "round's figure below the table.",
            "",
            "| Path | Batch | Client threads | Payload | Events | Seconds | Events/s | "
            "Acknowledged/s | Of ceiling | Call p50 ms | Call p95 ms |",
@@ -135,6 +137,10 @@ def _ingest(results: dict) -> list[str]:
                    f"{_fmt(r['events'])} | {_fmt(r['seconds'], 2)} | {_fmt(r['events_per_s'])} | "
                    f"{_fmt(r.get('acknowledged_per_s'))} | {share} | "
                    f"{_fmt(r.get('call_p50_ms'))} | {_fmt(r.get('call_p95_ms'))} |")
+    rounds = [f"{r['name']}: " + ", ".join(_fmt(rate) for rate in r["rounds"])
+              for r in results.get("ingest", []) if r.get("rounds")]
+    if rounds:
+        out += ["", "Events/s of each round, in the order run: " + "; ".join(rounds) + "."]
     return out + [""]
 
 

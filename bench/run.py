@@ -48,6 +48,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "flushes, so the last flush's wait does not set the figure)")
     parser.add_argument("--unary-seconds", type=float, default=5.0,
                         help="seconds per Track figure (default 5)")
+    parser.add_argument("--batch1-rounds", type=int, default=3,
+                        help="rounds of batch-1 calls from 8 threads, ours then the no-op "
+                             "server, each --unary-seconds long; the median round is reported "
+                             "(default 3)")
     parser.add_argument("--runs", type=int, default=7,
                         help="timed runs per query after one warm-up (default 7)")
     parser.add_argument("--deletes", type=int, default=None,

@@ -67,6 +67,9 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     if name.lower() in lowered:
         return f"; did you mean '{lowered[name.lower()]}'?"
     allowed = 1 if len(name) <= 4 else 2 if len(name) < 10 else 3
+    # Each edit changes the length by one at most: a name far longer than every candidate (a
+    # hostile 1 MB identifier) is compared with none, instead of in time of its length squared.
+    candidates = [c for c in candidates if abs(len(c) - len(name)) <= allowed]
     best = min(candidates, default=None,
                key=lambda c: (edit_distance(name.lower(), c.lower()), c))
     if best is None or edit_distance(name.lower(), best.lower()) > allowed:

@@ -14,7 +14,7 @@ def kql_string(text: str) -> str:
         text = text[1:]  # h'...' obfuscated strings are plain strings here
     if text.startswith("@"):
         quote = text[1]
-        return text[2:-1].replace(quote * 2, quote)
+        return text_value(text[2:-1].replace(quote * 2, quote))
     body = text[1:-1]
     out: list[str] = []
     i = 0
@@ -36,7 +36,26 @@ def kql_string(text: str) -> str:
             i += 4
         else:
             raise ValueError(f"unknown escape sequence '\\{nxt}' in string")
-    return "".join(out)
+    return text_value("".join(out))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_value(value: str) -> str:
+    """A decoded string literal as the text it stands for: a surrogate pair written as two
+    escapes ('\\ud83d\\ude00') is one character. Raises ValueError for what no stored text
+    holds and DuckDB cannot take as a parameter: NUL (U+0000, which trackstore refuses in
+    every text field) and a lone surrogate (not Unicode text)."""
+    if "\0" in value:
+        raise ValueError("a string must not contain the NUL character (U+0000)")
+    if _SURROGATE.search(value):
+        try:
+            value = value.encode("utf-16", "surrogatepass").decode("utf-16")
+        except UnicodeDecodeError:
+            raise ValueError("a string must not contain a lone surrogate (\\ud800 to "
+                             "\\udfff without its pair)") from None
+    return value
 
 
 def number(text: str) -> int | float:

@@ -63,7 +63,11 @@ class _ToAst(AstBuilder):
         return node
 
     def string(self, meta, c):
-        return ast.Literal(str(c[0])[1:-1].replace("''", "'"), type="string", span=self.span_of(c[0]))
+        try:
+            value = literals.text_value(str(c[0])[1:-1].replace("''", "'"))
+        except ValueError as e:
+            raise self.error_at(c[0], str(e)) from None
+        return ast.Literal(value, type="string", span=self.span_of(c[0]))
 
     def number(self, meta, c):
         return self.number_literal(c[0], "the number {} is too large")

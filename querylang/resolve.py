@@ -14,6 +14,7 @@ from typing import Iterator, Mapping
 from . import ast, functions, literals, naming
 from .ast import OutputColumn
 from .errors import at, did_you_mean
+from .limits import MAX_AGGREGATIONS, MAX_OPERATORS
 from .resolve_tabular import TabularOperators
 from .schema import EVENTS_SCHEMA, ID_COLUMN, TIME_COLUMN, TYPE_NAMES, Schema
 
@@ -95,6 +96,8 @@ class Resolver(TabularOperators):
         self.dialect = dialect
         self.lets: dict[str, ast.Expr] = {}
         self.parameters = parameters or {}
+        self.operators = 0  # of the whole query so far, for limits.MAX_OPERATORS
+        self.aggregations = 0
 
     # ------------------------------------------------------------ query and operators
     def query(self, q: ast.Query) -> ResolvedQuery:
@@ -114,12 +117,26 @@ class Resolver(TabularOperators):
         base = tuple(OutputColumn(n, t) for n, t in scope.items())
         stages = []
         for op in operators:
+            self.count_operator(op)
             handler = getattr(self, "op_" + type(op).__name__, None)
             if handler is None:  # pragma: no cover - parser and resolver cover the same ops
                 raise at(op, f"operator {type(op).__name__} is not supported")
             op, scope = handler(op, scope)
+            if not scope:  # a table without columns: no SELECT can say it
+                raise at(op, "this operator leaves no column (a union of kind=inner without "
+                             "a column in common, or every column projected away)")
             stages.append(Stage(op, tuple(OutputColumn(n, t) for n, t in scope.items())))
         return ResolvedQuery(base, tuple(stages), self.dialect, self.schema, source)
+
+    def count_operator(self, op: ast.Op) -> None:
+        self.operators += 1
+        if self.operators > MAX_OPERATORS:
+            raise at(op, f"the query has more than {MAX_OPERATORS} operators, the most one may")
+        if isinstance(op, (ast.Summarize, ast.Count)):
+            self.aggregations += 1
+            if self.aggregations > MAX_AGGREGATIONS:
+                raise at(op, f"the query has more than {MAX_AGGREGATIONS} summarize or count "
+                             f"operators, the most one may")
 
     def tabular(self, t: ast.Tabular) -> ResolvedQuery:
         """A table a join or a union reads."""
@@ -253,6 +270,9 @@ class Resolver(TabularOperators):
         return op, {**first, **{n: t for n, t in scope.items() if n not in first}}
 
     def op_Summarize(self, op: ast.Summarize, scope):
+        if not op.aggregates and not op.by:  # no column at all: no SELECT can say it
+            raise at(op, "summarize needs an aggregation or a 'by' clause, e.g. "
+                         "summarize count() by EventType")
         by = self.items(op.by, scope, sequential=False, agg=True)
         for a in by:
             if _has_aggregate(a.expr):

@@ -117,6 +117,9 @@ class TabularOperators:
                                    f"not supported; convert one, e.g. with tostring()")
         if node.kind == "inner":
             out = {n: t for n, t in out.items() if all(n in columns for columns in inputs)}
+            if not out:
+                raise at(node, "union kind=inner keeps the columns every input has, and these "
+                               "have none in common")
         return out
 
     def op_Join(self, op: ast.Join, scope):

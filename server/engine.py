@@ -27,7 +27,7 @@ from .bound_parameters import SCOPE, SERVER, placeholder
 from .config import Settings
 from .cursors import CursorSigner
 from .errors import BadRequest, FieldViolation, StorageFailed, write_failure
-from .event_batch import EventBatch, build_batch, normalize_scope
+from .event_batch import EventBatch, NulInText, build_batch, check_text, normalize_scope
 from .lake import EVENTS_TABLE, LAKE, pending_deletions, scalar
 from .limits import DEFAULT_LIST_TOP, MAX_BATCH_DELETE, MAX_LIST_WINDOW, MAX_TRACK_ID_LENGTH
 from .reads.known_values import ScopeValues
@@ -149,7 +149,7 @@ class Engine:
         batch = self.prepare(scope, events, encoded_size)
         if batch.size == 0:
             return []
-        return self.submit(batch).result()
+        return self._writer.insert_and_wait(batch)
 
     @_reporting_storage_failure
     def delete(self, scope: str, track_id: str) -> None:
@@ -158,6 +158,7 @@ class Engine:
             raise BadRequest(
                 "track_id is required", [FieldViolation("track_id", "must not be empty")]
             )
+        _check_track_id(track_id, "track_id")
         self._writer.delete(scope, track_id).result()
 
     @_reporting_storage_failure
@@ -174,6 +175,7 @@ class Engine:
                     f"track_ids[{index}] must be 1 to {MAX_TRACK_ID_LENGTH} characters",
                     [FieldViolation(f"track_ids[{index}]", "empty or too long")],
                 )
+            _check_track_id(track_id, f"track_ids[{index}]")
         return self._writer.delete_batch(scope, track_ids, allow_missing).result()
 
     @_reporting_storage_failure
@@ -413,6 +415,14 @@ def _check_page(skip: int, top: int) -> None:
         raise BadRequest(
             "; ".join(f"{v.field} {v.description}" for v in violations), violations
         )
+
+
+def _check_track_id(track_id: str, field: str) -> None:
+    """A TrackId Track could not have stored is refused as such, not looked up."""
+    try:
+        check_text(track_id, field)
+    except NulInText as error:
+        raise BadRequest(str(error), [FieldViolation(field, str(error))]) from None
 
 
 def _log_storage_failure(error: BaseException) -> None:

@@ -138,6 +138,14 @@ class QueryQueueFull(Overloaded, reason="QUERY_QUEUE_FULL"):
     """Every query slot is taken and as many queries wait as may."""
 
 
+class QueryBudgetExceeded(Overloaded, reason="QUERY_BUDGET_EXCEEDED"):
+    """The API key has as many queries running or waiting as its `max_queries` allows."""
+
+
+class RateLimited(Overloaded, reason="RATE_LIMITED"):
+    """The API key made more calls than its `requests_per_second` allows."""
+
+
 class QueryTimeout(TrackstoreError, reason="QUERY_TIMEOUT"):
     """A query ran past its time limit (the server's, or the client's deadline) and was stopped
     inside DuckDB."""

@@ -14,10 +14,12 @@ import orjson
 import pyarrow as pa
 import uuid_utils
 
-from . import _wire
+from . import _wire, nesting
 from .errors import BadEvent, BadRequest, BatchTooLarge, FieldViolation
-from .event_schema import ARROW_SCHEMA, COLUMN_NAMES, PLAIN_STRING_FIELDS
-from .limits import MAX_EVENT_BYTES, MAX_EVENTS_PER_BATCH, MAX_SCOPE_LENGTH, MAX_TRACK_ID_LENGTH
+from .event_schema import (ARROW_SCHEMA, COLUMN_NAMES, COLUMN_OF_FIELD, EVENT,
+                           PLAIN_STRING_FIELDS)
+from .limits import (MAX_EVENT_BYTES, MAX_EVENTS_PER_BATCH, MAX_JSON_DEPTH, MAX_SCOPE_LENGTH,
+                     MAX_TRACK_ID_LENGTH)
 
 _JSON_TEXT = pa.json_(pa.string())
 
@@ -77,9 +79,11 @@ def build_columns(columns: list[list]) -> pa.Table:
 
 
 def merge_columns(column_sets: list[list[list]]) -> list[list]:
-    """Sets of Python columns (COLUMN_NAMES order) as one new set, their events in order."""
-    return [list(itertools.chain.from_iterable(columns[i] for columns in column_sets))
-            for i in range(len(COLUMN_NAMES))]
+    """Sets of Python columns (COLUMN_NAMES order) as one set, their events in order (the one
+    set itself when there is one: no batch's columns change once built)."""
+    if len(column_sets) == 1:
+        return column_sets[0]
+    return [list(itertools.chain.from_iterable(parts)) for parts in zip(*column_sets)]
 
 
 def merged_columns(batches: list[EventBatch]) -> list[list] | None:
@@ -134,11 +138,39 @@ def _struct_to_python(value):
     return None
 
 
+class TooDeep(ValueError):
+    """A User/Payload nests deeper than MAX_JSON_DEPTH (nesting.py)."""
+
+    def __init__(self, where: str):
+        super().__init__(f"{where} nests deeper than {MAX_JSON_DEPTH} levels, the most a stored "
+                         f"JSON value may (MAX_JSON_DEPTH)")
+
+
+class NulInText(ValueError):
+    """A text field holds U+0000, which no text of trackstore's may: DuckLake writes string
+    constants into its catalog queries as C strings, which end at the first NUL."""
+
+    def __init__(self, field: str):
+        super().__init__(f"{field} contains the NUL character (U+0000), which no text field may "
+                         f"hold (in User and Payload JSON it is data: \\u0000)")
+        self.field = field
+
+
+def check_text(value: str, field: str) -> str:
+    """`value`, unless it holds a NUL character (raises NulInText naming `field`)."""
+    if "\0" in value:
+        raise NulInText(field)
+    return value
+
+
 def struct_to_json(struct) -> str:
     """The JSON text of a Struct, as the columnar decode writes it (server/wire/struct_json.c):
-    keys sorted, integers below 2^53 without a fraction, NaN and infinities as null."""
+    keys sorted, integers below 2^53 without a fraction, NaN and infinities as null. Raises
+    TooDeep beyond MAX_JSON_DEPTH levels, where the C code stops too."""
     text = _wire.struct_json(struct.SerializeToString())
     if text is None:
+        if nesting.struct_deeper_than(struct):
+            raise TooDeep("the Struct")
         text = orjson.dumps({k: _struct_to_python(v) for k, v in struct.fields.items()},
                             option=orjson.OPT_SORT_KEYS).decode()
     return text
@@ -148,10 +180,21 @@ def _check_json_object(text: str, where: str) -> str:
     try:
         parsed = orjson.loads(text)
     except orjson.JSONDecodeError as error:
+        if nesting.text_may_exceed(text) and "depth limit" in str(error):
+            raise TooDeep(where) from None  # orjson stops at 1024 levels
         raise ValueError(f"{where} is not valid JSON: {error}") from None
     if parsed is not None and not isinstance(parsed, dict):
         raise ValueError(f"{where} must be a JSON object")
+    if nesting.text_may_exceed(text) and nesting.deeper_than(parsed):
+        raise TooDeep(where)
     return text if parsed is not None else None
+
+
+def _struct_json(struct, where: str) -> str:
+    try:
+        return struct_to_json(struct)
+    except TooDeep:
+        raise TooDeep(where) from None
 
 
 def build_batch(scope: str, events, encoded_size: int | None = None,
@@ -177,51 +220,77 @@ def build_batch(scope: str, events, encoded_size: int | None = None,
             return batch
         events = events.events
     columns, client_ids = _columns_of(events, encoded_size, receive_time_us)
-    columns["Scope"] = [scope] * count
-    data = [columns[name] for name in COLUMN_NAMES]
-    if count > DEFER_BUILD_MAX_EVENTS:
-        data = build_columns(data)
-    return EventBatch(scope, data, columns["TrackId"], client_ids)
+    columns[_SCOPE] = [scope] * count
+    data = build_columns(columns) if count > DEFER_BUILD_MAX_EVENTS else columns
+    return EventBatch(scope, data, columns[_TRACK_ID], client_ids)
+
+
+def _micros(timestamp) -> int:
+    return timestamp.seconds * 1_000_000 + timestamp.nanos // 1000
+
+
+def _user_json(text: str) -> str:
+    return _check_json_object(text, "User")
+
+
+def _payload_json(text: str) -> str:
+    return _check_json_object(text, "Payload")
+
+
+def _user_struct(struct) -> str:
+    return _struct_json(struct, "User")
+
+
+def _payload_struct(struct) -> str:
+    return _struct_json(struct, "Payload")
+
+
+# How each field of an event fills its column: by descriptor (what ListFields gives, so the
+# loop reads no descriptor attribute), the column's position and the conversion, None for a
+# string stored as it is given (once it is known to hold no NUL). Fields of no column (the event's scope) are ignored.
+_CONVERSIONS = {"event_time": _micros, "user_json": _user_json, "payload_json": _payload_json,
+                "user_struct": _user_struct, "payload_struct": _payload_struct}
+_FIELD_COLUMNS = {
+    field: (COLUMN_NAMES.index(COLUMN_OF_FIELD[field.number]), _CONVERSIONS.get(field.name))
+    for field in EVENT.fields
+    if field.number in PLAIN_STRING_FIELDS or field.name in _CONVERSIONS
+}
+_TRACK_ID, _SCOPE, _EVENT_TIME = (COLUMN_NAMES.index(name)
+                                  for name in ("TrackId", "Scope", "EventTime"))
 
 
 def _columns_of(events, encoded_size: int | None,
-                receive_time_us: int) -> tuple[dict[str, list], bool]:
-    """(column -> the events' values, whether any TrackId came from the client), each event
-    checked in order; a missing EventTime is the receive time, a missing TrackId a UUIDv7."""
+                receive_time_us: int) -> tuple[list[list], bool]:
+    """(the events' columns in COLUMN_NAMES order, whether any TrackId came from the client),
+    each event checked in order; a missing EventTime is the receive time, a missing TrackId a
+    UUIDv7. The Scope column is left for the caller."""
     count = len(events)
-    columns: dict[str, list] = {name: [None] * count for name in COLUMN_NAMES}
-    track_ids = columns["TrackId"]
-    times = columns["EventTime"]
-    users = columns["User"]
-    payloads = columns["Payload"]
+    columns = [[None] * count for _ in COLUMN_NAMES]
+    track_ids, times = columns[_TRACK_ID], columns[_EVENT_TIME]
     client_ids = False
     if encoded_size is None:
         encoded_size = sum(event.ByteSize() for event in events)
     check_sizes = encoded_size > MAX_EVENT_BYTES
-    plain = {number: columns[column] for number, column in PLAIN_STRING_FIELDS.items()}
     for index, event in enumerate(events):
         try:
             if check_sizes and event.ByteSize() > MAX_EVENT_BYTES:
                 raise ValueError(f"is larger than {MAX_EVENT_BYTES} bytes")
             for descriptor, value in event.ListFields():
-                target = plain.get(descriptor.number)
-                if target is not None:
-                    target[index] = value
+                found = _FIELD_COLUMNS.get(descriptor)
+                if found is None:
                     continue
-                name = descriptor.name
-                if name == "event_time":
-                    times[index] = value.seconds * 1_000_000 + value.nanos // 1000
-                elif name == "user_json":
-                    users[index] = _check_json_object(value, "User")
-                elif name == "payload_json":
-                    payloads[index] = _check_json_object(value, "Payload")
-                elif name == "user_struct":
-                    users[index] = struct_to_json(value)
-                elif name == "payload_struct":
-                    payloads[index] = struct_to_json(value)
+                position, convert = found
+                if convert is not None:
+                    columns[position][index] = convert(value)
+                elif "\0" in value:
+                    raise NulInText(descriptor.name)
+                else:
+                    columns[position][index] = value
         except ValueError as error:
-            raise BadEvent(f"events[{index}]: {error}",
-                           [FieldViolation(f"events[{index}]", str(error))]) from None
+            field = f"events[{index}]" + (f".{error.field}" if isinstance(error, NulInText)
+                                          else "")
+            raise BadEvent(f"events[{index}]: {error}", [FieldViolation(field, str(error))]
+                           ) from None
         track_id = track_ids[index]
         if track_id:
             if len(track_id) > MAX_TRACK_ID_LENGTH:

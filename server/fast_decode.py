@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+from google.protobuf.message import DecodeError
 
 from trackstore.v1 import trackevents_pb2 as pb
 
-from . import _wire, event_batch
+from . import _wire, event_batch, nesting
+from .errors import BadEvent, FieldViolation
 from .event_schema import ARROW_SCHEMA, COLUMN_NAMES, COLUMN_OF_FIELD
 from .limits import MAX_EVENT_BYTES, MAX_EVENTS_PER_BATCH
 
@@ -90,7 +92,9 @@ FAST_MIN_BYTES = 16 * 1024
 
 def deserializer(message_class):
     """A gRPC request deserializer: a FastRequest when the common shape allows, else the
-    message parsed by protobuf (so a malformed request fails exactly as it would there)."""
+    message parsed by protobuf (so a malformed request fails exactly as it would there). A
+    request protobuf cannot parse because a Struct User/Payload nests too deeply is BadEvent
+    naming the event."""
     from_string = message_class.FromString
 
     def deserialize(data: bytes):
@@ -101,7 +105,16 @@ def deserializer(message_class):
                 fast = None
             if fast is not None:
                 return fast
-        return from_string(data)
+        try:
+            return from_string(data)
+        except DecodeError:
+            too_deep = nesting.too_deep_event(data)
+            if too_deep is None:
+                raise
+            index, field = too_deep
+            error = event_batch.TooDeep(field)
+            raise BadEvent(f"events[{index}]: {error}",
+                           [FieldViolation(f"events[{index}]", str(error))]) from None
 
     return deserialize
 

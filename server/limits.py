@@ -9,6 +9,12 @@ MAX_EVENTS_PER_BATCH = 10_000  # events in one request (one TrackStream message)
 MAX_EVENT_BYTES = 1 << 20  # one serialized TrackEvent: 1 MiB
 MAX_TRACK_ID_LENGTH = 200  # characters (server/wire/requests.c checks the same, see its test)
 MAX_SCOPE_LENGTH = 200  # characters, printable
+# Levels a User/Payload may nest (an object or array is one): what protobuf clients, which stop
+# at 100 nested messages, still read back in a Preview, List or Export answer (nesting.py).
+MAX_JSON_DEPTH = 32
+
+# Preview and List queries: the compiler's limits (querylang/limits.py says why)
+from querylang.limits import MAX_AGGREGATIONS, MAX_OPERATORS  # noqa: E402,F401
 
 # List
 DEFAULT_LIST_TOP = 100  # events a page holds when `top` is absent

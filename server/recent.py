@@ -2,9 +2,13 @@
 
 Each log record becomes one entry. Groups of small Track calls keep their events as Python
 columns, the form they arrive in, and become Arrow only when a read or a flush needs them: then
-every consecutive unbuilt entry is built in one go and each keeps its slice. On the log thread,
-building a table per group costs about as much as the fsync (bench/NOTES.md#recent-events),
-and one build of a flush's thousands of rows costs less than thousands of builds of a few rows.
+every consecutive unbuilt entry is built in one go (a run), each entry keeping its place in the
+run's table and slicing it only when asked for its own table; a flush or a read takes a run's
+table whole (`table_of`), where slicing and joining thousands of batch-1 entries held the GIL
+for most of a flush's Python time (bench/NOTES.md#batch-1-at-half-the-no-op-ceiling). On the
+log path, building a table per group costs about as much as the fsync
+(bench/NOTES.md#recent-events), and one build of a flush's thousands of rows costs less than
+thousands of builds of a few rows.
 """
 from __future__ import annotations
 
@@ -25,13 +29,15 @@ _build_lock = threading.Lock()
 
 
 class RecentEntry:
-    """The events of log record `seq`: an Arrow table, or columns in COLUMN_NAMES order."""
+    """The events of log record `seq`: an Arrow table, or columns in COLUMN_NAMES order until
+    built into a run's table (rows `_offset` on of `_run`)."""
 
-    __slots__ = ("seq", "rows", "added", "_table", "_columns")
+    __slots__ = ("seq", "rows", "added", "_table", "_columns", "_run", "_offset")
 
     def __init__(self, seq: int, added: float, data: pa.Table | list[list]):
         self.seq = seq
         self.added = added  # time.monotonic() when acknowledged (or replayed)
+        self._run, self._offset = None, 0
         if isinstance(data, pa.Table):
             self.rows = data.num_rows
             self._table = _tagged(data, [seq], [data.num_rows])
@@ -49,6 +55,7 @@ class RecentEntry:
         keep[drop] = False
         entry = RecentEntry.__new__(RecentEntry)
         entry.seq, entry.added, entry._columns = self.seq, self.added, None
+        entry._run, entry._offset = None, 0
         entry._table = tables([self])[0].filter(pa.array(keep))
         entry.rows = entry._table.num_rows
         return entry
@@ -81,16 +88,49 @@ def rows_of(entries: list[RecentEntry], keys: set[Key]) -> tuple[dict[int, list[
 
 def tables(entries: list[RecentEntry]) -> list[pa.Table]:
     """The entries' tables (with SEQ_COLUMN), in order."""
-    if any(entry._table is None for entry in entries):
+    _build(entries)
+    for entry in entries:
+        if entry._table is None:
+            entry._table = entry._run.slice(entry._offset, entry.rows)
+    return [entry._table for entry in entries]
+
+
+def table_of(entries: list[RecentEntry]) -> pa.Table:
+    """The entries' events (with SEQ_COLUMN) as one table, in order: a run's table whole where
+    the entries hold all of it, so a flush of batch-1 groups slices and joins nothing."""
+    _build(entries)
+    pieces: list[pa.Table] = []
+    position = 0
+    while position < len(entries):
+        entry = entries[position]
+        run = entry._run
+        if entry._table is not None or run is None:
+            pieces.append(tables([entry])[0])
+            position += 1
+            continue
+        end, rows = position + 1, entry.rows
+        while (end < len(entries) and entries[end]._run is run and entries[end]._table is None
+               and entries[end]._offset == entry._offset + rows):
+            rows += entries[end].rows
+            end += 1
+        whole = entry._offset == 0 and rows == run.num_rows
+        pieces.append(run if whole else run.slice(entry._offset, rows))
+        position = end
+    if not pieces:
+        return RECENT_SCHEMA.empty_table()
+    return pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces)
+
+
+def _build(entries: list[RecentEntry]) -> None:
+    if any(entry._columns is not None for entry in entries):
         with _build_lock:
             _build_unbuilt(entries)
-    return [entry._table for entry in entries]
 
 
 def _build_unbuilt(entries: list[RecentEntry]) -> None:
     run: list[RecentEntry] = []
     for entry in [*entries, None]:
-        if entry is not None and entry._table is None:
+        if entry is not None and entry._columns is not None:
             run.append(entry)
             continue
         if run:
@@ -99,8 +139,8 @@ def _build_unbuilt(entries: list[RecentEntry]) -> None:
                             [e.rows for e in run])
             offset = 0
             for e in run:
-                e._table = table.slice(offset, e.rows)
-                e._columns = None
+                e._run, e._offset = table, offset
+                e._columns = None  # last: an entry without columns has its run
                 offset += e.rows
             run = []
 

@@ -1,6 +1,7 @@
-"""The writer: acknowledging Track calls on one thread, writing the lake on another.
+"""The writer: acknowledging Track calls one group at a time, writing the lake on its own thread.
 
-The log thread acknowledges Track calls. Calls queued while it is busy are acknowledged together
+Track calls are acknowledged one group at a time, on a waiting caller's thread or the log
+thread (group_commit.py). Calls queued while a group is written are acknowledged together
 (group commit): their events are appended to the write-ahead log, fsynced once, and kept in
 `recent`, in memory, which every read registers as an Arrow relation (read-your-writes;
 server/recent.py). Registering is zero-copy, where inserting each group into a DuckDB table
@@ -39,6 +40,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import column_values, event_batch, promoted, recent, store, stored_ids
+from .group_commit import GroupCommit, Item
 from .bound_parameters import SCOPE, SERVER, placeholder
 from .deletes import DeleteRequest, delete_batch, delete_group, not_found
 from .errors import (
@@ -47,7 +49,7 @@ from .errors import (
 from .event_batch import EventBatch
 from .lake import EVENTS_TABLE, WAL_STATE_TABLE, rollback, scalar, set_inline_row_limit
 from .limits import MAX_PENDING_DELETES
-from .recent import RECENT_SCHEMA, SEQ_COLUMN, RecentEntry, tables
+from .recent import RECENT_SCHEMA, SEQ_COLUMN, RecentEntry, table_of
 from .wal import WriteAheadLog
 
 log = logging.getLogger(__name__)
@@ -73,12 +75,6 @@ FLUSH_RETRY_SECONDS = 1.0
 REFUSED_RETRY_SECONDS = 30.0
 # A flush whose groups average fewer events copies them into one chunk first.
 SMALL_GROUP_ROWS = 256
-
-
-@dataclass
-class _Insert:
-    batch: EventBatch
-    future: Future = field(default_factory=Future)
 
 
 @dataclass
@@ -114,7 +110,6 @@ class Writer:
         self._log_cursor = conn.cursor()  # the log thread's: the duplicate check
         self._wal = wal
         self.server_id = server_id
-        self._inserts: queue.Queue = queue.Queue()
         self._lake_work: queue.Queue = queue.Queue()
         self._commit_max_rows = commit_max_rows
         self._inline_row_limit = inline_row_limit
@@ -158,10 +153,10 @@ class Writer:
         self._ids_failed = False  # the build failed: every id is confirmed in the lake
         self._others = stored_ids.OtherServers() if shared_catalog else None
         self._start()
-        self._log_thread = threading.Thread(target=self._log_loop, name="log-writer", daemon=True)
+        self._commits = GroupCommit(self._acknowledge, lambda item: item.batch.size,
+                                    commit_max_rows)
         self._lake_thread = threading.Thread(target=self._lake_loop, name="lake-writer",
                                              daemon=True)
-        self._log_thread.start()
         self._lake_thread.start()
 
     # -- public --------------------------------------------------------------------------------
@@ -169,7 +164,17 @@ class Writer:
     def insert(self, batch: EventBatch) -> Future:
         """Queues a batch; the future holds its TrackIds once it is durable."""
         self.values.note(batch.scope, batch.data)  # before a read can see the batch
-        return self._put(self._inserts, _Insert(batch))
+        item = Item(batch)
+        self._commits.submit(item)
+        return item.future
+
+    def insert_and_wait(self, batch: EventBatch) -> list[str]:
+        """`insert(batch).result()`, acknowledged on this thread when no group is being
+        written (group_commit.py)."""
+        self.values.note(batch.scope, batch.data)
+        item = Item(batch)
+        self._commits.commit(item)
+        return item.future.result()
 
     def delete(self, scope: str, track_id: str) -> Future:
         """Deletes an event not yet flushed at once, on the caller's thread (no flush runs
@@ -208,8 +213,7 @@ class Writer:
         """Acknowledges what is queued, then flushes everything to the lake."""
         if not self._closed:
             self._closed = True
-            self._inserts.put(_STOP)
-            self._log_thread.join()
+            self._commits.close()
             self._lake_work.put(_STOP)
             self._lake_thread.join()
             self._wal.close()
@@ -222,9 +226,10 @@ class Writer:
             entries = list(self._recent)
         if not entries:
             return RECENT_SCHEMA.empty_table()
-        table = pa.concat_tables(tables(entries))
+        table = table_of(entries)
         # Batch-1 traffic leaves one tiny chunk per group; DuckDB scans each chunk separately.
-        if len(entries) > READ_MAX_CHUNKS and table.num_rows < SMALL_CHUNK_ROWS * len(entries):
+        chunks = table.column(0).num_chunks
+        if chunks > READ_MAX_CHUNKS and table.num_rows < SMALL_CHUNK_ROWS * chunks:
             table = table.combine_chunks()
         return table
 
@@ -302,19 +307,9 @@ class Writer:
         work.put(item)
         return item.future
 
-    # -- the log thread: acknowledging groups of inserts ---------------------------------------
+    # -- acknowledging groups of inserts (on the thread whose turn it is, group_commit.py) -----
 
-    def _log_loop(self) -> None:
-        pending = None
-        while True:
-            item = pending if pending is not None else self._inserts.get()
-            if item is _STOP:
-                return
-            group, pending = self._gather(self._inserts, item, self._commit_max_rows,
-                                          lambda i: i.batch.size)
-            self._acknowledge(group)
-
-    def _acknowledge(self, group: list[_Insert]) -> None:
+    def _acknowledge(self, group: list[Item]) -> None:
         try:
             if self._refusal is not None:
                 raise StoreFormatNewer(self._refusal)
@@ -597,8 +592,8 @@ class Writer:
                 entries = list(self._recent)
                 self._unflushed_rows = 0
                 self._flush_asked = False
-        recent = pa.concat_tables(tables(entries))
-        if recent.num_rows < SMALL_GROUP_ROWS * len(entries):
+        recent = table_of(entries)
+        if recent.num_rows < SMALL_GROUP_ROWS * recent.column(0).num_chunks:
             # DuckDB scans each chunk separately: many tiny chunks insert several times slower
             # than one (bench/NOTES.md#writer-and-flushes).
             recent = recent.combine_chunks()

@@ -108,6 +108,11 @@ def test_ingest_and_load_figures(bench_run):
         ours = ingest[f"Track, batch 1, {threads}"]
         assert ours["of_ceiling"] == ours["events_per_s"] / ceiling["events_per_s"]
     assert "| gRPC no-op ceiling, batch 1, 8 threads |" in text
+    # From 8 threads ours and the ceiling alternate, three rounds each; a row is its median.
+    for name in ("Track, batch 1, 8 threads", "gRPC no-op ceiling, batch 1, 8 threads"):
+        rates = ingest[name]["rounds"]
+        assert len(rates) == 3 and ingest[name]["events_per_s"] == sorted(rates)[1]
+    assert "Events/s of each round, in the order run: Track, batch 1, 8 threads: " in text
     assert results["load"]["events"] == 2000 and results["load"]["events_per_s"] > 0
     assert results["store_after_load"]["events"] >= 2000
     after_load = results["compaction_after_load"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from concurrent import futures
@@ -25,6 +26,7 @@ from ..config import Settings
 from ..engine import Engine
 from ..errors import StoreFormatNewer
 from ..limits import MAX_MESSAGE_BYTES
+from . import access_log
 from .auth import ApiKeys, AuthInterceptor, KeyFileError
 from ..exports.service import Exports
 from .export_servicer import ExportServicer, ImportServicer
@@ -56,6 +58,7 @@ class RunningServer:
     health: health.HealthServicer
     exports: Exports | None = None
     http: HttpServer | None = None
+    keys: ApiKeys | None = None
 
     def stop(self, grace: float | None = 5.0, drain_seconds: float = 0.0) -> None:
         """Drains: health says NOT_SERVING for `drain_seconds` while calls are still served (so
@@ -169,11 +172,12 @@ def create_server(settings: Settings,
         )
     log.info("trackstore serving on %s:%d, data in %s", settings.host, port, settings.data_dir)
     return RunningServer(server, port, engine, health_servicer, export_servicer.exports,
-                         http_server)
+                         http_server, keys)
 
 
 def serve(settings: Settings) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format=access_log.LOG_FORMAT)
+    access_log.write_directly(sys.stderr.fileno())
     stopping = threading.Event()
     failed: list[BaseException] = []
 
@@ -196,6 +200,8 @@ def serve(settings: Settings) -> None:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    if running.keys is not None:  # rotated keys take effect without a restart
+        signal.signal(signal.SIGHUP, lambda _signum, _frame: running.keys.reload())
     # Print the bound port (useful with --port 0) in a line scripts can read.
     print(f"trackstore listening on {settings.host}:{running.port}", flush=True)
     if running.http is not None:

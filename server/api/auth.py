@@ -1,11 +1,6 @@
 """API keys: `authorization: epi-single <key>` (gRPC metadata, or the HTTP header), each key
-allowed a set of scopes.
-
-The keys file is TOML:
-
-    [keys.web-frontend]
-    key = "a long random secret"          # or key_sha256 = "<hex digest of the key>"
-    scopes = ["default", "shop"]          # "*" allows every scope
+allowed a set of scopes, and perhaps a budget of queries and a rate of calls (key_file.py has
+the file's format, and how it is read again without a restart).
 
 With no keys file the server runs open (and the entry point binds loopback only).
 """
@@ -13,88 +8,67 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import hashlib
-import tomllib
-from dataclasses import dataclass
 from typing import Iterator
 
 import grpc
 
-from ..errors import NotAllowed, NotAuthenticated
+from ..errors import NotAllowed, NotAuthenticated, TrackstoreError
 from ..event_batch import normalize_scope
+from ..reads.admission import current_tenant
+from .key_file import KeyFile, KeyFileError, Principal, digest
+from .rate_limits import RateLimits
 from .registration import HANDLER_KINDS
 from .status import abort
+
+__all__ = ["ApiKeys", "AuthInterceptor", "KeyFileError", "OPEN_ACCESS", "Principal", "SCHEME",
+           "acting_as", "authorize", "authorize_admin", "authorized_scope"]
 
 SCHEME = "epi-single"
 # Health and reflection answer without a key, as load balancers and grpcurl expect.
 OPEN_METHOD_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
 
 
-@dataclass(frozen=True)
-class Principal:
-    name: str
-    scopes: frozenset[str]
-
-    def allows(self, scope: str) -> bool:
-        return "*" in self.scopes or scope in self.scopes
-
-
 OPEN_ACCESS = Principal("anonymous", frozenset({"*"}))
 _current: contextvars.ContextVar[Principal] = contextvars.ContextVar("principal", default=OPEN_ACCESS)
 
 
-class KeyFileError(ValueError):
-    pass
-
-
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 class ApiKeys:
-    def __init__(self, principals_by_digest: dict[str, Principal]):
-        self._by_digest = principals_by_digest
+    """The keys of a keys file, kept current with it, and the rate each may call at."""
+
+    def __init__(self, keys: KeyFile):
+        self._keys = keys
+        self._rates = RateLimits()
 
     @classmethod
     def load(cls, path: str) -> "ApiKeys":
-        try:
-            with open(path, "rb") as handle:
-                document = tomllib.load(handle)
-        except (OSError, tomllib.TOMLDecodeError) as error:
-            raise KeyFileError(f"cannot read API keys file {path}: {error}") from None
-        by_digest = {}
-        for name, entry in document.get("keys", {}).items():
-            if not isinstance(entry, dict):
-                raise KeyFileError(f"keys.{name} must be a table")
-            digest = entry.get("key_sha256") or (_digest(entry["key"]) if "key" in entry else None)
-            scopes = entry.get("scopes")
-            if not digest or not isinstance(scopes, list) or not scopes:
-                raise KeyFileError(f"keys.{name} needs key (or key_sha256) and a list of scopes")
-            by_digest[digest.lower()] = Principal(name, frozenset(map(str, scopes)))
-        if not by_digest:
-            raise KeyFileError(f"{path} defines no keys")
-        return cls(by_digest)
+        return cls(KeyFile(path))
+
+    def reload(self) -> bool:
+        return self._keys.reload()
 
     def authenticate(self, metadata) -> Principal:
+        """The caller's principal; raises NotAuthenticated, or RateLimited past its rate."""
         header = next((value for key, value in metadata if key == "authorization"), None)
         if header is None:
             raise NotAuthenticated(f"missing authorization metadata: '{SCHEME} <API key>'")
         scheme, _, key = header.strip().partition(" ")
         if scheme.lower() != SCHEME or not key.strip():
             raise NotAuthenticated(f"authorization must be '{SCHEME} <API key>'")
-        principal = self._by_digest.get(_digest(key.strip()))
+        principal = self._keys.principals().get(digest(key.strip()))
         if principal is None:
             raise NotAuthenticated("the API key is not valid")
+        self._rates.charge(principal)
         return principal
 
 
 @contextlib.contextmanager
 def acting_as(principal: Principal) -> Iterator[None]:
     """Within the block (and the threads it hands work to), `authorize` checks `principal`."""
-    token = _current.set(principal)
+    token, tenant = _current.set(principal), current_tenant.set(principal.tenant)
     try:
         yield
     finally:
+        current_tenant.reset(tenant)
         _current.reset(token)
 
 
@@ -132,7 +106,7 @@ class AuthInterceptor(grpc.ServerInterceptor):
             return handler
         try:
             principal = self._keys.authenticate(handler_call_details.invocation_metadata)
-        except NotAuthenticated as error:
+        except TrackstoreError as error:  # no key, a wrong one, or one past its rate
             refusal = _refuse(error)
             return _replace_behavior(handler, lambda _behavior: refusal)
         return _replace_behavior(handler, lambda behavior: _with_principal(behavior, principal))
@@ -156,7 +130,7 @@ def _with_principal(behavior, principal):
     return run
 
 
-def _refuse(error: NotAuthenticated):
+def _refuse(error: TrackstoreError):
     def run(request, context):
         abort(context, error)
 

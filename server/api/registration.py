@@ -18,6 +18,8 @@ from google.protobuf.descriptor import ServiceDescriptor
 
 import trackstore.v1
 
+from ..errors import BadRequest, FieldViolation
+
 # By (client streaming, server streaming): the grpc.RpcMethodHandler attribute that holds a
 # method's behavior, and the factory of such handlers.
 HANDLER_KINDS = {
@@ -62,14 +64,43 @@ def method_handlers(service: ServiceDescriptor, servicer) -> dict[str, grpc.RpcM
                             f"{type(servicer).__name__}")
         request = message_factory.GetMessageClass(method.input_type)
         response = message_factory.GetMessageClass(method.output_type)
-        decoder = (decoders[method.name](request) if method.name in decoders
-                   else request.FromString)
+        decoder = tolerant(decoders[method.name](request) if method.name in decoders
+                           else request.FromString, method.input_type.full_name)
         encoder = (encoders[method.name](response) if method.name in encoders
                    else response.SerializeToString)
         _, make = HANDLER_KINDS[(method.client_streaming, method.server_streaming)]
         handlers[method.name] = make(behavior, request_deserializer=decoder,
                                      response_serializer=encoder)
     return handlers
+
+
+class Undecodable:
+    """A request message the server could not parse, in place of the message: the method's
+    `rpc()` wrapper (servicer.py) answers its error, INVALID_ARGUMENT. gRPC itself would answer
+    a deserializer's exception with INTERNAL, which it is not."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BadRequest):
+        self.error = error
+
+
+def tolerant(decoder: Callable[[bytes], object], message_name: str) -> Callable:
+    """`decoder`, answering an Undecodable for bytes it refuses (invalid UTF-8 in a string,
+    messages nested deeper than protobuf follows, bytes that are not protobuf at all)."""
+
+    def decode(data: bytes):
+        try:
+            return decoder(data)
+        except BadRequest as error:  # a decoder that can say more (fast_decode.py)
+            return Undecodable(error)
+        except Exception as error:  # noqa: BLE001 - the client's bytes, never our fault
+            reason = str(error) or type(error).__name__
+            return Undecodable(BadRequest(
+                f"the request is not a valid {message_name} message: {reason}",
+                [FieldViolation("", "not a valid protobuf message")], reason="MALFORMED_REQUEST"))
+
+    return decode
 
 
 def register(server: grpc.Server, servicers: list) -> tuple[str, ...]:

@@ -3,12 +3,10 @@ result. Registered from the descriptors by registration.py (each servicer's SERV
 from __future__ import annotations
 
 import functools
-import logging
 import time
 from collections import deque
 
 import grpc
-import orjson
 from google.protobuf import struct_pb2
 from grpc_status import rpc_status
 
@@ -18,11 +16,10 @@ from trackstore.v1 import trackevents_pb2 as pb
 from .. import fast_decode
 from ..errors import BadRequest, FieldViolation, Starting
 from ..event_batch import normalize_scope
+from . import access_log
 from .auth import authorize_admin, authorized_scope
-from .registration import preserialized
+from .registration import Undecodable, preserialized
 from .status import grpc_code, to_status
-
-access_log = logging.getLogger("trackstore.access")
 
 # A stream keeps at most this many batches waiting for their commit, so a fast client cannot
 # fill the server's memory; the next batch is read once the oldest is durable.
@@ -60,7 +57,7 @@ def rpc():
             call = {"method": method.__name__, "scope": None, "rows": 0}
             code = grpc.StatusCode.OK
             try:
-                return method(self, request, context, call)
+                return method(self, _decoded(request), context, call)
             except Exception as error:  # noqa: BLE001 - every error is mapped, none leaks
                 status = to_status(error)
                 code = grpc_code(status)
@@ -68,11 +65,30 @@ def rpc():
             finally:
                 call["status"] = code.name
                 call["ms"] = round((time.monotonic() - started) * 1000, 2)
-                access_log.info(orjson.dumps(call).decode())
+                access_log.write(call)
 
         return wrapper
 
     return decorate
+
+
+def _decoded(request):
+    """The request, or its stream of messages, raising the BadRequest of a message the server
+    could not parse (registration.Undecodable)."""
+    if type(request) is Undecodable:
+        raise request.error
+    if hasattr(request, "__next__"):  # a client stream
+        return _decoded_stream(request)
+    return request
+
+
+def _decoded_stream(requests):
+    for index, request in enumerate(requests):
+        if type(request) is Undecodable:
+            error = request.error
+            raise BadRequest(f"message {index}: {error.message}", error.violations,
+                             reason=error.reason)
+        yield request
 
 
 class TrackEventsServicer:

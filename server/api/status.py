@@ -92,19 +92,41 @@ def _pack(message) -> any_pb2.Any:
     return packed
 
 
+# A status travels in trailers, which gRPC limits to 16 KiB in all: the message (percent-
+# encoded, so up to 3 bytes a byte) and the details (base64, the message again among them).
+# Beyond, the client sees RESOURCE_EXHAUSTED "received metadata size exceeds hard limit"
+# instead. An error that quotes what the client sent (a 70,000-character TrackId, a 1 MB
+# query) is cut to these many bytes of UTF-8, its end marked: 9 KiB at most in all.
+MAX_MESSAGE_BYTES = 1000
+MAX_VIOLATIONS = 5
+MAX_VIOLATION_BYTES = 200
+
+
+def bounded(text: str, limit: int) -> str:
+    """`text`, or as much of it as `limit` bytes of UTF-8 hold and how long it was."""
+    encoded = text.encode("utf-8", "surrogatepass")
+    if len(encoded) <= limit:
+        return text
+    cut = encoded[:limit].decode("utf-8", "ignore")
+    return f"{cut}... ({len(text):,} characters in all)"
+
+
 def to_status(error: Exception) -> status_pb2.Status:
     error = domain_error(error)
     details = [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN))]
     if isinstance(error, errors.BadRequest):
         details.append(_pack(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-            for v in error.violations
+            error_details_pb2.BadRequest.FieldViolation(
+                field=bounded(v.field, MAX_VIOLATION_BYTES),
+                description=bounded(v.description, MAX_VIOLATION_BYTES))
+            for v in error.violations[:MAX_VIOLATIONS]
         ])))
     if isinstance(error, errors.Overloaded):
         delay = duration_pb2.Duration()
         delay.FromTimedelta(datetime.timedelta(seconds=error.retry_after_seconds))
         details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
-    return status_pb2.Status(code=status_code(error), message=error.message, details=details)
+    return status_pb2.Status(code=status_code(error),
+                             message=bounded(error.message, MAX_MESSAGE_BYTES), details=details)
 
 
 def abort(context: grpc.ServicerContext, error: Exception):

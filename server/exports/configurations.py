@@ -119,6 +119,10 @@ def checked(message: pb.ExportConfiguration, box: SecretBox,
         raise _bad("configuration.format", "must be csv, tsv, ndjson or parquet")
     file_format = FileFormat.checked(FORMATS[message.format],
                                      COMPRESSIONS.get(message.compression, "?"))
+    for field in ("event_types", "event_names"):
+        for index, value in enumerate(getattr(message, field)):
+            if "\0" in value:
+                raise _bad(f"configuration.{field}[{index}]", "must not contain NUL (U+0000)")
     check_where(message.where)
     destination = Destination.from_proto(
         message.destination, "configuration.destination",
@@ -177,6 +181,8 @@ class Configurations:
         return message
 
     def get(self, cursor: duckdb.DuckDBPyConnection, scope: str, name: str) -> Configuration:
+        if not _NAME.match(name):  # no configuration has it; nor does it reach DuckLake
+            raise _bad("name", "must be 1 to 100 letters, digits, '.', '_' or '-'")
         scope = normalize_scope(scope)
         found = self._select(cursor, '"Scope" = ? AND "Name" = ?', [scope, name])
         if not found:

@@ -107,6 +107,8 @@ class Destination:
 
 
 def _checked_local_path(path: str, field_name: str) -> str:
+    if "\0" in path:  # no file system takes it, and DuckDB's COPY would cut the path there
+        raise _bad(f"{field_name}.local.path", "must not contain NUL (U+0000)")
     parts = pathlib.PurePosixPath(path).parts
     if path.startswith("/") or ".." in parts or "\\" in path:
         raise _bad(f"{field_name}.local.path",

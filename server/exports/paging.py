@@ -55,6 +55,8 @@ class ExportQuery:
                 violations.append(FieldViolation(name, f"{value} is not a time in years 1 to 9999"))
         if start is not None and end is not None and end < start:
             violations.append(FieldViolation("end", "must not be before start"))
+        violations.extend(FieldViolation(f"event_types[{i}]", "must not contain NUL (U+0000)")
+                          for i, value in enumerate(event_types) if "\0" in value)
         if violations:
             raise BadRequest("; ".join(f"{v.field} {v.description}" for v in violations),
                              violations)

@@ -15,6 +15,7 @@ from typing import Callable, TypeVar
 import duckdb
 
 from ..errors import QueryCancelled, QueryQueueFull, QueryTimeout
+from .admission import FairSlots, current_tenant
 
 T = TypeVar("T")
 
@@ -75,7 +76,7 @@ class Watchdog:
 class QueryRunner:
     def __init__(self, conn: duckdb.DuckDBPyConnection, max_concurrent: int, max_queued: int):
         self._conn = conn
-        self._slots = threading.Semaphore(max(1, max_concurrent))
+        self._slots = FairSlots(max_concurrent)
         self._max_waiting = max(0, max_queued) + max(1, max_concurrent)
         self._lock = threading.Lock()
         self._admitted = 0
@@ -103,22 +104,29 @@ class QueryRunner:
                  prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> T:
         """`task(cursor)` as `run` runs a statement: admitted to a slot, interrupted inside
         DuckDB at the deadline or when the client goes away. A task that opens a transaction
-        ends it; an interrupted one is rolled back when its cursor closes."""
-        with self._lock:
-            if self._admitted >= self._max_waiting:
-                raise QueryQueueFull("too many queries are running or waiting; retry shortly",
-                                     retry_after_seconds=1.0)
-            self._admitted += 1
+        ends it; an interrupted one is rolled back when its cursor closes. The caller's tenant
+        (admission.current_tenant) waits its turn among the others' and within its budget
+        (admission.py)."""
+        tenant = current_tenant.get()
+        self._slots.admit(tenant)
         try:
-            if not self._slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                raise QueryTimeout(limit_seconds)
-            try:
-                return self._execute(task, deadline, limit_seconds, on_cancel, prepare)
-            finally:
-                self._slots.release()
-        finally:
             with self._lock:
-                self._admitted -= 1
+                if self._admitted >= self._max_waiting:
+                    raise QueryQueueFull("too many queries are running or waiting; retry "
+                                         "shortly", retry_after_seconds=1.0)
+                self._admitted += 1
+            try:
+                if not self._slots.acquire(tenant, deadline):
+                    raise QueryTimeout(limit_seconds)
+                try:
+                    return self._execute(task, deadline, limit_seconds, on_cancel, prepare)
+                finally:
+                    self._slots.release(tenant)
+            finally:
+                with self._lock:
+                    self._admitted -= 1
+        finally:
+            self._slots.leave(tenant)
 
     def _execute(self, task, deadline, limit_seconds, on_cancel, prepare):
         cursor = self._conn.cursor()

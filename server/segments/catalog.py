@@ -21,7 +21,8 @@ import orjson
 from .. import leases
 from ..errors import Unavailable
 from ..lake import in_transaction as lake_transaction
-from .model import FilterDefinition, Materialization, Parameter, Segment, SegmentView
+from .model import (FilterDefinition, Materialization, Parameter, Segment, SegmentView,
+                    check_lookup_name)
 from .tables import (DEFINITIONS_TABLE, MEMBERS_TABLE, SEGMENTS_TABLE, STATES_TABLE,
                      insert_sql)
 from .values import from_json, to_json
@@ -68,6 +69,7 @@ def _definition(row) -> FilterDefinition:
 
 
 def definition(cursor, scope: str, name: str) -> FilterDefinition | None:
+    check_lookup_name(name)
     rows = cursor.execute(f'SELECT {_DEFINITION_COLUMNS} FROM {DEFINITIONS_TABLE} '
                           f'WHERE "Scope" = ? AND "Name" = ?', [scope, name]).fetchall()
     return _definition(rows[0]) if rows else None
@@ -128,6 +130,7 @@ def _view(row) -> SegmentView:
 
 
 def segment(cursor, scope: str, name: str) -> SegmentView | None:
+    check_lookup_name(name)
     rows = cursor.execute(f'{_SEGMENT_VIEW} WHERE s."Scope" = ? AND s."Name" = ?',
                           [scope, name]).fetchall()
     return _view(rows[0]) if rows else None
@@ -197,6 +200,7 @@ def _page(cursor, table: str, columns: str, scope: str, prefix: str, after: str,
 
 
 def _delete(cursor, table: str, key: str, scope: str, name: str) -> None:
+    check_lookup_name(name)
     cursor.execute(f'DELETE FROM {table} WHERE "Scope" = ? AND "{key}" = ?', [scope, name])
 
 

@@ -99,6 +99,13 @@ def check_name(field: str, name: str) -> None:
                               f"'_' or '-', got {name!r}")
 
 
+def check_lookup_name(name: str) -> None:
+    """A name looked up that no resource can have and the catalog cannot be asked about: a
+    NUL ends a string constant in DuckLake's catalog queries. Other strangers are NOT_FOUND."""
+    if "\0" in name:
+        raise _invalid("name", "contains the NUL character (U+0000), which no name may hold")
+
+
 def check_description(field: str, description: str) -> None:
     if len(description) > MAX_DESCRIPTION_LENGTH:
         raise _invalid(field, f"must be at most {MAX_DESCRIPTION_LENGTH} characters")

@@ -1,8 +1,10 @@
 /* The JSON checker of ingest: RFC 8259, and only what orjson surely reads the same way.
  *
  * A User/Payload text the checker accepts is stored as it is; anything it is not sure of
- * (lone surrogates, numbers parsers read differently, deep nesting) goes to orjson on the
- * ordinary path, so it may refuse more than orjson, never less (tests/unit/test_wire_json.py).
+ * (lone surrogates, numbers parsers read differently) goes to orjson on the ordinary path, so
+ * it may refuse more than orjson, never less (tests/unit/test_wire_json.py). Nesting deeper
+ * than JSON_MAX_DEPTH is never accepted here: the ordinary path refuses it with the event's
+ * index (server/nesting.py applies the same count; tests/unit/test_nesting.py holds both).
  */
 #include "wire.h"
 

@@ -178,6 +178,8 @@ static int scan_event(Scan *scan, Py_ssize_t index, const uint8_t *p, const uint
             int kind = json_object_or_null(value, length);
             if (!kind) return 0;
             slots[field].is_null = kind == 2;
+        } else if (memchr(value, 0, length)) {
+            return 0; /* a NUL in a text field: the ordinary path refuses it, naming the field */
         } else if (field == F_TRACK_ID) {
             if (chars == 0 || chars > TRACK_ID_MAX_CHARS) return 0;
             scan->track_ids_given++;
@@ -405,7 +407,8 @@ int add_wire_constants(PyObject *module) {
     }
     ok = ok && PyModule_AddObjectRef(module, "FIELD_NUMBERS", numbers) == 0 &&
          PyModule_AddObjectRef(module, "DECODED_COLUMN_FIELDS", columns) == 0 &&
-         PyModule_AddIntConstant(module, "TRACK_ID_MAX_CHARS", TRACK_ID_MAX_CHARS) == 0;
+         PyModule_AddIntConstant(module, "TRACK_ID_MAX_CHARS", TRACK_ID_MAX_CHARS) == 0 &&
+         PyModule_AddIntConstant(module, "JSON_MAX_DEPTH", JSON_MAX_DEPTH) == 0;
     Py_XDECREF(numbers);
     Py_XDECREF(columns);
     return ok;

@@ -190,7 +190,7 @@ static int parse_container(Json *j, Out *o, int depth, int is_object) {
 
 /* The content of one google.protobuf.Value for the JSON value at j->p. */
 static int parse_value(Json *j, Out *o, int depth) {
-    if (depth > JSON_MAX_DEPTH || j->p >= j->end) return 0;
+    if (depth > ROW_JSON_MAX_DEPTH || j->p >= j->end) return 0;
     switch (*j->p) {
     case '{': return parse_container(j, o, depth, 1);
     case '[': return parse_container(j, o, depth, 0);
@@ -253,7 +253,7 @@ static int put_python_struct(Out *o, PyObject *dict, PyObject *convert, int dept
 /* 1 written; 0 not this encoder's (the caller takes protobuf's own path, which then fails or
  * succeeds as it always did); -1 a Python error from to_json_value. */
 static int put_python(Out *o, PyObject *value, int is_json, PyObject *convert, int depth) {
-    if (depth > JSON_MAX_DEPTH) return 0;
+    if (depth > ROW_JSON_MAX_DEPTH) return 0;
     if (value == Py_None) return put_null(o);
     if (PyBool_Check(value)) return put_bool(o, value == Py_True);
     if (PyUnicode_CheckExact(value)) return put_python_str(o, value, is_json);

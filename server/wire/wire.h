@@ -7,7 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JSON_MAX_DEPTH 200
+/* The deepest a stored User/Payload may nest, in JSON levels (an object or array is one):
+ * server/limits.py MAX_JSON_DEPTH, exported as JSON_MAX_DEPTH and checked by
+ * tests/unit/test_wire_fields.py. Deeper texts and Structs are not the decoder's: the ordinary
+ * path refuses them, naming the event. */
+#define JSON_MAX_DEPTH 32
+/* The deepest a result value may nest when rows are written (rows.c): any stored value, and
+ * the bags a query builds around them. */
+#define ROW_JSON_MAX_DEPTH 200
 
 /* Field numbers of the messages read and written here. The module exports them as FIELD_NUMBERS
  * and tests/unit/test_wire_fields.py checks each against the descriptors of proto/. */
@@ -104,7 +111,8 @@ PyObject *hash_id_buffers(PyObject *self, PyObject *args);
 PyObject *table_insert(PyObject *self, PyObject *args);
 PyObject *table_probe(PyObject *self, PyObject *args);
 PyObject *parts_probe(PyObject *self, PyObject *args);
-/* FIELD_NUMBERS, DECODED_COLUMN_FIELDS and TRACK_ID_MAX_CHARS on the module (requests.c). */
+/* FIELD_NUMBERS, DECODED_COLUMN_FIELDS, TRACK_ID_MAX_CHARS and JSON_MAX_DEPTH on the module
+ * (requests.c). */
 int add_wire_constants(PyObject *module);
 
 #endif

@@ -41,7 +41,19 @@ def test_every_method_of_a_service_gets_a_handler_from_the_descriptor():
     assert set(handlers) == {method.name for method in SERVICE.methods}
     stream = handlers["TrackStream"]
     assert stream.request_streaming and not stream.response_streaming
-    assert handlers["Delete"].request_deserializer == pb.DeleteRequest.FromString
+    request = pb.DeleteRequest(scope="s", track_id="t")
+    assert handlers["Delete"].request_deserializer(request.SerializeToString()) == request
+
+
+def test_bytes_protobuf_refuses_are_an_invalid_argument_not_an_exception_in_grpc():
+    decode = registration.method_handlers(SERVICE, TrackEventsServicer())["Preview"] \
+        .request_deserializer
+    bad_utf8 = b"\x12\x02\xc3\x28"  # PreviewRequest.query = invalid UTF-8
+    undecodable = decode(bad_utf8)
+    assert isinstance(undecodable, registration.Undecodable)
+    assert undecodable.error.reason == "MALFORMED_REQUEST"
+    assert undecodable.error.message.startswith(
+        "the request is not a valid trackstore.v1.PreviewRequest message: ")
 
 
 def test_a_method_without_an_implementation_stops_registration():

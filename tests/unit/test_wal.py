@@ -110,23 +110,37 @@ def test_a_failed_append_is_cut_off_before_the_next(tmp_path, monkeypatch):
     wal = WriteAheadLog(tmp_path)
     wal.append(1, _table("kept"))
     wal.sync()
-    real_write = os.write
-    calls = []
+    real_writev = os.writev
 
-    def failing_write(fd, data):  # the payload's write fails after half of it
-        calls.append(1)
-        if len(calls) == 2:
-            real_write(fd, bytes(data[:len(data) // 2]))
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real_write(fd, data)
+    def failing_writev(fd, buffers):  # the record's write fails after half of it
+        data = b"".join(bytes(buffer) for buffer in buffers)
+        os.write(fd, data[:len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(os, "write", failing_write)
+    monkeypatch.setattr(os, "writev", failing_writev)
     with pytest.raises(OSError):
         wal.append(2, _table("failed"))
-    monkeypatch.setattr(os, "write", real_write)
+    monkeypatch.setattr(os, "writev", real_writev)
     wal.append(3, _table("after"))
     wal.sync()
     assert _replayed(tmp_path) == ["kept", "after"]
+
+
+def test_a_record_written_in_pieces_reads_back_whole(tmp_path, monkeypatch):
+    real_writev = os.writev
+
+    def short_writev(fd, buffers):  # the system call takes only the first 5 bytes
+        return real_writev(fd, [bytes(buffers[0])[:5]])
+
+    monkeypatch.setattr(os, "writev", short_writev)
+    wal = WriteAheadLog(tmp_path)
+    wal.append(1, _table("pieces"))
+    wal.append(2, [["small", "record"]])
+    wal.sync()
+    monkeypatch.setattr(os, "writev", real_writev)
+    replayed = [record for _, record in WriteAheadLog(tmp_path).replay()]
+    assert replayed[0].column("TrackId").to_pylist() == ["pieces"]
+    assert replayed[1] == [["small", "record"]]
 
 
 def test_a_failed_sync_is_cut_off_too_and_a_failed_cut_seals_the_segment(tmp_path, monkeypatch):

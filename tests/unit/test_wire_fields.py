@@ -32,6 +32,10 @@ def test_the_c_code_takes_the_track_id_limit_of_the_limits_module():
     assert _wire.TRACK_ID_MAX_CHARS == limits.MAX_TRACK_ID_LENGTH
 
 
+def test_the_c_code_takes_the_json_depth_limit_of_the_limits_module():
+    assert _wire.JSON_MAX_DEPTH == limits.MAX_JSON_DEPTH
+
+
 def test_each_stored_column_is_a_field_or_a_oneof_of_the_track_event():
     assert {column: [f.name for f in fields] for column, fields in event_schema.FIELDS.items()} \
         == {"TrackId": ["track_id"], "DeviceId": ["device_id"], "EventType": ["event_type"],

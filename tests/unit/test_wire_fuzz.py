@@ -12,6 +12,8 @@ from trackstore_server import _wire, fast_decode
 from trackstore_server.errors import BadRequest
 from trackstore_server.event_batch import MAX_EVENT_BYTES, MAX_EVENTS_PER_BATCH, build_batch
 
+from deep_values import varint
+
 RECEIVED = 1_700_000_000_000_000
 
 
@@ -87,32 +89,25 @@ def test_huge_lengths_and_deep_structs_are_refused_without_reading_past_the_end(
     assert _wire.decode(b"\x12\x80\x80\x80\x80\x80\x80\x80\x80\x80\x02", 10, 1 << 20) is None
     deep = b""
     for _ in range(1000):  # Value{struct_value: Struct{fields: {"a": deep}}}
-        entry = b"\x0a\x01a" + b"\x12" + _varint(len(deep)) + deep
-        struct = b"\x0a" + _varint(len(entry)) + entry
-        deep = b"\x2a" + _varint(len(struct)) + struct
-    event = b"\x62" + _varint(len(deep)) + deep  # payload_struct
-    data = b"\x12" + _varint(len(event)) + event
+        entry = b"\x0a\x01a" + b"\x12" + varint(len(deep)) + deep
+        struct = b"\x0a" + varint(len(entry)) + entry
+        deep = b"\x2a" + varint(len(struct)) + struct
+    event = b"\x62" + varint(len(deep)) + deep  # payload_struct
+    data = b"\x12" + varint(len(event)) + event
     assert _wire.decode(data, 10, 1 << 20) is None
 
 
-@pytest.mark.parametrize("depth, readable", [(50, True), (1000, False)])
+@pytest.mark.parametrize("depth, readable", [(_wire.JSON_MAX_DEPTH - 1, True),
+                                             (_wire.JSON_MAX_DEPTH, False), (1000, False)])
 def test_struct_json_follows_nesting_to_a_bound(depth, readable):
+    # `depth` Structs inside the outer one: depth + 1 levels, the last readable one the limit
     struct = b""
     for _ in range(depth):  # Struct{fields: {"a": Value{struct_value: struct}}}
-        value = b"\x2a" + _varint(len(struct)) + struct
-        entry = b"\x0a\x01a" + b"\x12" + _varint(len(value)) + value
-        struct = b"\x0a" + _varint(len(entry)) + entry
+        value = b"\x2a" + varint(len(struct)) + struct
+        entry = b"\x0a\x01a" + b"\x12" + varint(len(value)) + value
+        struct = b"\x0a" + varint(len(entry)) + entry
     text = _wire.struct_json(struct)
     if readable:
         assert text == '{"a":' * depth + "{}" + "}" * depth
     else:
-        assert text is None  # event_batch.struct_to_json then takes the Python path
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n >= 0x80:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
+        assert text is None  # event_batch.struct_to_json then refuses it (TooDeep)

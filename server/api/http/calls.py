@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import logging
 import threading
 import time
 from typing import Awaitable, Callable, Mapping, TypeVar
@@ -25,11 +24,11 @@ from ...engine import Engine
 from ...errors import BadRequest, FieldViolation, Starting
 from ...event_batch import normalize_scope
 from ...limits import MAX_MESSAGE_BYTES
+from .. import access_log
 from ..auth import OPEN_ACCESS, ApiKeys, Principal, acting_as, authorized_scope
 from ..status import domain_error, status_code
 from .error_body import error_response
 
-access_log = logging.getLogger("trackstore.access")
 T = TypeVar("T")
 
 # Media types read as JSON: the Profile Store's documented preview request is sent as
@@ -129,12 +128,17 @@ def _parse_json(body: bytes):
     # preview request has them (a KQL query over several lines): so does this, but it takes
     # nothing else orjson refuses (NaN, integers beyond 64 bits).
     try:
-        return json.loads(body, strict=False, parse_constant=_not_json, parse_int=_int64)
+        parsed = json.loads(body, strict=False, parse_constant=_not_json, parse_int=_int64)
+        orjson.dumps(parsed)  # refuses lone surrogates ("\ud800"), which orjson never reads
     except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         where = (f"line {error.lineno}, column {error.colno}: {error.msg}"
                  if isinstance(error, json.JSONDecodeError) else str(error))
         raise BadRequest(f"the body is not valid JSON: {where}",
                          [FieldViolation("body", "not valid JSON")]) from None
+    except (RecursionError, orjson.JSONEncodeError) as error:
+        raise BadRequest(f"the body is not JSON trackstore reads: {error}",
+                         [FieldViolation("body", "not valid JSON")]) from None
+    return parsed
 
 
 def _not_json(name: str):
@@ -178,7 +182,7 @@ def endpoint(name: str, names: Mapping[str, str] = {}):
             finally:
                 log["status"] = code_pb2.Code.Name(code)
                 log["ms"] = round((time.monotonic() - started) * 1000, 2)
-                access_log.info(orjson.dumps(log).decode())
+                access_log.write(log)
 
         return serve
 

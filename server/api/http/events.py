@@ -15,8 +15,10 @@ from google.protobuf.descriptor import FieldDescriptor
 
 from trackstore.v1 import trackevents_pb2 as pb
 
+from ... import nesting
 from ...errors import BadEvent, BadRequest, FieldViolation
 from ...event_schema import COLUMN_NAMES, FIELDS
+from ...limits import MAX_JSON_DEPTH
 from ...rows import ResultRows, format_datetime_ticks
 
 SCOPE_FIELD = "Scope"
@@ -48,6 +50,9 @@ def _json_object_setter(name: str):
     def put(event: pb.TrackEvent, value) -> None:
         if not isinstance(value, dict):
             raise ValueError("must be a JSON object")
+        if nesting.deeper_than(value):
+            raise ValueError(f"nests deeper than {MAX_JSON_DEPTH} levels, the most a stored "
+                             f"JSON value may (MAX_JSON_DEPTH)")
         setattr(event, name, orjson.dumps(value).decode())
 
     return put

@@ -1,0 +1,109 @@
+"""Group commit: one turn at a time, every item acknowledged once, callers lead when the turn is
+free, the log thread when no caller waits, and close drains the queue."""
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from trackstore_server.errors import ShuttingDown
+from trackstore_server.group_commit import GroupCommit, Item
+
+WAIT = 10.0
+
+
+class Recorder:
+    """An acknowledge callback that records its groups and the threads that ran them, and
+    fails when two turns overlap."""
+
+    def __init__(self, seconds: float = 0.0, fail_on: object = None):
+        self.groups: list[list] = []
+        self.threads: list[str] = []
+        self.seconds = seconds
+        self.fail_on = fail_on
+        self._inside = threading.Lock()
+
+    def __call__(self, group: list[Item]) -> None:
+        assert self._inside.acquire(blocking=False), "two turns overlapped"
+        try:
+            time.sleep(self.seconds)
+            if any(item.batch == self.fail_on for item in group):
+                raise RuntimeError("the log is unwritable")
+            self.groups.append([item.batch for item in group])
+            self.threads.append(threading.current_thread().name)
+            for item in group:
+                item.future.set_result(item.batch)
+        finally:
+            self._inside.release()
+
+
+def test_a_caller_with_the_turn_free_acknowledges_on_its_own_thread():
+    recorder = Recorder()
+    commits = GroupCommit(recorder, lambda item: 1, limit=100)
+    item = Item("a")
+    commits.commit(item)
+    assert item.future.result(0) == "a"
+    assert recorder.threads == [threading.current_thread().name]
+    commits.close()
+
+
+def test_submitted_items_are_acknowledged_by_the_log_thread():
+    recorder = Recorder()
+    commits = GroupCommit(recorder, lambda item: 1, limit=100, thread_name="the-log")
+    item = Item("a")
+    commits.submit(item)
+    assert item.future.result(WAIT) == "a"
+    assert recorder.threads == ["the-log"]
+    commits.close()
+
+
+def test_concurrent_callers_are_each_acknowledged_once_in_groups_that_never_overlap():
+    recorder = Recorder(seconds=0.002)
+    commits = GroupCommit(recorder, lambda item: 1, limit=5)
+
+    def call(number: int) -> object:
+        item = Item(number)
+        if number % 3 == 0:
+            commits.submit(item)
+            return item.future.result(WAIT)
+        commits.commit(item)
+        assert item.future.done()
+        return item.future.result(0)
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(call, range(400)))
+    commits.close()
+    assert answers == list(range(400))
+    acknowledged = [number for group in recorder.groups for number in group]
+    assert sorted(acknowledged) == list(range(400))
+    assert max(len(group) for group in recorder.groups) <= 5
+    assert len(recorder.groups) < 400  # callers that queued behind a turn shared a group
+    assert any(name != "log-writer" for name in recorder.threads)
+
+
+def test_a_failing_group_fails_its_items_and_the_next_turn_goes_on():
+    recorder = Recorder(fail_on="bad")
+    commits = GroupCommit(recorder, lambda item: 1, limit=1)
+    bad, good = Item("bad"), Item("good")
+    commits.commit(bad)
+    commits.commit(good)
+    with pytest.raises(RuntimeError, match="unwritable"):
+        bad.future.result(0)
+    assert good.future.result(0) == "good"
+    commits.close()
+
+
+def test_close_acknowledges_what_is_queued_then_refuses():
+    recorder = Recorder(seconds=0.01)
+    commits = GroupCommit(recorder, lambda item: 1, limit=1)
+    items = [Item(number) for number in range(20)]
+    for item in items:
+        commits.submit(item)
+    commits.close()
+    assert [item.future.result(0) for item in items] == list(range(20))
+    with pytest.raises(ShuttingDown):
+        commits.commit(Item("late"))
+    with pytest.raises(ShuttingDown):
+        commits.submit(Item("late"))
