@@ -31,7 +31,7 @@ def check_definition(field: str, definition: FilterDefinition) -> querylang.Comp
     try:
         return templates.check(definition.query, definition.declared)
     except querylang.QueryError as error:
-        raise BadQuery(str(error), f"{field}.query") from None
+        raise BadQuery(str(error), f"{field}.query", error.line, error.column) from None
     except templates.ParameterError as error:
         names = [p.name for p in definition.parameters]
         where = (f"{field}.parameters[{names.index(error.parameter)}]"
@@ -50,7 +50,8 @@ def compile_segment(definition: FilterDefinition, parameters: Mapping[str, Value
         compiled = querylang.compile(definition.query, schema=schema, source_sql=source_sql,
                                      parameters=bound)
     except querylang.QueryError as error:  # e.g. a negative value for `take {{n}}`
-        raise BadQuery(str(error), f"{field}.parameters") from None
+        raise BadQuery(str(error), f"{field}.parameters", error.line,
+                       error.column) from None
     if not any(c.name == DEVICE_COLUMN and c.type == STRING for c in compiled.columns):
         message = (f"the result of filter definition '{definition.name}' has no "
                    f"{DEVICE_COLUMN} column; a segment holds the DeviceIds of its rows")
@@ -131,7 +132,7 @@ class Definitions(Named[FilterDefinition]):
             return self._engine.preview(scope, definition.query, timeout_seconds, on_cancel,
                                         parameters=bound)
         except querylang.QueryError as error:  # e.g. `take {{n}}` with a negative n
-            raise BadQuery(str(error), field) from None
+            raise BadQuery(str(error), field, error.line, error.column) from None
 
 
 def _still_fits(definition: FilterDefinition, user: Segment) -> None:

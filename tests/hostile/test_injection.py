@@ -126,7 +126,10 @@ def http_inputs() -> list[tuple[str, str, str, str]]:
     for path, operations in document["paths"].items():
         for verb, operation in operations.items():
             for parameter in operation.get("parameters", []):
-                if parameter.get("schema", {}).get("type") == "string":
+                # A header (If-Match) is left out: http.client refuses CR, LF and NUL in one
+                # before it is sent, and the server reads it as an etag only.
+                if parameter.get("schema", {}).get("type") == "string" and \
+                        parameter["in"] != "header":
                     inputs.append((verb.upper(), path, parameter["in"], parameter["name"]))
             for name in _body_strings(document, operation):
                 inputs.append((verb.upper(), path, "body", name))
@@ -145,14 +148,21 @@ def _body_strings(document, operation) -> list[str]:
 
 
 HTTP_BASES = {"/api/v2.0/TrackEvents/preview": {"Query": "Events | count"},
-              "/api/v2.0/TrackEvents/track": {"EventType": "injection"}}
+              "/api/v2.0/TrackEvents/track": {"EventType": "injection"},
+              "/api/v2.0/FilterDefinitions": {"Name": "injection", "Query": "Events | take 1"},
+              "/api/v2.0/FilterDefinitions/preview": {"Name": "no-such-name"},
+              "/api/v2.0/FilterDefinitions/{name}": {"Query": "Events | take 1"},
+              "/api/v2.0/Segments": {"Name": "injection", "FilterDefinition": "no-such-name"},
+              "/api/v2.0/Segments/{name}": {"FilterDefinition": "no-such-name"}}
+# 201 a create, 202 a refresh started, 409 a name taken (the corpus creates one definition)
+CLEAN_STATUSES = (200, 201, 202, 400, 404, 409)
 HTTP_CASES = http_inputs()
 
 
 def http_call(api, verb: str, path: str, where: str, name: str, text: str):
-    params = {"scope": "default", "id": "no-such-event"}
+    params = {"scope": "default", "id": "no-such-event", "name": "no-such-name"}
     query = {}
-    body = dict(HTTP_BASES.get(path, {})) if verb == "POST" else None
+    body = dict(HTTP_BASES.get(path, {})) if verb in ("POST", "PUT") else None
     if where == "path":
         params[name] = text
     elif where == "query":
@@ -179,9 +189,9 @@ def test_every_http_input_takes_the_corpus_cleanly(served, channel, verb, path, 
     before = state(channel)
     for text in SENDABLE:
         answer = http_call(served.api, verb, path, where, name, text)
-        if answer.status not in (200, 400, 404):
+        if answer.status not in CLEAN_STATUSES:
             failures.append((label(text), answer.status, answer.body[:200]))
-        wrote = wrote or (answer.status == 200 and verb in ("POST", "DELETE")
+        wrote = wrote or (answer.status in (200, 201) and verb in ("POST", "PUT", "DELETE")
                           and not path.endswith("preview"))
     if not wrote and state(channel) != before:
         failures.append(("the corpus", "changed the store without a write"))

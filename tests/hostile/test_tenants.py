@@ -35,6 +35,15 @@ KEYS = {  # name -> (key, scopes, settings)
     "hasty": ("hasty-secret", [A], {"requests_per_second": 2}),
 }
 SCOPED = [(m, [p for p in string_fields(m.input_type) if p[-1] == "scope"]) for m in METHODS]
+
+
+def _named_routes(base: str, body: dict) -> dict:
+    """GET, PUT and DELETE of a filter definition or segment that does not exist (404)."""
+    return {"GET": lambda s: ("GET", f"{base}/none?scope={s}", None),
+            "PUT": lambda s: ("PUT", f"{base}/none", {**body, "Scope": s}),
+            "DELETE": lambda s: ("DELETE", f"{base}/none?scope={s}", None)}
+
+
 # Every route of the HTTP API but the open OpenAPI document, as a call in `scope`.
 HTTP_ROUTES = {
     ("GET", "/api/v2.0/TrackEvents"): lambda s: ("GET", f"/api/v2.0/TrackEvents?scope={s}", None),
@@ -44,6 +53,29 @@ HTTP_ROUTES = {
         "POST", "/api/v2.0/TrackEvents/preview", {"Query": "Events | count", "Scope": s}),
     ("DELETE", "/api/v2.0/TrackEvents/{scope}/{id}"): lambda s: (
         "DELETE", f"/api/v2.0/TrackEvents/{s}/no-such-event", None),
+    **{(verb, path): call for path, calls in {
+        # Filter definitions and segments (server/api/http/segments.py)
+        "/api/v2.0/FilterDefinitions": {
+            "POST": lambda s: ("POST", "/api/v2.0/FilterDefinitions",
+                               {"Name": "tenant", "Query": "Events | take 1", "Scope": s}),
+            "GET": lambda s: ("GET", f"/api/v2.0/FilterDefinitions?scope={s}", None)},
+        "/api/v2.0/FilterDefinitions/preview": {
+            "POST": lambda s: ("POST", "/api/v2.0/FilterDefinitions/preview",
+                               {"Definition": {"Query": "Events | take 1"}, "Scope": s})},
+        "/api/v2.0/Segments": {
+            "POST": lambda s: ("POST", "/api/v2.0/Segments",
+                               {"Name": "tenant", "FilterDefinition": "none", "Scope": s}),
+            "GET": lambda s: ("GET", f"/api/v2.0/Segments?scope={s}", None)},
+        "/api/v2.0/Segments/{name}/refresh": {
+            "POST": lambda s: ("POST", f"/api/v2.0/Segments/none/refresh?scope={s}", None)},
+        "/api/v2.0/Segments/{name}/devices": {
+            "GET": lambda s: ("GET", f"/api/v2.0/Segments/none/devices?scope={s}", None)},
+        "/api/v2.0/Devices/{id}/Segments": {
+            "GET": lambda s: ("GET", f"/api/v2.0/Devices/d-1/Segments?scope={s}", None)},
+        **{f"{base}/{{name}}": _named_routes(base, body) for base, body in (
+            ("/api/v2.0/FilterDefinitions", {"Query": "Events | take 1"}),
+            ("/api/v2.0/Segments", {"FilterDefinition": "none"}))},
+    }.items() for verb, call in calls.items()},
 }
 
 
@@ -122,7 +154,7 @@ def test_every_http_route_refuses_missing_wrong_and_wrong_scope_keys(keyed, rout
     answer = api.call(verb, path, body, key=KEYS["a"][0])
     assert answer.status == 403, answer.body
     verb, path, body = HTTP_ROUTES[route](A)  # and its own scope it may use
-    assert api.call(verb, path, body, key=KEYS["a"][0]).status in (200, 404)
+    assert api.call(verb, path, body, key=KEYS["a"][0]).status in (200, 201, 404)
 
 
 def test_a_cursor_of_one_scope_reads_nothing_of_another(channel):

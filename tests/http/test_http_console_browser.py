@@ -210,6 +210,40 @@ def test_a_bad_where_filter_shows_its_error_at_its_column(browser, shop):
     assert error.text.startswith("KQL where, column 22: ")
 
 
+def _listed(driver, table: str) -> list[list[str]]:
+    return driver.execute_script("""
+        return [...document.querySelectorAll(`#${arguments[0]} tbody tr`)].map(
+            (tr) => [...tr.cells].map((td) => td.textContent));""", table)
+
+
+BUYERS = {"Name": "buyers", "Category": "sales",
+          "Query": "Events | where EventType == {{eventType}}",
+          "Parameters": [{"Name": "eventType", "Type": "string"}]}
+
+
+def _add_buyers(api) -> None:
+    """A filter definition, and a segment of it: the devices that bought something."""
+    assert api.call("POST", "/api/v2.0/FilterDefinitions", BUYERS).status == 201
+    assert api.call("POST", "/api/v2.0/Segments", {
+        "Name": "purchasers", "FilterDefinition": "buyers", "RefreshInterval": "01:00:00",
+        "Parameters": {"eventType": "purchase"}}).status == 201
+
+
+def test_the_console_lists_the_scope_s_segments_and_filter_definitions(browser, shop):
+    running, events = shop
+    _add_buyers(running.api)
+    buyers = len({e["DeviceId"] for e in events if e["EventType"] == "purchase"})
+    _severe_errors(browser)  # reads (and so drops) what the tests before logged
+    _open(browser, running.base_url, live=True)  # the count appears once the refresh is done
+    shown = ["purchasers", "buyers", 'eventType = "purchase"', f"{buyers:,}"]
+    _wait(browser, lambda d: [row[:4] for row in _listed(d, "segments")] == [shown],
+          "the segment never showed its devices")
+    assert _listed(browser, "definitions") == [
+        ["buyers", "sales", "eventType: string", BUYERS["Query"], ""]]
+    assert _by_id(browser, "segments-count").text == "1"
+    assert _severe_errors(browser) == []
+
+
 def test_the_list_refreshes_live(browser, shop):
     running, _ = shop
     _open(browser, running.base_url, live=True)
@@ -245,7 +279,8 @@ def test_the_screenshot_of_the_readme(browser, tmp_path):
     try:
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         running.api.track(sample_events(now, minutes=60))
-        browser.set_window_size(1400, 1760)
+        _add_buyers(running.api)
+        browser.set_window_size(1400, 1980)
         _open(browser, running.base_url, live=True)
         _run_kql(browser, "Events\n| where EventTime > ago(1h) and EventType != 'pageview'\n"
                           "| summarize count() by bin(EventTime, 5m), EventType")

@@ -68,7 +68,55 @@ def _calls(api):
         (path + "/{scope}/{id}", "delete", api.delete("openapi", track_id)),
         (path + "/{scope}/{id}", "delete", api.delete("openapi", track_id)),
         ("/openapi.json", "get", api.call("GET", "/openapi.json")),
+        *_segment_calls(api),
     ]
+
+
+def _segment_calls(api):
+    """Each filter-definition and segment route, answering a success and then an error."""
+    definitions, segments = "/api/v2.0/FilterDefinitions", "/api/v2.0/Segments"
+    one, segment, scope = definitions + "/{name}", segments + "/{name}", "?scope=openapi"
+    definition = {"Name": "d", "Query": "Events | where EventType == {{t}}", "Scope": "openapi",
+                  "Parameters": [{"Name": "t", "Type": "string"}]}
+    made = api.call("POST", definitions, definition)
+    calls = [
+        (definitions, "post", made),
+        (definitions, "post", api.call("POST", definitions, definition)),  # taken
+        (definitions, "get", api.call("GET", definitions + scope)),
+        (definitions, "get", api.call("GET", definitions + scope + "&$top=x")),
+        (one, "get", api.call("GET", f"{definitions}/d{scope}")),
+        (one, "get", api.call("GET", f"{definitions}/nope{scope}")),
+        (one, "put", api.call("PUT", f"{definitions}/d", made.json)),
+        (one, "put", api.call("PUT", f"{definitions}/d", made.json)),  # a stale ETag
+        (definitions + "/preview", "post", api.call("POST", definitions + "/preview", {
+            "Scope": "openapi", "Name": "d", "Parameters": {"t": "pageview"}})),
+        (definitions + "/preview", "post", api.call("POST", definitions + "/preview", {
+            "Scope": "openapi", "Name": "d"})),
+    ]
+    created = api.call("POST", segments, {"Name": "s", "FilterDefinition": "d", "Scope": "openapi",
+                                          "Parameters": {"t": "pageview"}})
+    calls += [
+        (segments, "post", created), (segments, "post", api.call("POST", segments, {"Name": "s"})),
+        (segments, "get", api.call("GET", segments + scope)),
+        (segments, "get", api.call("GET", segments + scope + "&nope=1")),
+        (segment, "get", api.call("GET", f"{segments}/s{scope}")),
+        (segment, "get", api.call("GET", f"{segments}/nope{scope}")),
+        (segment, "put", api.call("PUT", f"{segments}/s", {**created.json, "Description": "x"})),
+        (segment, "put", api.call("PUT", f"{segments}/s", created.json)),  # a stale ETag
+        (segment + "/refresh", "post", api.call("POST", f"{segments}/s/refresh{scope}")),
+        (segment + "/refresh", "post", api.call("POST", f"{segments}/nope/refresh{scope}")),
+        (segment + "/devices", "get", api.call("GET", f"{segments}/s/devices{scope}&fresh=true")),
+        (segment + "/devices", "get", api.call("GET", f"{segments}/nope/devices{scope}")),
+        ("/api/v2.0/Devices/{id}/Segments", "get",
+         api.call("GET", f"/api/v2.0/Devices/d-1/Segments{scope}&name=s")),
+        ("/api/v2.0/Devices/{id}/Segments", "get",
+         api.call("GET", f"/api/v2.0/Devices/d-1/Segments{scope}&name=nope")),
+        (one, "delete", api.call("DELETE", f"{definitions}/d{scope}")),  # segment s uses it
+        (segment, "delete", api.call("DELETE", f"{segments}/s{scope}")),
+        (segment, "delete", api.call("DELETE", f"{segments}/s{scope}")),
+        (one, "delete", api.call("DELETE", f"{definitions}/d{scope}")),
+    ]
+    return calls
 
 
 def test_each_answer_fits_its_documented_status_and_schema(served):

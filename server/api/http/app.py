@@ -13,7 +13,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import openapi, trackevents
+from . import openapi, segments, trackevents
 from .calls import Edge
 from .error_body import json_response
 
@@ -21,10 +21,10 @@ STATIC = pathlib.Path(__file__).parent / "static"
 
 
 def api_routes() -> list[Route]:
-    """The Profile Store's routes, one module per resource. Filter definitions and segments
-    (issue 22) add their module's ROUTES here once their services exist; openapi.py documents
-    each route, and tests/http/test_openapi.py fails while one is undocumented."""
-    return [*trackevents.ROUTES]
+    """The Profile Store's routes, one module per resource: track events, and filter
+    definitions and segments (issue 22); openapi.py documents each route, and
+    tests/http/test_http_openapi.py fails while one is undocumented."""
+    return [*trackevents.ROUTES, *segments.ROUTES]
 
 
 async def _openapi_document(request: Request) -> Response:

@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 document of the HTTP API, served at /openapi.json and shown by /swagger.
 
-Written by hand from the routes of trackevents.py, with the limits of server/limits.py;
+Written by hand from the routes of trackevents.py (and, in segment_openapi.py, of
+segments.py), with the limits of server/limits.py;
 tests/http/test_openapi.py checks that every route served is documented here and every path
 here is served, and validates the answers of the real server against these schemas.
 """
@@ -198,6 +199,16 @@ def _delete_operation() -> dict:
 
 @functools.cache
 def document() -> dict:
+    from . import segment_openapi  # it builds on this module's helpers
+
+    answer = _track_events_document()
+    answer["tags"] += segment_openapi.TAGS
+    answer["paths"] |= segment_openapi.paths()
+    answer["components"]["schemas"] |= segment_openapi.schemas()
+    return answer
+
+
+def _track_events_document() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "trackstore: the Profile Store track events API", "version": "2.0",

@@ -56,3 +56,12 @@ export function list(scope, filter, orderby, top) {
   if (filter) params.set('$filter', filter);
   return api('GET', `/api/v2.0/TrackEvents?${params}`);
 }
+
+// One page (up to `top`) of the scope's filter definitions or segments, by name.
+function firstPage(path, scope, top) {
+  const params = new URLSearchParams({ scope, $top: String(top) });
+  return api('GET', `${path}?${params}`);
+}
+
+export const listDefinitions = (scope, top) => firstPage('/api/v2.0/FilterDefinitions', scope, top);
+export const listSegments = (scope, top) => firstPage('/api/v2.0/Segments', scope, top);

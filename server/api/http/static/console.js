@@ -1,7 +1,9 @@
 // The events console: a chart of incoming events by EventType, the most recent events, the
-// filters, each event's raw JSON, and a KQL box. Every figure comes from the Profile Store
-// routes of this server (Preview and List); nothing is loaded from elsewhere.
+// filters, each event's raw JSON, the scope's segments and filter definitions, and a KQL box.
+// Every figure comes from the Profile Store routes of this server (Preview, List, Segments and
+// FilterDefinitions); nothing is loaded from elsewhere.
 import { ApiError, apiKey, list, onKeyNeeded, preview } from './api.js';
+import { refreshSegments } from './segments.js';
 import {
   DEFAULT_STEP, RANGES, STEPS, chartQuery, isTimeSummary, parseTime, recentFilter, recentQuery,
   typesQuery, whereErrorColumn,
@@ -139,7 +141,8 @@ async function refresh() {
   try {
     // The types first: they take their colors in order of frequency, the same on every load.
     await refreshTypes(filters);
-    await Promise.all([refreshChart(filters, now), refreshRecent(filters)]);
+    await Promise.all([refreshChart(filters, now), refreshRecent(filters),
+      refreshSegments(filters.scope)]);
     showFilterError(null, filters);
     $('updated').textContent = `updated ${new Date(now).toISOString().slice(11, 19)} UTC`;
   } catch (error) {
