@@ -152,3 +152,14 @@ def test_or_of_equalities_on_one_field_reads_unflushed_events(server):
     with server.client() as client:
         rows = client.list(RECENT, filter="City eq 'Oslo' or City eq 'Paris'")["items"]
     assert sorted(row["TrackId"] for row in rows) == ["t02", "t05", "t08"]
+
+
+def test_an_or_with_not_equal_keeps_the_events_without_the_field(server):
+    # DuckDB 1.4 skipped the Parquet files whose City is all null for `IS DISTINCT FROM` inside
+    # an OR (hypothesis found it: the lake lost t03, the unflushed events kept it).
+    with server.client() as client:
+        for scope in (LAKE, RECENT):
+            rows = client.list(scope, filter="(City eq 'Oslo') or (City ne 'Berlin')")["items"]
+            assert "t03" in {row["TrackId"] for row in rows}, scope
+        _check_list(client, "(City eq 'Berlin') or (City ne 'Berlin')")
+        _check_preview(client, "Events | where City == 'Oslo' or City != 'Berlin' | count")
