@@ -12,7 +12,8 @@ most before its batch goes. The promises:
 - The queue holds at most `max_queue` events. When it is full, `when_full="block"` (default)
   makes `track` wait for room; `when_full="drop"` drops the new event, counts it in
   `stats()["dropped"]` and reports it to `on_failure` with a `TrackerFull` error.
-- A batch failing with UNAVAILABLE or RESOURCE_EXHAUSTED (RetryInfo honoured) is sent again,
+- A batch failing with UNAVAILABLE or RESOURCE_EXHAUSTED (RetryInfo honoured), or ended without
+  an answer (CANCELLED by a server shutting down, DEADLINE_EXCEEDED of one try) is sent again,
   with backoff and jitter, for up to `retry_for` seconds; the TrackIds make this safe (the
   server stores a TrackId once). An event the server refuses (INVALID_ARGUMENT naming
   `events[i]`) is taken out and reported, and the rest of its batch is sent again.
@@ -39,12 +40,17 @@ from trackstore.v1 import trackevents_pb2 as pb
 from . import wire
 from .errors import InvalidArgument, TrackstoreError
 from .events import to_message
-from .retry import Attempts, RetryPolicy
+from .retry import RETRYABLE_CODES, Attempts, RetryPolicy
 
 log = logging.getLogger("trackstore.tracker")
 
 _EVENT_INDEX = re.compile(r"^events\[(\d+)\]")
 _OPEN: "weakref.WeakSet[Tracker]" = weakref.WeakSet()
+
+
+# A batch's outcome is unknown after these too; its TrackIds make sending it again safe.
+TRACKER_RETRYABLE_CODES = RETRYABLE_CODES | {grpc.StatusCode.CANCELLED,
+                                             grpc.StatusCode.DEADLINE_EXCEEDED}
 
 
 class TrackerFull(TrackstoreError):
@@ -79,7 +85,8 @@ class Tracker:
         self._max_queue, self._when_full = max_queue, when_full
         self._on_failure = on_failure
         self._retry_for, self._attempt_timeout = retry_for, attempt_timeout
-        self._policy = RetryPolicy(max_attempts=sys.maxsize, max_backoff=2.0)
+        self._policy = RetryPolicy(max_attempts=sys.maxsize, max_backoff=2.0,
+                                   codes=TRACKER_RETRYABLE_CODES)
         self._queue: collections.deque = collections.deque()
         self._lock = threading.Lock()
         self._ready = threading.Event()                  # senders wait for a batch
