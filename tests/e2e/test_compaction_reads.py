@@ -8,7 +8,7 @@ import time
 from helpers import event, parquet_files
 from trackstore_server.compaction import SNAPSHOT_MARGIN_SECONDS
 
-QUERY_LIMIT_SECONDS = 6.0
+QUERY_LIMIT_SECONDS = 10.0  # the query takes 2 s on a quiet machine, 6 under a load of 20
 BLOB = "lorem ipsum dolor sit amet " * 300
 
 
