@@ -16,6 +16,7 @@ A `conversion` is Kusto's conversion of a dynamic value to its result type when 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable, Union
@@ -406,7 +407,26 @@ def _split(g, a, args):
     return f"to_json({parts})"
 
 
+# Python's messages for the mistakes RE2 (DuckDB's regex engine) refuses too; other Python
+# errors may be RE2 syntax Python lacks (\\p{L}, \\C), which DuckDB judges when it runs.
+_REGEX_MISTAKES = ("nothing to repeat", "multiple repeat", "missing ), unterminated subpattern",
+                   "unbalanced parenthesis", "unterminated character set",
+                   "unexpected end of pattern")
+
+
+def check_regex(node: ast.Expr, pattern: str) -> None:
+    """A constant pattern that no regex engine accepts is the query's error, with its place."""
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        if error.msg in _REGEX_MISTAKES:
+            raise at(node, f"the regular expression {pattern!r} is not valid: {error.msg}"
+                           + (f" at position {error.pos}" if error.pos is not None else ""))
+
+
 def _check_group(args):
+    if isinstance(args[0], ast.Literal) and isinstance(args[0].value, str):
+        check_regex(args[0], args[0].value)
     group = args[1].value
     if not isinstance(group, int) or not 0 <= group <= 9:
         raise at(args[1], "extract() needs a capture group number from 0 to 9")

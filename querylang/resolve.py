@@ -479,6 +479,9 @@ class Resolver(TabularOperators):
                 isinstance(right, ast.Literal) and isinstance(right.value, str)):
             raise at(right, f"'{e.op}' with a term that is not a constant is not supported: "
                             f"it needs a constant string on its right")
+        if e.op == "matches regex" and isinstance(right, ast.Literal) and \
+                isinstance(right.value, str):
+            functions.check_regex(right, right.value)
         return ast.Binary(e.op, left, right, span=e.span, type="bool")
 
     def stringish(self, e, x):
