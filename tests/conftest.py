@@ -1,11 +1,19 @@
 """Shared fixtures: a real trackstore server process on a free loopback port."""
 from __future__ import annotations
 
+import os
 import pathlib
 
 import pytest
+from hypothesis import settings
 
 from trackstore_client.local import LocalServer
+
+# The suite's property tests draw the same examples on every run, so a CI failure is one anyone
+# reproduces; `HYPOTHESIS_PROFILE=explore make test` draws new ones each run, to search.
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture
