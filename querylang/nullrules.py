@@ -50,6 +50,13 @@ def negated(test: str) -> str:
     return f"(NOT {test})"
 
 
+def is_distinct(left: str, right: str) -> str:
+    """`left IS DISTINCT FROM right`, written as its negated twin: DuckDB 1.4's Parquet scan
+    skips a file or row group whose column is all null when IS DISTINCT FROM stands in an OR it
+    pushes into the scan (`City == 'x' or City != 'y'` lost the events without a City)."""
+    return negated(f"({left} IS NOT DISTINCT FROM {right})")
+
+
 def equality(op: str, left: str, right: str, left_e: ast.Expr, right_e: ast.Expr,
              relaxed: bool) -> str:
     """`==` / `!=` between values of a type with nulls."""
@@ -60,10 +67,7 @@ def equality(op: str, left: str, right: str, left_e: ast.Expr, right_e: ast.Expr
         if constant:
             return f"COALESCE(({left} = {right}), FALSE)"
         return _null_if_both(left, right, f"({left} IS NOT DISTINCT FROM {right})")
-    # Not `IS DISTINCT FROM`: DuckDB 1.4's Parquet scan skips a file or row group whose
-    # column is all null when that test stands in an OR it pushes into the scan
-    # (`City == 'x' or City != 'y'` lost the events without a City); its negated twin is exact.
-    distinct = f"(NOT ({left} IS NOT DISTINCT FROM {right}))"
+    distinct = is_distinct(left, right)
     if relaxed or constant:
         return distinct
     return _null_if_both(left, right, distinct)

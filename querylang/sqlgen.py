@@ -397,8 +397,7 @@ def e_binary(g: SqlGen, e: ast.Binary, env, relaxed: bool = False):
     if op in ("eq", "ne"):  # OData: null is a value
         if isinstance(e.right, ast.Literal) and e.right.value is None:
             return f"({l} IS {'NOT ' if op == 'ne' else ''}NULL)"
-        same = f"({l} IS NOT DISTINCT FROM {r})"
-        return same if op == "eq" else nullrules.negated(same)  # see nullrules.equality
+        return f"({l} IS NOT DISTINCT FROM {r})" if op == "eq" else nullrules.is_distinct(l, r)
     strings = "string" in (e.left.type, e.right.type)
     if op in _SQL_CMP:  # only OData orders strings; null is sticky, as in SQL
         return f"({l} {_SQL_CMP[op]} {r})"
