@@ -74,7 +74,7 @@ def build(root: pathlib.Path, partition: str | None, row_group_size: int | None,
     if row_group_size:
         conn.execute(f"CALL lake.set_option('parquet_row_group_size', {row_group_size})")
     started = time.perf_counter()
-    conn.execute(f"INSERT INTO lake.main.events SELECT * FROM read_parquet('{parquet}')")
+    conn.execute(f"INSERT INTO lake.main.events BY NAME SELECT * FROM read_parquet('{parquet}')")
     load_seconds = time.perf_counter() - started
     files = conn.execute("SELECT count(*) FROM ducklake_list_files('lake', 'events')").fetchone()[0]
     return conn, load_seconds, files

@@ -39,7 +39,7 @@ def insert_group(cursor, batches) -> None:
     cursor.register("incoming", pa.concat_tables([b.table for b in batches]))
     try:
         cursor.execute("BEGIN")
-        cursor.execute("INSERT INTO lake.main.events SELECT * FROM incoming")
+        cursor.execute("INSERT INTO lake.main.events BY NAME SELECT * FROM incoming")
         cursor.execute("COMMIT")
     finally:
         cursor.unregister("incoming")
@@ -112,7 +112,7 @@ def time_layouts(tmp: pathlib.Path, incoming, groups: int, per_row) -> None:
         conn = lake(tmp, f"v{index}", json_columns, partitioned)
         conn.register("incoming", incoming)
         seconds = timed(lambda: conn.execute(
-            "INSERT INTO lake.main.events SELECT * FROM incoming"), groups)
+            "INSERT INTO lake.main.events BY NAME SELECT * FROM incoming"), groups)
         print(f"INSERT ducklake, {label:38s} {per_row(seconds)}")
         conn.close()
 

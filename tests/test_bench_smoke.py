@@ -194,3 +194,30 @@ def test_the_segments_benchmark_runs_end_to_end_with_a_tiny_n(tmp_path):
     assert len(refresh["ours_lake_s"]) == 1
     text = out.read_text()
     assert "## 6. Segments (issue 22)" in text and "| Refresh of a 90-day segment" in text
+
+
+def test_the_export_benchmark_runs_end_to_end_with_a_tiny_n(tmp_path):
+    """bench/export.py loads its events straight into a store of the current format, then one
+    run exports every one of them and the pages are timed."""
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "export.py"), "--events", "3000", "--pages", "2",
+         "--data-dir", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    figures = json.loads(completed.stdout)
+    assert figures["run"]["rows"] == 3000 and figures["run"]["bytes"] > 0
+    assert figures["run"]["events_per_s"] > 0
+    assert figures["paging"]["pages"] == 2
+    assert len(list((tmp_path / "exports" / "bench").glob("*.parquet"))) == 1
+
+
+def test_the_flush_cost_of_shredding_is_measured_with_a_tiny_n():
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "shred_cost.py"), "--events", "3000", "--repeats", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    lines = completed.stdout.splitlines()
+    assert lines[0].startswith("no keys") and "keys extracted" in lines[1]
+    assert all(float(line.split()[-4]) > 0 for line in lines)

@@ -120,6 +120,11 @@ def _bad(field_name: str, description: str) -> BadRequest:
     return BadRequest(f"{field_name} {description}", [FieldViolation(field_name, description)])
 
 
+def prepare_local_directory(destination: Destination, root: str) -> None:
+    """The local destination's directory under the export root, made if missing."""
+    (pathlib.Path(root) / destination.path).mkdir(parents=True, exist_ok=True)
+
+
 @contextlib.contextmanager
 def writer_connection(destination: Destination, root: str) -> Iterator[duckdb.DuckDBPyConnection]:
     """A DuckDB instance that writes to the destination (its directory made, or its secret
@@ -127,7 +132,7 @@ def writer_connection(destination: Destination, root: str) -> Iterator[duckdb.Du
     conn = duckdb.connect(config=dict(extensions.NO_DOWNLOADS))
     try:
         if destination.kind == "local":
-            (pathlib.Path(root) / destination.path).mkdir(parents=True, exist_ok=True)
+            prepare_local_directory(destination, root)
         else:
             extensions.load(conn, "httpfs")
             conn.execute(

@@ -34,7 +34,7 @@ from ..event_schema import COLUMN_NAMES
 from ..lake import rollback
 from ..snapshot_holds import current_snapshot
 from .configurations import Configuration, check_where, where_query
-from .destinations import Destination, writer_connection
+from .destinations import Destination, prepare_local_directory, writer_connection
 from .events_at import EventsAt
 from .tables import RUNS_TABLE
 from .times import to_millis, utc_now
@@ -191,21 +191,36 @@ def selection(configuration: Configuration, snapshot: int, start: dt.datetime,
 
 def _write(context: RunContext, configuration: Configuration, destination: Destination,
            start: dt.datetime, end: dt.datetime) -> tuple[int, int, tuple[str, ...]]:
-    """(rows, bytes, files) of the run's file, written complete or not at all."""
+    """(rows, bytes, files) of the run's file, written complete or not at all.
+
+    A local file is written by the lake's own connection, one DuckDB pipeline from the Parquet
+    scan to the file: handing the rows to a second instance as an Arrow stream cost about half
+    again the CPU at 10M events (bench/NOTES.md#export-throughput). An object store's file goes
+    through an instance of its own, which alone holds the destination's secret."""
     engine = context.engine
     snapshot = engine.on_lake_thread(lambda lake: current_snapshot(lake)[0])
     sql, params = selection(configuration, snapshot, start, end)
     location = destination.location(context.local_root,
                                     file_name(configuration, start, end))
     file_format = configuration.file_format
+
+    def copy(rows: str) -> str:
+        return (f"COPY (SELECT {file_format.select_list(COLUMN_NAMES)} FROM ({rows})) "
+                f"TO $path ({file_format.copy_options()})")
+
+    if destination.kind == "local":
+        prepare_local_directory(destination, context.local_root)
+        with engine.lake_cursor() as lake:
+            # A file promises no row order; without keeping the scan's, both cores write.
+            lake.execute("SET SESSION preserve_insertion_order = false")
+            rows = lake.execute(copy(sql), {**params, "path": location}).fetchall()[0][0]
+        return rows, os.path.getsize(location), (location,)
     with writer_connection(destination, context.local_root) as out, \
             engine.lake_cursor() as lake:
         out.register("export_rows", lake.execute(sql, params).fetch_record_batch(
             ARROW_BATCH_ROWS))
-        rows = out.execute(
-            f"COPY (SELECT {file_format.select_list(COLUMN_NAMES)} FROM export_rows) "
-            f"TO $path ({file_format.copy_options()})", {"path": location}).fetchall()[0][0]
-        size = (os.path.getsize(location) if destination.kind == "local" else
-                out.execute("SELECT size FROM read_blob($path)", {"path": location}
-                            ).fetchall()[0][0])
+        rows = out.execute(copy("SELECT * FROM export_rows"), {"path": location}
+                           ).fetchall()[0][0]
+        size = out.execute("SELECT size FROM read_blob($path)", {"path": location}
+                           ).fetchall()[0][0]
     return rows, size, (location,)
