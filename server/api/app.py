@@ -44,6 +44,8 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 # answers have to go out first.
 EXIT_STORAGE_FAILED = 70
 STORAGE_FAILURE_ANSWER_SECONDS = 0.5
+# How often the main thread wakes to run signal handlers another thread received.
+SIGNAL_CHECK_SECONDS = 0.2
 
 
 class CannotStart(Exception):
@@ -207,7 +209,11 @@ def serve(settings: Settings) -> None:
     if running.http is not None:
         print(f"trackstore HTTP API and events console on "
               f"{running.http.scheme}://{settings.host}:{running.http.port}/", flush=True)
-    stopping.wait()
+    # A signal sent to the process may be taken by any of its threads; Python runs the handler
+    # on the main thread at its next bytecode, so the main thread must not sleep unbounded
+    # (a SIGHUP's key reload waited for the next signal that happened to wake it).
+    while not stopping.wait(SIGNAL_CHECK_SECONDS):
+        pass
     if failed:
         time.sleep(STORAGE_FAILURE_ANSWER_SECONDS)
         os._exit(EXIT_STORAGE_FAILED)

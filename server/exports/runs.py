@@ -195,7 +195,7 @@ def _write(context: RunContext, configuration: Configuration, destination: Desti
 
     A local file is written by the lake's own connection, one DuckDB pipeline from the Parquet
     scan to the file: handing the rows to a second instance as an Arrow stream cost about half
-    again the CPU at 10M events (bench/NOTES.md#export-throughput). An object store's file goes
+    again the CPU at 10M events (bench/NOTES.md#export). An object store's file goes
     through an instance of its own, which alone holds the destination's secret."""
     engine = context.engine
     snapshot = engine.on_lake_thread(lambda lake: current_snapshot(lake)[0])

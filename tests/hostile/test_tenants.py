@@ -6,6 +6,7 @@ with RESOURCE_EXHAUSTED and RetryInfo; one key's pile of queries does not starve
 and keys rotate without a restart, on SIGHUP and when the file changes."""
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -297,6 +298,29 @@ def wait_for(condition, seconds: float = 20.0) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def send_to_other_thread(pid: int, signum: int) -> None:
+    """`signum` to one of the process's threads other than its main thread (tgkill), as the
+    kernel may deliver a signal sent to the whole process."""
+    others = sorted(int(tid) for tid in os.listdir(f"/proc/{pid}/task") if int(tid) != pid)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.tgkill(pid, others[-1], signum) != 0:
+        raise OSError(ctypes.get_errno(), "tgkill failed")
+
+
+def test_a_sighup_taken_by_another_thread_still_reloads_the_keys(rotating):
+    """The handler runs on the main thread; a SIGHUP that another thread took used to wait
+    there until the next signal (seen as the rotation test's reload coming with SIGTERM)."""
+    running, keys = rotating
+    with running.server.channel() as channel:
+        assert works(channel, "old-secret-1") == grpc.StatusCode.OK
+        before = os.stat(keys)
+        keys.write_text(keys.read_text().replace("old-secret-1", "new-secret-1"))
+        os.utime(keys, ns=(before.st_atime_ns, before.st_mtime_ns))
+        send_to_other_thread(running.server.process.pid, signal.SIGHUP)
+        assert wait_for(lambda: works(channel, "new-secret-1") == grpc.StatusCode.OK, 5.0)
+        assert works(channel, "old-secret-1") == grpc.StatusCode.UNAUTHENTICATED
 
 
 def test_keys_rotate_on_sighup_and_when_the_file_changes(rotating):
