@@ -300,6 +300,14 @@ def wait_for(condition, seconds: float = 20.0) -> bool:
     return False
 
 
+def rotate_unseen(keys) -> None:
+    """Key a's secret becomes new-secret-1 in place, with the file's size and times kept, so
+    that only a SIGHUP can tell the server."""
+    before = os.stat(keys)
+    keys.write_text(keys.read_text().replace("old-secret-1", "new-secret-1"))
+    os.utime(keys, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
 def send_to_other_thread(pid: int, signum: int) -> None:
     """`signum` to one of the process's threads other than its main thread (tgkill), as the
     kernel may deliver a signal sent to the whole process."""
@@ -315,9 +323,7 @@ def test_a_sighup_taken_by_another_thread_still_reloads_the_keys(rotating):
     running, keys = rotating
     with running.server.channel() as channel:
         assert works(channel, "old-secret-1") == grpc.StatusCode.OK
-        before = os.stat(keys)
-        keys.write_text(keys.read_text().replace("old-secret-1", "new-secret-1"))
-        os.utime(keys, ns=(before.st_atime_ns, before.st_mtime_ns))
+        rotate_unseen(keys)
         send_to_other_thread(running.server.process.pid, signal.SIGHUP)
         assert wait_for(lambda: works(channel, "new-secret-1") == grpc.StatusCode.OK, 5.0)
         assert works(channel, "old-secret-1") == grpc.StatusCode.UNAUTHENTICATED
@@ -327,11 +333,7 @@ def test_keys_rotate_on_sighup_and_when_the_file_changes(rotating):
     running, keys = rotating
     with running.server.channel() as channel:
         assert works(channel, "old-secret-1") == grpc.StatusCode.OK
-        # SIGHUP: the file changes in place with its size and times kept, so only the signal
-        # can tell the server
-        before = os.stat(keys)
-        keys.write_text(keys.read_text().replace("old-secret-1", "new-secret-1"))
-        os.utime(keys, ns=(before.st_atime_ns, before.st_mtime_ns))
+        rotate_unseen(keys)
         time.sleep(1.5)
         assert works(channel, "old-secret-1") == grpc.StatusCode.OK
         running.server.process.send_signal(signal.SIGHUP)
