@@ -1,10 +1,11 @@
 """Where export files go: a directory below the server's export root, or an S3-compatible
 bucket; and the DuckDB connection that writes there.
 
-Each run writes through a DuckDB instance of its own (`writer_connection`), which knows one
-secret: the destination's credentials, scoped to its bucket and prefix, created as it opens and
-dropped as it closes. The lake's instance never holds a destination's credentials, and a run's
-credentials serve no other path. Local destinations are relative paths below the export root
+A run to a bucket writes through a DuckDB instance of its own (`writer_connection`), which
+knows one secret: the destination's credentials, scoped to its bucket and prefix, created as it
+opens and dropped as it closes. The lake's instance never holds a destination's credentials,
+and a run's credentials serve no other path. A local file needs no secret, so the lake's own
+connection writes it (runs.py). Local destinations are relative paths below the export root
 (--export-local-root), so an API key cannot make the server write anywhere else.
 """
 from __future__ import annotations

@@ -10,8 +10,9 @@ The range's end becomes the mark only with the record `succeeded`, written once 
 complete.
 
 The run reads one DuckLake snapshot, taken on the lake thread after a flush (every event this
-server acknowledged is in it), as an Arrow stream, and a DuckDB instance of its own writes the
-file with COPY (destinations.writer_connection). One server runs a configuration at a time: it
+server acknowledged is in it), and writes the file with COPY: a local file from the lake's own
+connection, a bucket's through a DuckDB instance of its own that reads the snapshot as an Arrow
+stream (destinations.writer_connection). One server runs a configuration at a time: it
 holds the lease `export:<scope>/<name>` (server/leases.py) for the run.
 """
 from __future__ import annotations
