@@ -424,9 +424,14 @@ def check_regex(node: ast.Expr, pattern: str) -> None:
                            + (f" at position {error.pos}" if error.pos is not None else ""))
 
 
-def _check_group(args):
+def _check_pattern(args):
+    """The constant regex of the first argument (extract, trim)."""
     if isinstance(args[0], ast.Literal) and isinstance(args[0].value, str):
         check_regex(args[0], args[0].value)
+
+
+def _check_group(args):
+    _check_pattern(args)
     group = args[1].value
     if not isinstance(group, int) or not 0 <= group <= 9:
         raise at(args[1], "extract() needs a capture group number from 0 to 9")
@@ -458,7 +463,8 @@ fn("strcat", ["any", "any*"], "string", _strcat, example="strcat(City, ', ', Cou
 fn("replace_string", ["string", "string", "string"], "string",
    "replace({0}, COALESCE({1}, ''), COALESCE({2}, ''))",
    example="replace_string(PageUri, 'http:', 'https:')")
-fn("trim", ["const_string", "string"], "string", _trim, example=r"trim(@'\s', Value)")
+fn("trim", ["const_string", "string"], "string", _trim, example=r"trim(@'\s', Value)",
+   check=_check_pattern)
 fn("split", ["string", "string", "long?"], "dynamic", _split, example="split(PageUri, '/')")
 fn("extract", ["const_string", "const_long", "string", "const_type?"],
    lambda args: args[3].value if len(args) > 3 else "string", _extract,

@@ -12,8 +12,9 @@ import dataclasses
 
 from . import ast, naming
 from .errors import at, did_you_mean
-from .functions import NUMERIC, unify
+from .functions import NUMERIC, check_regex, unify
 from .schema import TYPE_NAMES
+from .sqlgen_tabular import parse_regex
 
 # the join kinds whose result holds one side's columns only
 _LEFT_ONLY = ("leftanti", "leftsemi")
@@ -187,4 +188,7 @@ class TabularOperators:
         if not any(isinstance(p, ast.ColumnDecl) for p in pattern):
             raise at(op, "parse needs at least one column to extract, e.g. "
                          "parse Value with 'id=' id:long")
-        return dataclasses.replace(op, expr=e, pattern=tuple(pattern)), out
+        resolved = dataclasses.replace(op, expr=e, pattern=tuple(pattern))
+        if op.kind == "regex":  # its texts are regexes: the whole one must read
+            check_regex(op, parse_regex(resolved)[0])
+        return resolved, out

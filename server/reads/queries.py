@@ -14,7 +14,7 @@ from typing import Callable, TypeVar
 
 import duckdb
 
-from ..errors import QueryCancelled, QueryQueueFull, QueryTimeout
+from ..errors import BadRequest, QueryCancelled, QueryQueueFull, QueryTimeout
 from .admission import FairSlots, current_tenant
 
 T = TypeVar("T")
@@ -154,6 +154,13 @@ class QueryRunner:
             if why and why[0] == "cancelled":
                 raise QueryCancelled() from None
             raise QueryTimeout(limit_seconds) from None
+        except duckdb.InvalidInputException as error:
+            # The query's own input DuckDB cannot use as it runs (a pattern RE2 refuses that
+            # the compiler's check lets through, such as a back-reference): the caller's to
+            # change, not an internal error worth retrying.
+            message = str(error).splitlines()[0].removeprefix("Invalid Input Error: ")
+            raise BadRequest(f"the query cannot run: {message}",
+                             reason="QUERY_INVALID") from None
         finally:
             with lock:
                 finished = True

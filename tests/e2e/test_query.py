@@ -74,6 +74,23 @@ def test_syntax_error_is_invalid_argument_with_position(loaded):
     assert error_reason(error.value) == "QUERY_INVALID"
 
 
+@pytest.mark.parametrize(("query", "message"), [
+    # a pattern no engine reads: refused by the compiler, where it stands
+    ("Events | extend x = trim('?', TrackId)", "line 1, column 26: the regular expression"),
+    ("Events | parse kind=regex TrackId with '(' x:string", "line 1, column 10: the regular"),
+    # a back-reference Python reads and RE2 does not: refused as DuckDB runs it, not INTERNAL
+    (r"Events | where TrackId matches regex @'(a)\1'", "the query cannot run: invalid escape"),
+])
+def test_a_regular_expression_re2_refuses_is_invalid_argument(loaded, query, message):
+    server, _ = loaded
+    with server.client() as client:
+        with pytest.raises(TrackstoreError) as error:
+            client.preview("q", query)
+    assert error.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.value.message.startswith(message), error.value.message
+    assert error_reason(error.value) == "QUERY_INVALID"
+
+
 def test_unknown_column_suggests_the_right_one(loaded):
     server, _ = loaded
     with server.client() as client:

@@ -10,6 +10,8 @@ from querylang import QueryError, compile
     ("Events | where TrackId matches regex '(a'", 38),
     ("Events | where TrackId matches regex '[a'", 38),
     ("Events | extend x = extract('(?', 1, TrackId)", 29),
+    ("Events | extend x = trim('[a', TrackId)", 26),
+    ("Events | parse kind=regex TrackId with 'id=(' x:long", 10),
 ])
 def test_a_pattern_no_engine_reads_is_refused_where_it_stands(query, column):
     with pytest.raises(QueryError) as error:
@@ -21,6 +23,8 @@ def test_a_pattern_no_engine_reads_is_refused_where_it_stands(query, column):
     r"Events | where TrackId matches regex @'\p{L}+'",
     "Events | where TrackId matches regex 'a+b?'",
     "Events | extend x = extract('(a+)', 1, TrackId)",
+    r"Events | extend x = trim(@'\s', TrackId)",
+    "Events | parse kind=regex TrackId with 'id=([0-9])' x:long",
 ])
 def test_patterns_of_re2_compile(query):
     assert "regexp_" in compile(query).sql
