@@ -3,6 +3,7 @@ latency per method, the server's memory, and the store's count against what clie
 
     .venv/bin/python bench/mixed_load.py                        # 32 clients, 45 s, 200,000 events
     .venv/bin/python bench/mixed_load.py --clients 16 --seconds 30 --json out.json
+    .venv/bin/python bench/mixed_load.py --clients 16 --mix Track=0.4,Preview=0.1,List=0.2,Delete=0.3
 
 Starts `trackstore serve` on a fresh temporary data dir (trackstore_client.local) with its
 defaults (flush every 5 s, light compaction every 10 minutes), loads `--events` events, then
@@ -43,6 +44,19 @@ from trackstore_client.local import LocalServer  # noqa: E402
 SCOPE = "mixed"
 METHODS = ("Track", "TrackStream", "Preview", "List", "Export", "Delete")
 WEIGHTS = (0.3, 0.1, 0.1, 0.15, 0.1, 0.25)
+# Issue 20's load for its Delete target (16 clients): no TrackStream and no Export.
+ISSUE_20_MIX = "Track=0.4,Preview=0.1,List=0.2,Delete=0.3"
+
+
+def parse_mix(text: str) -> tuple[float, ...]:
+    """`Method=weight,...` (methods left out weigh 0) as weights in METHODS order."""
+    weights = dict.fromkeys(METHODS, 0.0)
+    for part in text.split(","):
+        name, _, weight = part.partition("=")
+        if name.strip() not in weights:
+            raise argparse.ArgumentTypeError(f"unknown method {name.strip()!r} in --mix")
+        weights[name.strip()] = float(weight)
+    return tuple(weights.values())
 # A refusal the load may cause by design: a query finding every slot and queue place taken.
 EXPECTED_STATUSES = {"RESOURCE_EXHAUSTED"}
 # The server's resident memory under this load stays below (MiB): docs/reliability.md.
@@ -109,12 +123,13 @@ def one_call(client, exports, method: str, rng: random.Random, old: list[str], m
     return "Delete (loaded before)", 0, 1
 
 
-def client_loop(server, seed: int, old: list[str], until: float, tally: Tally) -> None:
+def client_loop(server, seed: int, old: list[str], until: float, tally: Tally,
+                weights: tuple[float, ...] = WEIGHTS) -> None:
     rng, mine = random.Random(seed), []
     with server.client() as client, server.channel() as channel:
         exports = ExportServiceStub(channel)
         while time.monotonic() < until:
-            method = rng.choices(METHODS, WEIGHTS)[0]
+            method = rng.choices(METHODS, weights)[0]
             began = time.perf_counter()
             try:
                 kind, tracked, deleted = one_call(client, exports, method, rng, old, mine)
@@ -187,7 +202,8 @@ def run(args) -> dict:
             files_before = client.stats()["data_files"]
         tally, memory = Tally(), PeakMemory(server.process.pid)
         until = time.monotonic() + args.seconds
-        threads = [threading.Thread(target=client_loop, args=(server, seed, old, until, tally))
+        threads = [threading.Thread(target=client_loop,
+                                    args=(server, seed, old, until, tally, args.mix))
                    for seed in range(args.clients)]
         for thread in threads:
             thread.start()
@@ -199,6 +215,7 @@ def run(args) -> dict:
         figures["server_rss_peak_mib"] = memory.stop()
         figures["rss_within_bound"] = figures["server_rss_peak_mib"] <= args.max_rss_mb
         figures.update(clients=args.clients, seconds=args.seconds, loaded=args.events,
+                       mix=dict(zip(METHODS, args.mix)),
                        data_files_before=files_before, data_files_after=stats["data_files"],
                        parquet_files_on_disk=len(list(data_dir.rglob("*.parquet"))),
                        pending_deletions=stats["pending_deletions"])
@@ -215,6 +232,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--max-rss-mb", type=float, default=MAX_RSS_MIB,
                         help="the server's resident memory must stay under this (MiB)")
+    parser.add_argument("--mix", type=parse_mix, default=WEIGHTS,
+                        help="the share of each method, e.g. the Delete target's load: "
+                             f"--clients 16 --mix {ISSUE_20_MIX}")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     figures = run(args)

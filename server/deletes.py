@@ -38,7 +38,7 @@ def delete_group(cursor: duckdb.DuckDBPyConnection, requests: list[DeleteRequest
         # stored. Each DuckLake statement costs catalog reads and planning however little it
         # reads, so a lookup first would double such a Delete's time. A group of several needs
         # the lookup: a count of removed rows cannot tell which were there.
-        stored = dict.fromkeys(keys, ()) if _delete_rows(cursor, keys) else {}
+        stored = dict.fromkeys(keys, ()) if delete_rows(cursor, keys) else {}
     else:
         stored = _existing(cursor, keys)
     outcomes: list[Exception | None] = []
@@ -49,14 +49,14 @@ def delete_group(cursor: duckdb.DuckDBPyConnection, requests: list[DeleteRequest
         if key not in stored or key in seen:
             outcomes.append(not_found(request))
         elif pending + len(accepted) + 1 > max_pending:
-            outcomes.append(_over_pending_limit(pending + len(accepted), max_pending,
+            outcomes.append(over_pending_limit(pending + len(accepted), max_pending,
                                                 retry_seconds))
         else:
             seen.add(key)
             accepted.append(key)
             outcomes.append(None)
     if not removed_already:
-        _delete_row_ids(cursor, [row for key in accepted for row in stored[key]])
+        delete_row_ids(cursor, [row for key in accepted for row in stored[key]])
     cursor.execute("COMMIT")
     return outcomes
 
@@ -82,14 +82,14 @@ def delete_batch(cursor: duckdb.DuckDBPyConnection, scope: str, track_ids: list[
     found = [key for key in keys if key in stored]
     pending = pending_deletions(cursor)
     if pending + len(found) > max_pending:
-        raise _over_pending_limit(pending, max_pending, retry_seconds,
+        raise over_pending_limit(pending, max_pending, retry_seconds,
                                   f": {len(found)} more do not fit; nothing was deleted")
-    _delete_row_ids(cursor, [row for key in found for row in stored[key]])
+    delete_row_ids(cursor, [row for key in found for row in stored[key]])
     cursor.execute("COMMIT")
     return [track_id for _, track_id in found]
 
 
-def _over_pending_limit(pending: int, max_pending: int, retry_seconds: float,
+def over_pending_limit(pending: int, max_pending: int, retry_seconds: float,
                         detail: str = "") -> DeleteBacklog:
     return DeleteBacklog(
         f"{pending} deletions are waiting for compaction, the limit is {max_pending}{detail}; "
@@ -105,7 +105,8 @@ def _by_scope(keys: list[tuple[str, str]]) -> dict[str, list[str]]:
     return ids
 
 
-def _delete_rows(cursor: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]) -> int:
+def delete_rows(cursor: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]) -> int:
+    """Deletes the lake's rows of `keys`; returns how many."""
     removed = 0
     for scope, ids in _by_scope(keys).items():
         for chunk in _chunks(ids):
@@ -142,7 +143,10 @@ def _existing(cursor: duckdb.DuckDBPyConnection,
     return found
 
 
-def _delete_row_ids(cursor: duckdb.DuckDBPyConnection, rows: list[int]) -> None:
+def delete_row_ids(cursor: duckdb.DuckDBPyConnection, rows: list[int]) -> int:
+    """Deletes the lake's rows of these row ids; returns how many."""
+    removed = 0
     for chunk in _chunks(rows):
-        cursor.execute(f"DELETE FROM {EVENTS_TABLE} WHERE rowid IN "
-                       f"({', '.join('?' * len(chunk))})", chunk)
+        removed += scalar(cursor, f"DELETE FROM {EVENTS_TABLE} WHERE rowid IN "
+                                  f"({', '.join('?' * len(chunk))})", chunk)
+    return removed

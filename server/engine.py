@@ -22,7 +22,7 @@ import duckdb
 
 import querylang
 
-from . import compaction, promoted
+from . import compaction, promoted, tombstones
 from .bound_parameters import SCOPE, SERVER, placeholder
 from .config import Settings
 from .cursors import CursorSigner
@@ -36,6 +36,7 @@ from .reads.queries import QueryResult, QueryRunner
 from .rows import ResultRows
 from .segments.service import Segments
 from .store import open_store
+from .tombstones import DELETES_RELATION
 from .wal import WriteAheadLog
 from .writer import Writer
 
@@ -188,11 +189,12 @@ class Engine:
         compaction are written again in time order, one slice per task, so flushes go on
         between them and memory stays bounded by a slice (promoted.fill)."""
         # Promotion's rewrites apply deletions too: the report counts from before them.
-        pending = self._writer.run(pending_deletions).result()
+        pending = self._writer.run(pending_deletions, rewrites=False).result()
         if self.settings.promote_keys:
             self._writer.run(self._register_keys).result()
         inline = self.settings.inline_row_limit
-        for where, params in self._writer.run(promoted.unfilled_slices).result():
+        for where, params in self._writer.run(promoted.unfilled_slices,
+                                              rewrites=False).result():
             self._writer.run(
                 lambda cursor, w=where, p=params: promoted.fill(cursor, w, p, inline)).result()
         self._writer.run(self._complete_keys).result()
@@ -227,20 +229,22 @@ class Engine:
         # One assignment, so a concurrent read never pairs a schema with another's sources.
         self._read_view = (promoted.schema_with(keys), *sources(
             promoted.lake_select(keys, f'"Scope" = {placeholder(SCOPE)}'),
-            self._writer.recent_source_sql(keys)))
+            self._writer.recent_source_sql(keys)), self._with_deletions(keys, by_key=False),
+            self._with_deletions(keys, by_key=True))
+
+    def _with_deletions(self, keys, by_key: bool) -> str:
+        """The scope's events, flushed or not, less those the tombstones hide."""
+        scope = placeholder(SCOPE)
+        hidden = tombstones.lake_condition(scope, self._writer.watermark_sql(), by_key)
+        return sources(promoted.lake_select(keys, f'"Scope" = {scope} AND {hidden}'),
+                       self._writer.recent_source_sql(keys))[1]
 
     @_reporting_storage_failure
     def stats(self) -> dict:
         cursor = self._conn.cursor()
         try:
-            self._writer.register_recent(cursor)
-            events = scalar(
-                cursor,
-                f"SELECT (SELECT count(*) FROM {EVENTS_TABLE}) + "
-                f"(SELECT count(*) FROM ({self._writer.recent_source_sql(())}))",
-                {SCOPE: None, SERVER: self._writer.server_id},
-            )
-            pending = pending_deletions(cursor)
+            events = self._count_events(cursor)
+            pending = pending_deletions(cursor) + self._writer.tombstones.in_lake_count()
             files = scalar(cursor, "SELECT count(*) FROM ducklake_list_files(?, 'events')", [LAKE])
         finally:
             cursor.close()
@@ -256,6 +260,22 @@ class Engine:
                 f"{k.dynamic_column}.{'.'.join(k.path)}:{k.type}" for k in self._read_view[0].promoted
             ],
         }
+
+    def _count_events(self, cursor: duckdb.DuckDBPyConnection) -> int:
+        """Every scope's events a read would see now."""
+        self._writer.register_reads(cursor)
+        hide = self._writer.has_tombstones()
+        lake = f"{EVENTS_TABLE} e"
+        if hide:
+            scope_column = 'e."Scope"'
+            lake += " WHERE " + tombstones.lake_condition(
+                scope_column, self._writer.watermark_sql(), by_key=True)
+        return scalar(
+            cursor,
+            f"SELECT (SELECT count(*) FROM {lake}) + "
+            f"(SELECT count(*) FROM ({self._writer.recent_source_sql(())}))",
+            {SCOPE: None, SERVER: self._writer.server_id},
+        )
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -303,16 +323,28 @@ class Engine:
               on_cancel: Callable | None) -> ReadPlan:
         """A read starting now. An event acknowledged before this moment is in the lake or in
         recent; if recent is empty, it is in the lake."""
-        schema, lake_only, with_recent = self._read_view
+        schema, lake_only, with_recent, with_deletions, by_key = self._read_view
         if schema.promoted != self._writer.promoted:  # the writer learned keys from the catalog
             self._set_promoted(self._writer.promoted)
-            schema, lake_only, with_recent = self._read_view
-        recent = self._writer.has_recent()
+            schema, lake_only, with_recent, with_deletions, by_key = self._read_view
+        # Each source costs more than the one after it (bench/NOTES.md#recent-reads,
+        # #deletes-as-tombstones): a read takes the cheapest that misses nothing acknowledged
+        # before it started.
+        pending = self._writer.tombstones
+        if pending.by_key():
+            source, prepare = by_key, self._writer.register_reads
+        elif pending.in_lake():
+            source, prepare = with_deletions, self._writer.register_reads
+        elif pending:  # deletions of recent events only: filtered out of recent, in Arrow
+            source, prepare = with_recent, self._writer.register_reads
+        elif self._writer.has_recent():
+            source, prepare = with_recent, self._writer.register_recent
+        else:
+            source, prepare = lake_only, None
         known_token, known = self._values.of_scope(scope)
         limit = self.settings.preview_timeout_seconds
         return ReadPlan.starting_now(
-            scope=scope, schema=schema, source=with_recent if recent else lake_only,
-            prepare=self._writer.register_recent if recent else None,
+            scope=scope, schema=schema, source=source, prepare=prepare,
             server_id=self._writer.server_id, known=known, known_token=known_token,
             limit_seconds=limit if timeout_seconds is None else min(limit, timeout_seconds),
             on_cancel=on_cancel,
@@ -331,7 +363,8 @@ class Engine:
         # Parquet (DuckLake misreads more than 2048 inlined rows).
         if (self.settings.inline_row_limit > 0
                 and self._writer.flushes != self._flushes_at_last_upkeep):
-            compaction.flush_inlined(cursor)
+            with self._writer.rewriting():
+                compaction.flush_inlined(cursor)
             self._flushes_at_last_upkeep = self._writer.flushes
 
     def _merge_when_many_files(self, cursor: duckdb.DuckDBPyConnection) -> None:
@@ -342,7 +375,8 @@ class Engine:
         files = scalar(cursor, "SELECT count(*) FROM ducklake_list_files(?, 'events')", [LAKE])
         if files > MAX_DATA_FILES:
             log.info("%d data files: merging small files", files)
-            compaction.merge_small_files(cursor, self._keep_seconds)
+            with self._writer.rewriting():
+                compaction.merge_small_files(cursor, self._keep_seconds)
         else:
             compaction.remove_unreadable(cursor, self._keep_seconds)
 
@@ -390,10 +424,12 @@ class Engine:
         return self._reads.run_task(plan, task)
 
     @_reporting_storage_failure
-    def on_lake_thread(self, task: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    def on_lake_thread(self, task: Callable[[duckdb.DuckDBPyConnection], T],
+                       rewrites: bool = True) -> T:
         """`task(cursor)` run on the lake thread once the lake holds every event acknowledged
-        before the call, as deletes and compaction run: no flush runs beside it."""
-        return self._writer.run(task).result()
+        (and every deletion) before the call, as compaction runs: no flush runs beside it.
+        `rewrites=False` when the task writes no stored event again (writer.Writer.rewriting)."""
+        return self._writer.run(task, rewrites).result()
 
     def close(self) -> None:
         self._stop.set()

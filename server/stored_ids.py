@@ -200,6 +200,9 @@ class StoredIds:
         """Until the build from the lake is installed: before it, a miss proves nothing."""
         self._ready.wait()
 
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
     def maintain(self) -> None:
         """Merges each scope's table into its sorted parts once it holds enough. The merge is
         built outside the lock, so probes and additions go on meanwhile."""

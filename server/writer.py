@@ -10,23 +10,25 @@ would cost every call a statement (bench/NOTES.md#writer-and-flushes).
 The lake thread, with its own cursor, moves recent events into the lake in large DuckLake
 commits (a flush): every `flush_seconds`, when `commit_max_rows` events wait, and before any
 task (compaction, BatchDelete) or shutdown, which run on this thread too (so no flush runs
-beside them and they see every acknowledged event in the lake). A Delete waits for no flush:
-an event still in recent is deleted there and in the log (a record of its key, which replay
-applies), under a lock no flush holds meanwhile, on the caller's thread; any other is deleted
-in the lake by the lake thread, in groups. A large commit runs mostly in DuckDB
-without the GIL, so acknowledgements go on meanwhile: a flush takes a snapshot
-(the recent tables, the last log sequence number, a new log segment) under the log lock, commits
-it with that watermark in the same DuckLake transaction, and then drops only what it flushed:
-the recent tables at or below the watermark and the log segments before its new one. Reads and
-replays skip logged events at or below the watermark, so none counts twice, and an acknowledged
-event is always in the lake, the log or both. A failed flush keeps everything and is retried;
-a failed log append (a full disk) is cut off the log (wal.py) and answered UNAVAILABLE.
-When recent holds more than `max_recent_rows` (the lake is slower than ingest, or failing),
-acknowledgements wait for a flush; after `stall_seconds` without one, Track is UNAVAILABLE
-rather than filling memory.
+beside them and they see every event acknowledged before they were asked for in the lake; tasks
+queued behind one flush share it). A Delete waits for no flush and no lake write: it is a
+tombstone in the log and in memory, which reads apply at once and the lake thread applies to the
+lake in a commit of its own (server/tombstones.py); on a shared catalog, whose other servers
+cannot see this server's tombstones, an event still in recent is deleted there and in the log,
+and any other in the lake by the lake thread, in groups. A large commit runs mostly in DuckDB
+without the GIL, so acknowledgements go on meanwhile: a flush takes a snapshot (the recent
+tables, the last log sequence number, a new log segment) under the log lock, commits it with
+that watermark in the same DuckLake transaction, and then drops only what it flushed: the recent
+tables at or below the watermark and the log segments before its new one. Reads and replays skip
+logged events at or below the watermark, so none counts twice, and an acknowledged event is
+always in the lake, the log or both. A failed flush keeps everything and is retried; a failed
+log append (a full disk) is cut off the log (wal.py) and answered UNAVAILABLE. When recent holds
+more than `max_recent_rows` (the lake is slower than ingest, or failing), acknowledgements wait
+for a flush; after `stall_seconds` without one, Track is UNAVAILABLE rather than filling memory.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -39,17 +41,23 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import column_values, event_batch, promoted, recent, store, stored_ids
+from . import column_values, event_batch, promoted, recent, store, stored_ids, tombstones
 from .group_commit import GroupCommit, Item
 from .bound_parameters import SCOPE, SERVER, placeholder
-from .deletes import DeleteRequest, delete_batch, delete_group, not_found
+from .deletes import (
+    DeleteRequest, delete_batch, delete_group, delete_row_ids, delete_rows, not_found,
+    over_pending_limit,
+)
 from .errors import (
     IngestStalled, ShuttingDown, StoreFormatNewer, TrackstoreError, write_failure,
 )
 from .event_batch import EventBatch
-from .lake import EVENTS_TABLE, WAL_STATE_TABLE, rollback, scalar, set_inline_row_limit
+from .lake import (
+    EVENTS_TABLE, WAL_STATE_TABLE, pending_deletions, rollback, scalar, set_inline_row_limit,
+)
 from .limits import MAX_PENDING_DELETES
 from .recent import RECENT_SCHEMA, SEQ_COLUMN, RecentEntry, table_of
+from .tombstones import DELETES_RELATION, Tombstones
 from .wal import WriteAheadLog
 
 log = logging.getLogger(__name__)
@@ -86,14 +94,20 @@ class _Delete:
 @dataclass
 class _Task:
     run: Callable[[duckdb.DuckDBPyConnection], object]
+    after_seq: int  # the log's last sequence number when the task was asked for
+    rewrites: bool  # may write stored rows again (Writer.rewriting)
     future: Future = field(default_factory=Future)
 
 
 _STOP = object()
 _FLUSH = object()
+_APPLY = object()  # tombstones naming lake rows are pending (Writer._apply_in_lake)
 _IN_LAKE = object()  # a Delete of an event that is not in recent
-# The log record of events deleted while in recent: {DELETED: [[Scope, TrackId], ...]}.
+# The log record of events deleted while in recent, as releases before tombstones wrote it:
+# {DELETED: [[Scope, TrackId], ...]}; replay still applies it.
 DELETED = "deleted"
+# The log record of a Delete (server/tombstones.py): {TOMBSTONES: [[Scope, TrackId], ...]}.
+TOMBSTONES = "tombstones"
 
 
 
@@ -106,6 +120,7 @@ class Writer:
                  idle_seconds: float = 5.0, max_recent_rows: int | None = None,
                  stall_seconds: float = 30.0, shared_catalog: bool = False,
                  shredder: promoted.Shredder | None = None):
+        self._conn = conn  # a Delete's lookup takes a cursor of its own
         self._cursor = conn.cursor()      # the lake thread's: flushes, deletes, tasks, upkeep
         self._log_cursor = conn.cursor()  # the log thread's: the duplicate check
         self._wal = wal
@@ -130,20 +145,20 @@ class Writer:
         # Held while appending to the log and while a flush takes its snapshot, so the snapshot's
         # tables, watermark and log segments agree.
         self._log_lock = threading.Lock()
-        # Held by a flush from its snapshot until recent drops what it flushed, and by the
-        # deletion of events in recent: a deleted event never reaches the lake in a flush
-        # that took it before, and a deletion sees each event in recent or in the lake.
+        # Held by a flush from its snapshot until recent drops what it flushed, and, on a
+        # shared catalog, by the deletion of events in recent: a deleted event never reaches
+        # the lake in a flush that took it before, and a deletion sees each event in recent
+        # or in the lake.
         self._recent_lock = threading.Lock()
         self._seq = 0
+        self._flushed_seq = 0  # the watermark of the last flush; lake thread
+        # Odd while a flush runs from its snapshot until recent dropped what it flushed; odd
+        # while stored rows are written again (`rewriting`). Changed under the log lock.
+        self._flush_phase = 0
+        self._layout = 0
+        self._apply_queued = False  # an _APPLY is in the lake thread's queue
         self._log_failing = False  # the last append failed (a full disk): logged once
-        # Guards what follows; the log thread waits on it for room (back-pressure).
-        self._recent_changed = threading.Condition()
-        self._recent: list[RecentEntry] = []
-        self._recent_rows = 0
-        self._unflushed_rows = 0  # in recent and in no flush snapshot yet
-        self._flush_asked = False
-        self._stalled_since: float | None = None
-        self._retry_at = 0.0  # when to retry a failed flush (0: none failed); lake thread
+        self._init_recent()
         # Set once a flush finds the store of a newer format: Track is refused from then on.
         self._refusal: str | None = None
         # Values of the tracked columns given to this server (server/column_values.py).
@@ -152,12 +167,27 @@ class Writer:
         self.stored_ids = stored_ids.StoredIds()
         self._ids_failed = False  # the build failed: every id is confirmed in the lake
         self._others = stored_ids.OtherServers() if shared_catalog else None
+        # Deletions acknowledged, not yet in the lake. A server sharing its catalog deletes in
+        # the lake at once instead: other servers' reads cannot see its tombstones.
+        self.tombstones = Tombstones()
+        self._tombstoning = not shared_catalog
+        self._lake_pending = 0  # the lake's deletions waiting for compaction; lake thread
         self._start()
         self._commits = GroupCommit(self._acknowledge, lambda item: item.batch.size,
                                     commit_max_rows)
         self._lake_thread = threading.Thread(target=self._lake_loop, name="lake-writer",
                                              daemon=True)
         self._lake_thread.start()
+
+    def _init_recent(self) -> None:
+        # Guards what follows; the log thread waits on it for room (back-pressure).
+        self._recent_changed = threading.Condition()
+        self._recent: list[RecentEntry] = []
+        self._recent_rows = 0
+        self._unflushed_rows = 0  # in recent and in no flush snapshot yet
+        self._flush_asked = False
+        self._stalled_since: float | None = None
+        self._retry_at = 0.0  # when to retry a failed flush (0: none failed); lake thread
 
     # -- public --------------------------------------------------------------------------------
 
@@ -177,12 +207,21 @@ class Writer:
         return item.future.result()
 
     def delete(self, scope: str, track_id: str) -> Future:
-        """Deletes an event not yet flushed at once, on the caller's thread (no flush runs
-        meanwhile: `_recent_lock`); otherwise queues the deletion for the lake thread, where
-        deletions queued together share one transaction."""
+        """Deletes an event on the caller's thread: a tombstone in the log and in memory, which
+        every read applies at once and the next flush applies to the lake (server/tombstones.py).
+        On a shared catalog: an event not yet flushed at once, on the caller's thread (no flush
+        runs meanwhile: `_recent_lock`); any other by the lake thread, where deletions queued
+        together share one transaction."""
         request = _Delete(DeleteRequest(scope, track_id))
         if self._closed:
             raise ShuttingDown()
+        if self._tombstoning:
+            try:
+                self._tombstone(request.request)
+                request.future.set_result(track_id)
+            except BaseException as error:
+                request.future.set_exception(error)
+            return request.future
         try:
             with self._recent_lock:
                 [outcome] = self._delete_recent([request.request])
@@ -199,15 +238,35 @@ class Writer:
 
     def delete_batch(self, scope: str, track_ids: list[str], allow_missing: bool) -> Future:
         """Queues the deletion of several events, all or none; the future holds the TrackIds
-        deleted."""
+        deleted. It runs after a flush, which applies every tombstone before it."""
         return self.run(lambda cursor: delete_batch(
             cursor, scope, track_ids, allow_missing=allow_missing,
-            max_pending=self._max_pending_deletes, retry_seconds=self._delete_retry_seconds))
+            max_pending=self._max_pending_deletes - self.tombstones.in_lake_count(),
+            retry_seconds=self._delete_retry_seconds), rewrites=False)
 
-    def run(self, task: Callable[[duckdb.DuckDBPyConnection], object]) -> Future:
-        """Runs `task(cursor)` on the lake thread after a flush (so the lake holds every
-        acknowledged event); the task manages its own transaction."""
-        return self._put(self._lake_work, _Task(task))
+    def pending_deletions(self) -> int:
+        """Deletions waiting for compaction: the lake's, as last counted, and the tombstones
+        whose lake rows no commit deleted yet."""
+        return self._lake_pending + self.tombstones.in_lake_count()
+
+    def register_reads(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        """Makes the tombstones and the recent events readable by the next statements on
+        `cursor`, in that order (server/tombstones.py says why), recent without the events
+        tombstones hide: filtered here, in Arrow, where a correlated NOT EXISTS cost every read
+        about 2 ms more (bench/NOTES.md#deletes-as-tombstones)."""
+        cursor.register(DELETES_RELATION, self.tombstones.table())
+        cursor.register(RECENT_RELATION, tombstones.visible(self.recent_snapshot(),
+                                                            self.tombstones))
+
+    def has_tombstones(self) -> bool:
+        return len(self.tombstones) > 0
+
+    def run(self, task: Callable[[duckdb.DuckDBPyConnection], object],
+            rewrites: bool = True) -> Future:
+        """Runs `task(cursor)` on the lake thread once the lake holds every event acknowledged
+        (and every deletion) before the call; the task manages its own transaction.
+        `rewrites`: the task may write stored rows again (Writer.rewriting)."""
+        return self._put(self._lake_work, _Task(task, self._seq, rewrites))
 
     def close(self) -> None:
         """Acknowledges what is queued, then flushes everything to the lake."""
@@ -244,23 +303,27 @@ class Writer:
         """Recent events of the scope bound as bound_parameters.SCOPE (every scope when it is
         NULL) that are not yet in the lake snapshot the same query reads, with the table's
         columns (promoted ones computed from the JSON); bound_parameters.SERVER is this
-        server's id. Needs `register_recent` on the cursor. A flush removes its tables from
+        server's id. Needs `register_recent` (or `register_reads`) on the cursor. A flush removes its tables from
         recent only after its commit, so a snapshot of recent taken before the query misses
         nothing the query's lake snapshot lacks."""
-        scope, server = placeholder(SCOPE), placeholder(SERVER)
-        _, select = promoted.select_sql(
-            keys, RECENT_SCAN,
-            f"WHERE (\"Scope\" = {scope} OR {scope} IS NULL) AND {SEQ_COLUMN} > "
-            f"(SELECT coalesce(max(\"FlushedSeq\"), -1) FROM {WAL_STATE_TABLE} "
-            f"WHERE \"ServerId\" = {server})",
-        )
+        scope = placeholder(SCOPE)
+        condition = (f"WHERE (\"Scope\" = {scope} OR {scope} IS NULL) AND {SEQ_COLUMN} > "
+                     f"{self.watermark_sql()}")
+        _, select = promoted.select_sql(keys, RECENT_SCAN, condition)
         return select
+
+    @staticmethod
+    def watermark_sql() -> str:
+        """This server's flushed watermark in the snapshot a statement reads (-1: none)."""
+        return (f"(SELECT coalesce(max(\"FlushedSeq\"), -1) FROM {WAL_STATE_TABLE} "
+                f"WHERE \"ServerId\" = {placeholder(SERVER)})")
 
     # -- start-up: recover what the log holds beyond the lake's watermark ---------------------
 
     def _start(self) -> None:
         watermark = self._watermark()
-        self._seq = watermark
+        self._seq = self._flushed_seq = watermark
+        self._lake_pending = pending_deletions(self._cursor)
         self.values.load_stored(self._cursor)
         if self._others is not None:
             self._others.last_row = stored_ids.last_row_id(self._cursor)
@@ -270,6 +333,10 @@ class Writer:
         for seq, data in self._wal.replay():
             self._seq = max(self._seq, seq)
             if seq <= watermark:
+                continue
+            if isinstance(data, dict) and TOMBSTONES in data:
+                for scope, track_id in data[TOMBSTONES]:  # row ids are not logged
+                    self.tombstones.add((scope, track_id), seq, None)
                 continue
             if isinstance(data, dict):  # events deleted before any flush took them
                 keys = {tuple(key) for key in data[DELETED]}
@@ -342,22 +409,153 @@ class Writer:
         """Appends a record to the log and syncs it; its events (if any) join recent. A failed
         write leaves no trace in the log (wal.py) and raises the error to answer."""
         with self._log_lock:
-            self._seq += 1
-            try:
-                self._wal.append(self._seq, record)
-                self._wal.sync()
-            except OSError as error:
-                failure = write_failure(error, what)
-                if not self._log_failing:
-                    log.error("%s; refusing writes until it succeeds again", failure.message)
-                self._log_failing = True
-                raise failure from None
-            if self._log_failing:
-                log.warning("the write-ahead log is writable again")
-                self._log_failing = False
-            if not isinstance(record, dict):
-                self._add_recent(self._seq, record)
-            return self._seq
+            return self._log_held(record, what)
+
+    def _log_held(self, record, what: str) -> int:
+        self._seq += 1
+        try:
+            self._wal.append(self._seq, record)
+            self._wal.sync()
+        except OSError as error:
+            failure = write_failure(error, what)
+            if not self._log_failing:
+                log.error("%s; refusing writes until it succeeds again", failure.message)
+            self._log_failing = True
+            raise failure from None
+        if self._log_failing:
+            log.warning("the write-ahead log is writable again")
+            self._log_failing = False
+        if not isinstance(record, dict):
+            self._add_recent(self._seq, record)
+        return self._seq
+
+    # -- Delete: a tombstone (server/tombstones.py) ----------------------------------------
+
+    def _tombstone(self, request: DeleteRequest) -> None:
+        """Deletes one event or raises NOT_FOUND (none visible: never stored, or deleted
+        already) or RESOURCE_EXHAUSTED (the pending deletions are at their limit). Two
+        Deletes of one event that overlap in time may both succeed; one after the other
+        never do."""
+        if self._refusal is not None:
+            raise StoreFormatNewer(self._refusal)
+        key = (request.scope, request.track_id)
+        # Read before the lookup; even and unchanged at the end: no flush took a snapshot, or
+        # no stored row was written again, meanwhile (tombstones.py).
+        flush_phase, layout = self._flush_phase, self._layout
+        before = self.tombstones.latest(key)
+        found = self._find(key, before)
+        if found is None:
+            raise not_found(request)
+        in_recent, row_ids = found
+        with self._log_lock:
+            if self.tombstones.latest(key) != before:  # deleted meanwhile
+                raise not_found(request)
+            pending = self.pending_deletions()
+            if pending + 1 > self._max_pending_deletes:
+                raise over_pending_limit(pending, self._max_pending_deletes,
+                                         self._delete_retry_seconds)
+            started, now = ((flush_phase, self._flush_phase) if in_recent
+                            else (layout, self._layout))
+            settled = started % 2 == 0 and started == now
+            seq = self._log_held({TOMBSTONES: [list(key)]}, "writing the write-ahead log")
+            first = not self.tombstones
+            named = row_ids if settled else None
+            self.tombstones.add(key, seq, named)
+            apply = named != () and not self._apply_queued
+            self._apply_queued |= apply
+        if apply:
+            self._lake_work.put(_APPLY)
+        elif first:  # the lake thread may be waiting as long as it waits when idle
+            self._lake_work.put(None)
+
+    def _apply_in_lake(self) -> None:
+        """Deletes the lake rows that pending tombstones name (by row id or by key), in one
+        commit, and leaves those tombstones naming no lake row (they still hide older recent
+        events until the flush). Reads filter the lake, which costs them about a fifth of
+        their throughput under a stream of Deletes (bench/NOTES.md#deletes-as-tombstones),
+        only until this commit rather than until the next flush. Every lake row of a
+        tombstone's key is older than it (tombstones.py), so deleting by key is right here
+        too. A failure leaves them to the next flush."""
+        with self._log_lock:
+            self._apply_queued = False
+            pending = self.tombstones.in_lake_list()
+        if not pending or self._refusal is not None:
+            return
+        cursor = self._cursor
+        try:
+            cursor.execute("BEGIN")
+            deleted = self._delete_named(cursor, pending)
+            cursor.execute("COMMIT")
+        except Exception:
+            log.exception("deleting %d tombstoned events in the lake failed; the next flush "
+                          "retries", len(pending))
+            rollback(cursor)
+            return
+        self._lake_pending += deleted
+        self.tombstones.settle(pending)
+
+    @staticmethod
+    def _delete_named(cursor: duckdb.DuckDBPyConnection,
+                      pending: list[tombstones.Tombstone]) -> int:
+        """Deletes the lake rows the tombstones name; returns how many."""
+        by_key = [(scope, track_id) for scope, track_id, _, rows in pending if rows is None]
+        row_ids = [row for *_, rows in pending for row in rows or ()]
+        deleted = delete_rows(cursor, by_key) if by_key else 0
+        return deleted + (delete_row_ids(cursor, row_ids) if row_ids else 0)
+
+    def _find(self, key: tuple[str, str], before) -> tuple[bool, tuple] | None:
+        """Where a read now would see an event of `key`, given its newest tombstone (None:
+        none): (True, ()) in recent; (False, its row ids) in the lake; None nowhere. Recent is
+        searched first, then the index of stored ids (a miss proves absence), and only then
+        the lake."""
+        with self._recent_changed:
+            entries = list(self._recent)
+        found, _ = recent.rows_of(entries, {key})
+        newest = max((entries[position].seq for position in found), default=None)
+        if newest is not None and (before is None or newest > before[0]):
+            return True, ()
+        if self.stored_ids.ready() and not self._ids_failed and not self.stored_ids.probe(
+                key[0], stored_ids.hashes_of([key[1]]))[0]:
+            return None
+        # Only a tombstone by key needs the watermark (tombstones.py): asking for it costs the
+        # lookup a second table's read.
+        by_key = before is not None and before[1] is None
+        row_ids, watermark = self._lake_rows(key, with_watermark=by_key)
+        if before is not None:
+            hidden = before[1]
+            row_ids = ([] if watermark < before[0] else row_ids) if hidden is None else [
+                row for row in row_ids if row not in hidden]
+        return (False, tuple(row_ids)) if row_ids else None
+
+    def _lake_rows(self, key: tuple[str, str], with_watermark: bool) -> tuple[list[int], int]:
+        """The row ids of `key` in the lake and, if asked for, this server's watermark (else
+        -1), in one snapshot."""
+        watermark = self.watermark_sql() if with_watermark else "-1"
+        cursor = self._conn.cursor()
+        try:
+            row_ids, flushed = cursor.execute(
+                f'SELECT (SELECT list(rowid) FROM {EVENTS_TABLE} WHERE "Scope" = $scope AND '
+                f'"TrackId" = $track_id), {watermark}',
+                {"scope": key[0], "track_id": key[1],
+                 **({SERVER: self.server_id} if with_watermark else {})}).fetchall()[0]
+        finally:
+            cursor.close()
+        return row_ids or [], flushed
+
+    @contextlib.contextmanager
+    def rewriting(self):
+        """Around work of the lake thread that may write stored rows again (compaction,
+        merges, promotion's fills), which gives them new row ids: tombstones naming row ids are
+        applied first, and a Delete whose lookup overlaps the work names its rows by key."""
+        with self._log_lock:
+            self._layout += 1
+        try:
+            if self.tombstones.by_row_id():
+                self._flush()
+            yield
+        finally:
+            with self._log_lock:
+                self._layout += 1
 
     def _wait_for_room(self) -> None:
         """Back-pressure: while recent holds more than `max_recent_rows`, waits for a flush to
@@ -394,24 +592,28 @@ class Writer:
 
     def _stored_among(self, scope: str, track_ids: list[str]) -> set[str]:
         """Which of a few TrackIds the scope holds, exactly: in recent or in the lake. Recent is
-        registered before the query reads the lake, so a concurrent flush hides nothing."""
+        registered before the query reads the lake, so a concurrent flush hides nothing. An
+        event a tombstone hides is not stored: tracking it again stores it again."""
         cursor = self._log_cursor
         cursor.register("candidates", pa.table({"Scope": [scope] * len(track_ids),
                                                 "TrackId": track_ids}))
-        self.register_recent(cursor)
+        self.register_reads(cursor)
         try:
             rows = cursor.execute(
                 f"""
                 SELECT "TrackId" FROM candidates c
                 WHERE EXISTS (SELECT 1 FROM {EVENTS_TABLE} s
-                              WHERE s."Scope" = c."Scope" AND s."TrackId" = c."TrackId")
+                              WHERE s."Scope" = c."Scope" AND s."TrackId" = c."TrackId"
+                                AND {tombstones.lake_condition(
+                                    'c."Scope"', self.watermark_sql(), by_key=True)})
                    OR EXISTS (SELECT 1 FROM {RECENT_RELATION} r
                               WHERE r."Scope" = c."Scope" AND r."TrackId" = c."TrackId")
-                """
+                """, {SERVER: self.server_id}
             ).fetchall()
         finally:
             cursor.unregister("candidates")
             cursor.unregister(RECENT_RELATION)
+            cursor.unregister(DELETES_RELATION)
         return {row[0] for row in rows}
 
     def _add_recent(self, seq: int, data: pa.Table | list[list]) -> int:
@@ -437,6 +639,8 @@ class Writer:
                 return
             if item is _FLUSH:
                 self._guarded_flush()
+            elif item is _APPLY:
+                self._apply_in_lake()
             elif item is None:  # nothing queued until a flush was due
                 if self._flush_due():
                     self._guarded_flush()
@@ -453,9 +657,11 @@ class Writer:
         """When recent events are due for a flush: `flush_seconds` after the oldest arrived,
         or, after a failed flush, FLUSH_RETRY_SECONDS after it."""
         entries = self._recent
-        if not entries:
+        since = self.tombstones.since
+        if not entries and since is None:
             return None
-        return self._retry_at or entries[0].added + self._flush_seconds
+        oldest = min(entries[0].added if entries else since, since or float("inf"))
+        return self._retry_at or oldest + self._flush_seconds
 
     def _flush_due(self) -> bool:
         at = self._flush_at()
@@ -492,14 +698,29 @@ class Writer:
         except Exception:  # background upkeep must never stop the writer
             log.exception("background upkeep failed")
             rollback(self._cursor)
+        self._recount_pending()
 
     def _run_task(self, task: _Task) -> None:
         try:
-            self._flush()
-            task.future.set_result(task.run(self._cursor))
+            # Tasks queued behind a flush that took what they need share it: under load, a
+            # flush per queued Export kept the lake thread busy
+            # (bench/NOTES.md#deletes-as-tombstones).
+            if self._flushed_seq < task.after_seq:
+                self._flush()
+            with self.rewriting() if task.rewrites else contextlib.nullcontext():
+                result = task.run(self._cursor)
+            task.future.set_result(result)
         except BaseException as error:
             rollback(self._cursor)
             task.future.set_exception(error)
+        self._recount_pending()  # a task may apply or add deletions (compaction, BatchDelete)
+
+    def _recount_pending(self) -> None:
+        try:
+            self._lake_pending = pending_deletions(self._cursor)
+        except Exception:  # a failing lake: the last count stands until the next
+            log.exception("counting the pending deletions failed")
+            rollback(self._cursor)
 
     @staticmethod
     def _gather(work: queue.Queue, first, limit: int, size: Callable[[object], int]):
@@ -579,15 +800,21 @@ class Writer:
     def _flush(self) -> None:
         """Moves every event acknowledged so far into the lake in one DuckLake commit; on
         failure, rolls back and leaves recent and the log as they were."""
-        if not self._recent:
+        if not self._recent and not self.tombstones:
             return
         with self._recent_lock:  # no event leaves recent but by this flush meanwhile
-            self._flush_held()
+            try:
+                self._flush_held()
+            finally:
+                with self._log_lock:
+                    self._flush_phase += self._flush_phase % 2
 
     def _flush_held(self) -> None:
         with self._log_lock:  # no group is half-appended; later ones get seq > flushed_seq
             segment = self._wal.rotate()
             flushed_seq = self._seq
+            deletions = self.tombstones.upto(flushed_seq)
+            self._flush_phase += 1
             with self._recent_changed:
                 entries = list(self._recent)
                 self._unflushed_rows = 0
@@ -598,7 +825,7 @@ class Writer:
             # than one (bench/NOTES.md#writer-and-flushes).
             recent = recent.combine_chunks()
         try:
-            self._commit(recent, flushed_seq)
+            self._lake_pending += self._commit(recent, flushed_seq, deletions)
         except BaseException as error:
             if isinstance(error, StoreFormatNewer):
                 self._refusal = error.message
@@ -613,14 +840,20 @@ class Writer:
             self._recent_rows -= sum(e.rows for e in entries)
             self._stalled_since = None
             self._recent_changed.notify_all()
+        self.tombstones.applied(deletions)  # after recent dropped what it flushed
+        self._flushed_seq = flushed_seq
         self._retry_at = 0.0
         self._wal.drop_before(segment)
         self.flushes += 1
         self.stored_ids.maintain()
 
-    def _commit(self, recent: pa.Table, flushed_seq: int) -> None:
-        """One DuckLake transaction: the events with promoted columns, and the watermark."""
+    def _commit(self, recent: pa.Table, flushed_seq: int,
+                deletions: list[tombstones.Tombstone]) -> int:
+        """One DuckLake transaction: the lake's rows the tombstones `deletions` name deleted,
+        the events with promoted columns less those the tombstones hide, and the watermark.
+        Returns how many rows it deleted."""
         cursor = self._cursor
+        deleted = 0
         json_bytes = sum(recent.column(name).nbytes for name in ("User", "Payload"))
         too_big_to_inline = (
             0 < recent.num_rows <= self._inline_row_limit and json_bytes > INLINE_MAX_BYTES
@@ -637,8 +870,12 @@ class Writer:
             if keys != self.promoted:
                 log.info("promoted keys changed in the catalog; now %d", len(keys))
                 self.promoted = keys
-            columns, select = promoted.select_sql(keys, RECENT_RELATION,
-                                                  self._not_stored_elsewhere(cursor),
+            if deletions:  # first: the events tracked again after their deletion stay
+                deleted = self._apply_tombstones(cursor, deletions)
+                condition = "WHERE " + tombstones.recent_condition(RECENT_RELATION, SEQ_COLUMN)
+            else:
+                condition = self._not_stored_elsewhere(cursor)
+            columns, select = promoted.select_sql(keys, RECENT_RELATION, condition,
                                                   promoted.row_generation(keys))
             if too_big_to_inline:
                 set_inline_row_limit(cursor, 0)
@@ -659,8 +896,21 @@ class Writer:
             raise
         finally:
             cursor.unregister(RECENT_RELATION)
+            if deletions:
+                cursor.unregister(DELETES_RELATION)
             if self._others is not None:
                 cursor.unregister(stored_ids.LEARNED_RELATION)
+        return deleted
+
+    @staticmethod
+    def _apply_tombstones(cursor: duckdb.DuckDBPyConnection,
+                          deletions: list[tombstones.Tombstone]) -> int:
+        """Deletes the lake's rows the tombstones name (by key: every row of the key, all
+        older than the tombstone, tombstones.py) and registers the tombstones, which the
+        flush's INSERT then applies to the recent events; returns how many rows it deleted."""
+        deleted = Writer._delete_named(cursor, deletions)
+        cursor.register(DELETES_RELATION, tombstones.as_table(deletions))
+        return deleted
 
     def _not_stored_elsewhere(self, cursor: duckdb.DuckDBPyConnection) -> str:
         """A WHERE clause that drops the recent events another server sharing the catalog

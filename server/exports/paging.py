@@ -81,7 +81,7 @@ class PagedExport:
             _check_continues(state, query)
         else:
             snapshot, until = self._engine.on_lake_thread(
-                lambda cursor: snapshot_holds.hold(cursor, self._lifetime))
+                lambda cursor: snapshot_holds.hold(cursor, self._lifetime), rewrites=False)
             state = {**query.bound_to(), "snap": snapshot, "until": to_millis(until),
                      "after": None}
         with self._engine.lake_cursor() as cursor:

@@ -199,7 +199,8 @@ def _write(context: RunContext, configuration: Configuration, destination: Desti
     again the CPU at 10M events (bench/NOTES.md#export). An object store's file goes
     through an instance of its own, which alone holds the destination's secret."""
     engine = context.engine
-    snapshot = engine.on_lake_thread(lambda lake: current_snapshot(lake)[0])
+    snapshot = engine.on_lake_thread(lambda lake: current_snapshot(lake)[0],
+                                     rewrites=False)
     sql, params = selection(configuration, snapshot, start, end)
     location = destination.location(context.local_root,
                                     file_name(configuration, start, end))

@@ -116,7 +116,8 @@ def import_document(engine, scope: str, format_name: str, skip_invalid: bool,
     if outcome.problems and not skip_invalid:
         raise refusal(outcome)
     ids = pa.table({"TrackId": list({e.track_id for e in events})})
-    outcome.already_stored = engine.on_lake_thread(lambda cursor: _stored(cursor, scope, ids))
+    outcome.already_stored = engine.on_lake_thread(lambda cursor: _stored(cursor, scope, ids),
+                                                  rewrites=False)
     futures = [engine.submit(engine.prepare(scope, events[start:start + MAX_EVENTS_PER_BATCH]))
                for start in range(0, len(events), MAX_EVENTS_PER_BATCH)]
     for future in futures:

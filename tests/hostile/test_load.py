@@ -22,7 +22,7 @@ def mixed_load():
 def test_thirty_seconds_of_32_mixed_clients():
     bench = mixed_load()
     figures = bench.run(argparse.Namespace(clients=32, seconds=30.0, events=20_000,
-                                           max_rss_mb=bench.MAX_RSS_MIB))
+                                           max_rss_mb=bench.MAX_RSS_MIB, mix=bench.WEIGHTS))
     assert figures["unexpected_statuses"] == {}
     assert set(bench.METHODS) <= set(figures["methods"]), figures["methods"]
     assert figures["rss_within_bound"], figures["server_rss_peak_mib"]

@@ -95,9 +95,10 @@ def test_an_engine_holds_no_transaction_across_tracks_and_deletes(settings):
             event.event_time.FromDatetime(start + dt.timedelta(seconds=i))
             events.append(event)
         engine.track("shop", events)
-        engine.on_lake_thread(lambda cursor: None)  # flushed: each Delete is a lake commit
+        engine.on_lake_thread(lambda cursor: None)  # flushed: each Delete looks in the lake
         for i in range(COMMITS):
-            engine.delete("shop", f"id{i}")  # one commit each
+            engine.delete("shop", f"id{i}")
+            engine.on_lake_thread(lambda cursor: None)  # a flush applies it: one commit each
         cursor = engine._conn.cursor()
         try:
             assert scalar(cursor, f"SELECT count(*) FROM {EVENTS_TABLE}") == 2000 - COMMITS
