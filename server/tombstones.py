@@ -101,15 +101,23 @@ class Tombstones:
         of the lake filter."""
         return self._by_key > 0 or self._by_rows > 0
 
-    def add(self, key: Key, seq: int, row_ids: RowIds) -> None:
+    def add(self, key: Key, seq: int, row_ids: RowIds) -> RowIds:
+        """Adds the newest tombstone of `key`; returns the lake rows it names: its own and
+        those of the tombstone it replaces, if that one's are not deleted yet (the event was
+        tracked again and deleted again meanwhile)."""
         with self._lock:
             if not self._newest:
                 self.since = time.monotonic()
+            older = self._newest.get(key)
+            if older is not None and older[1] != ():
+                row_ids = (None if older[1] is None or row_ids is None
+                           else tuple(dict.fromkeys(older[1] + row_ids)))
             self._forget(key)
             self._newest[key] = (seq, row_ids)
             self._by_key += row_ids is None
             self._by_rows += bool(row_ids)
             self._table = None
+            return row_ids
 
     def upto(self, seq: int) -> list[Tombstone]:
         """The tombstones a flush whose watermark is `seq` applies."""

@@ -459,8 +459,7 @@ class Writer:
             settled = started % 2 == 0 and started == now
             seq = self._log_held({TOMBSTONES: [list(key)]}, "writing the write-ahead log")
             first = not self.tombstones
-            named = row_ids if settled else None
-            self.tombstones.add(key, seq, named)
+            named = self.tombstones.add(key, seq, row_ids if settled else None)
             apply = named != () and not self._apply_queued
             self._apply_queued |= apply
         if apply:

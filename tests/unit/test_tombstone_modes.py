@@ -11,6 +11,7 @@ import pytest
 from trackstore.v1 import trackevents_pb2 as pb
 from trackstore_server.config import Settings
 from trackstore_server.engine import Engine
+from trackstore_server.tombstones import Tombstones
 
 
 @pytest.fixture
@@ -109,3 +110,30 @@ def test_a_compaction_applies_the_tombstones_by_row_id_before_it_rewrites(engine
     assert count(engine) == 19
     _, rows, _ = engine.preview("shop", "Events | where TrackId == 'stored-3'")
     assert len(rows) == 0
+
+
+def test_a_tombstone_keeps_the_lake_rows_of_the_one_it_replaces_until_they_are_deleted():
+    pending = Tombstones()
+    key = ("shop", "x")
+    assert pending.add(key, 5, (11, 12)) == (11, 12)
+    assert pending.add(key, 9, ()) == (11, 12)  # tracked again and deleted again, from recent
+    assert pending.add(key, 12, (40,)) == (11, 12, 40)
+    assert pending.add(key, 15, None) is None  # the key names every lake row anyway
+    pending.settle(pending.in_lake_list())
+    assert pending.latest(key) == (15, ()) and pending.add(key, 20, ()) == ()
+    assert pending.in_lake_count() == 0 and len(pending) == 1
+
+
+def test_deleting_an_event_tracked_again_before_its_first_deletion_reached_the_lake(engine):
+    engine.track("shop", [pb.TrackEvent(track_id="x", event_type="first")])
+    flush(engine)
+    gate = hold_lake_thread(engine)  # the first deletion's rows stay in the lake meanwhile
+    engine.delete("shop", "x")
+    assert engine.track("shop", [pb.TrackEvent(track_id="x", event_type="second")]) == ["x"]
+    engine.delete("shop", "x")  # the event in recent: its tombstone still names the lake row
+    assert tombstone_of(engine, "x")[1] and count(engine) == 0
+    gate.set()
+    wait_until(lambda: not engine._writer.tombstones.in_lake())
+    assert count(engine) == 0
+    flush(engine)
+    assert count(engine) == 0 and engine.stats()["events"] == 0
