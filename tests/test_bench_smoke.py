@@ -221,3 +221,16 @@ def test_the_flush_cost_of_shredding_is_measured_with_a_tiny_n():
     lines = completed.stdout.splitlines()
     assert lines[0].startswith("no keys") and "keys extracted" in lines[1]
     assert all(float(line.split()[-4]) > 0 for line in lines)
+
+
+def test_the_grpc_aio_probe_measures_four_servers_that_answer():
+    """bench/aio_probe.py, one short round: each server answered its first call with one bool
+    (the probe checks it) and served calls."""
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "aio_probe.py"), "--rounds", "1", "--seconds", "0.3",
+         "--threads", "2"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    medians = [line for line in completed.stdout.splitlines() if line.startswith("median ")]
+    assert [line.split()[1].rstrip(":") for line in medians] == [
+        "sync-constant", "sync-lookup", "aio-constant", "aio-lookup"]
+    assert all(float(line.split()[2].replace(",", "")) > 0 for line in medians)
