@@ -1,8 +1,11 @@
-"""Stage one of deletion, for a group of requests in one DuckLake transaction.
+"""DuckLake DELETEs of events, within the limit of deletions waiting for compaction.
 
-Concurrent Delete calls queue on the lake writer thread, and the ones queued together share one
-lookup, one DELETE and one commit, instead of a scan and a commit each, which capped the rate of
-concurrent Deletes (bench/NOTES.md#deletes); a lone Delete is the DELETE alone.
+Used by BatchDelete (all or none, one transaction), by the lake thread for the rows tombstones
+name (`delete_rows`, `delete_row_ids`; server/tombstones.py), and by Delete on a shared catalog,
+where there are no tombstones: there concurrent Delete calls queue on the lake writer thread,
+and the ones queued together share one lookup, one DELETE and one commit, instead of a scan and
+a commit each, which capped the rate of concurrent Deletes (bench/NOTES.md#deletes); a lone
+Delete is the DELETE alone.
 """
 from __future__ import annotations
 
@@ -50,7 +53,7 @@ def delete_group(cursor: duckdb.DuckDBPyConnection, requests: list[DeleteRequest
             outcomes.append(not_found(request))
         elif pending + len(accepted) + 1 > max_pending:
             outcomes.append(over_pending_limit(pending + len(accepted), max_pending,
-                                                retry_seconds))
+                                               retry_seconds))
         else:
             seen.add(key)
             accepted.append(key)
@@ -83,14 +86,14 @@ def delete_batch(cursor: duckdb.DuckDBPyConnection, scope: str, track_ids: list[
     pending = pending_deletions(cursor)
     if pending + len(found) > max_pending:
         raise over_pending_limit(pending, max_pending, retry_seconds,
-                                  f": {len(found)} more do not fit; nothing was deleted")
+                                 f": {len(found)} more do not fit; nothing was deleted")
     delete_row_ids(cursor, [row for key in found for row in stored[key]])
     cursor.execute("COMMIT")
     return [track_id for _, track_id in found]
 
 
 def over_pending_limit(pending: int, max_pending: int, retry_seconds: float,
-                        detail: str = "") -> DeleteBacklog:
+                       detail: str = "") -> DeleteBacklog:
     return DeleteBacklog(
         f"{pending} deletions are waiting for compaction, the limit is {max_pending}{detail}; "
         f"retry after the next compaction",
