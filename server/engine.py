@@ -264,12 +264,12 @@ class Engine:
     def _count_events(self, cursor: duckdb.DuckDBPyConnection) -> int:
         """Every scope's events a read would see now."""
         self._writer.register_reads(cursor)
-        hide = self._writer.has_tombstones()
+        pending = self._writer.tombstones
         lake = f"{EVENTS_TABLE} e"
-        if hide:
+        if pending.in_lake():  # tombstones of recent events only are filtered out of recent
             scope_column = 'e."Scope"'
             lake += " WHERE " + tombstones.lake_condition(
-                scope_column, self._writer.watermark_sql(), by_key=True)
+                scope_column, self._writer.watermark_sql(), by_key=pending.by_key())
         return scalar(
             cursor,
             f"SELECT (SELECT count(*) FROM {lake}) + "

@@ -208,10 +208,10 @@ class Writer:
 
     def delete(self, scope: str, track_id: str) -> Future:
         """Deletes an event on the caller's thread: a tombstone in the log and in memory, which
-        every read applies at once and the next flush applies to the lake (server/tombstones.py).
-        On a shared catalog: an event not yet flushed at once, on the caller's thread (no flush
-        runs meanwhile: `_recent_lock`); any other by the lake thread, where deletions queued
-        together share one transaction."""
+        every read applies at once and the lake thread then applies to the lake
+        (server/tombstones.py). On a shared catalog: an event not yet flushed at once, on the
+        caller's thread (no flush runs meanwhile: `_recent_lock`); any other by the lake
+        thread, where deletions queued together share one transaction."""
         request = _Delete(DeleteRequest(scope, track_id))
         if self._closed:
             raise ShuttingDown()
@@ -258,9 +258,6 @@ class Writer:
         cursor.register(RECENT_RELATION, tombstones.visible(self.recent_snapshot(),
                                                             self.tombstones))
 
-    def has_tombstones(self) -> bool:
-        return len(self.tombstones) > 0
-
     def run(self, task: Callable[[duckdb.DuckDBPyConnection], object],
             rewrites: bool = True) -> Future:
         """Runs `task(cursor)` on the lake thread once the lake holds every event acknowledged
@@ -303,9 +300,9 @@ class Writer:
         """Recent events of the scope bound as bound_parameters.SCOPE (every scope when it is
         NULL) that are not yet in the lake snapshot the same query reads, with the table's
         columns (promoted ones computed from the JSON); bound_parameters.SERVER is this
-        server's id. Needs `register_recent` (or `register_reads`) on the cursor. A flush removes its tables from
-        recent only after its commit, so a snapshot of recent taken before the query misses
-        nothing the query's lake snapshot lacks."""
+        server's id. Needs `register_recent` (or `register_reads`) on the cursor. A flush
+        removes its tables from recent only after its commit, so a snapshot of recent taken
+        before the query misses nothing the query's lake snapshot lacks."""
         scope = placeholder(SCOPE)
         condition = (f"WHERE (\"Scope\" = {scope} OR {scope} IS NULL) AND {SEQ_COLUMN} > "
                      f"{self.watermark_sql()}")
@@ -653,14 +650,14 @@ class Writer:
                 self._delete(group)
 
     def _flush_at(self) -> float | None:
-        """When recent events are due for a flush: `flush_seconds` after the oldest arrived,
-        or, after a failed flush, FLUSH_RETRY_SECONDS after it."""
+        """When recent events (or tombstones) are due for a flush: `flush_seconds` after the
+        oldest arrived, or, after a failed flush, FLUSH_RETRY_SECONDS after it."""
         entries = self._recent
-        since = self.tombstones.since
-        if not entries and since is None:
+        arrivals = [t for t in (entries[0].added if entries else None, self.tombstones.since)
+                    if t is not None]
+        if not arrivals:
             return None
-        oldest = min(entries[0].added if entries else since, since or float("inf"))
-        return self._retry_at or oldest + self._flush_seconds
+        return self._retry_at or min(arrivals) + self._flush_seconds
 
     def _flush_due(self) -> bool:
         at = self._flush_at()
