@@ -85,8 +85,7 @@ class Tombstones:
         again since keeps its newer tombstone."""
         with self._lock:
             for scope, track_id, seq, _ in tombstones:
-                newest = self._newest.get((scope, track_id))
-                if newest is not None and newest[0] == seq:
+                if self._is_newest(scope, track_id, seq):
                     self._forget((scope, track_id))
                     self._newest[(scope, track_id)] = (seq, ())
             self._table = None
@@ -99,7 +98,7 @@ class Tombstones:
     def in_lake(self) -> bool:
         """Whether a tombstone names lake rows (by row id or by key): only then must reads
         of the lake filter."""
-        return self._by_key > 0 or self._by_rows > 0
+        return self.in_lake_count() > 0
 
     def add(self, key: Key, seq: int, row_ids: RowIds) -> RowIds:
         """Adds the newest tombstone of `key`; returns the lake rows it names: its own and
@@ -129,12 +128,15 @@ class Tombstones:
         one."""
         with self._lock:
             for scope, track_id, seq, _ in tombstones:
-                newest = self._newest.get((scope, track_id))
-                if newest is not None and newest[0] == seq:
+                if self._is_newest(scope, track_id, seq):
                     self._forget((scope, track_id))
             self._table = None
             # The ones left came after the flush took its snapshot.
             self.since = time.monotonic() if self._newest else None
+
+    def _is_newest(self, scope: str, track_id: str, seq: int) -> bool:
+        newest = self._newest.get((scope, track_id))
+        return newest is not None and newest[0] == seq
 
     def _forget(self, key: Key) -> None:
         old = self._newest.pop(key, None)
