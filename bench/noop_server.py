@@ -1,9 +1,12 @@
 """A gRPC server whose Track does nothing: the ceiling of unary calls on this machine.
 
-Same gRPC server as trackstore's (server/api/app.py `grpc_server`: thread pool, options), one
-method at trackstore's Track path that neither parses the request nor touches storage and
-answers a pre-serialized TrackResponse with one TrackId, so the ingest phase's unary client
-counts one event per call. Prints `noop listening on 127.0.0.1:PORT` and serves until killed.
+grpc's thread-pool server with trackstore's options and pool size (server/api/app.py
+`grpc_server`): the ceiling the issues' targets were set against. Trackstore itself now serves
+on grpc.aio's event loop (server/api/loop_server.py), which answered a constant 4-27% faster
+than this in bench/aio_probe.py's runs. One method at trackstore's Track path that neither
+parses the request nor touches storage and answers a pre-serialized TrackResponse with one
+TrackId, so the ingest phase's unary client counts one event per call. Prints
+`noop listening on 127.0.0.1:PORT` and serves until killed.
 """
 from __future__ import annotations
 

@@ -27,12 +27,13 @@ from ..engine import Engine
 from ..errors import StoreFormatNewer
 from ..limits import MAX_MESSAGE_BYTES
 from . import access_log
-from .auth import ApiKeys, AuthInterceptor, KeyFileError
+from .auth import ApiKeys, KeyFileError, authenticating
 from ..exports.service import Exports
 from .export_servicer import ExportServicer, ImportServicer
 from .http.app import create_app
 from .http.calls import Edge
 from .http.server import HttpServer
+from .loop_server import LoopServer
 from .registration import register
 from .segments import FilterDefinitionServicer, SegmentServicer
 from .servicer import AdminServicer, TrackEventsServicer
@@ -54,7 +55,7 @@ class CannotStart(Exception):
 
 @dataclass
 class RunningServer:
-    server: grpc.Server
+    server: LoopServer
     port: int
     engine: Engine
     health: health.HealthServicer
@@ -82,16 +83,17 @@ def _set_health(health_servicer, status) -> None:
         health_servicer.set(service, status)
 
 
-def grpc_server(interceptors=()) -> grpc.Server:
-    """The gRPC server with our thread pool and options (bench/noop_server.py uses it too)."""
-    return grpc.server(
-        futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="rpc"),
-        interceptors=list(interceptors),
-        options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-        ],
-    )
+SERVER_OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+]
+
+
+def grpc_server() -> grpc.Server:
+    """grpc's thread-pool server with our options and as many threads as the loop server's
+    pool: the reference bench/noop_server.py measures the no-op ceiling with."""
+    return grpc.server(futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="rpc"),
+                       options=SERVER_OPTIONS)
 
 
 def _api_keys(settings: Settings) -> ApiKeys | None:
@@ -107,7 +109,7 @@ def _api_keys(settings: Settings) -> ApiKeys | None:
     return keys
 
 
-def _listen(server: grpc.Server, settings: Settings) -> int:
+def _listen(server: LoopServer, settings: Settings) -> int:
     address = f"{settings.host}:{settings.port}"
     if settings.tls_cert or settings.tls_key:
         with open(settings.tls_key, "rb") as key, open(settings.tls_cert, "rb") as cert:
@@ -139,12 +141,13 @@ def create_server(settings: Settings,
     """The server, listening and serving; `on_storage_failure(error)` hears of a fatal error of
     the storage engine (by default it is logged). Raises CannotStart."""
     keys = _api_keys(settings)
-    server = grpc_server([AuthInterceptor(keys)] if keys else [])
+    server = LoopServer(SERVER_OPTIONS)
     servicer = TrackEventsServicer()
     export_servicer = ExportServicer(servicer)
     services = register(server, [servicer, AdminServicer(servicer), export_servicer,
                                  ImportServicer(servicer), FilterDefinitionServicer(servicer),
-                                 SegmentServicer(servicer)])
+                                 SegmentServicer(servicer)],
+                        *([authenticating(keys)] if keys else []))
     health_servicer = health.HealthServicer()
     _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -8,24 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 from typing import Iterator
-
-import grpc
 
 from ..errors import NotAllowed, NotAuthenticated, TrackstoreError
 from ..event_batch import normalize_scope
 from ..reads.admission import current_tenant
 from .key_file import KeyFile, KeyFileError, Principal, digest
 from .rate_limits import RateLimits
-from .registration import HANDLER_KINDS
-from .status import abort
+from .rpc import abort_with
+from .status import to_status
 
-__all__ = ["ApiKeys", "AuthInterceptor", "KeyFileError", "OPEN_ACCESS", "Principal", "SCHEME",
+__all__ = ["ApiKeys", "authenticating", "KeyFileError", "OPEN_ACCESS", "Principal", "SCHEME",
            "acting_as", "authorize", "authorize_admin", "authorized_scope"]
 
 SCHEME = "epi-single"
-# Health and reflection answer without a key, as load balancers and grpcurl expect.
-OPEN_METHOD_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
 
 
 OPEN_ACCESS = Principal("anonymous", frozenset({"*"}))
@@ -94,44 +91,22 @@ def authorize_admin() -> None:
         )
 
 
-class AuthInterceptor(grpc.ServerInterceptor):
-    """Authenticates every call and makes its principal visible to `authorize`."""
+def authenticating(keys: ApiKeys):
+    """A wrapper for the handlers of the contract's methods (registration.py): each runs as
+    its caller's principal, visible to `authorize`; a call without a valid key, or past its
+    key's rate, is refused before it runs. Health and reflection are not wrapped: they answer
+    without a key, as load balancers and grpcurl expect."""
 
-    def __init__(self, keys: ApiKeys):
-        self._keys = keys
+    def wrap(behavior):
+        @functools.wraps(behavior)
+        async def run(request, context):
+            try:
+                principal = keys.authenticate(context.invocation_metadata())
+            except TrackstoreError as error:  # no key, a wrong one, or one past its rate
+                await abort_with(context, to_status(error))
+            with acting_as(principal):
+                return await behavior(request, context)
 
-    def intercept_service(self, continuation, handler_call_details):
-        handler = continuation(handler_call_details)
-        if handler is None or handler_call_details.method.startswith(OPEN_METHOD_PREFIXES):
-            return handler
-        try:
-            principal = self._keys.authenticate(handler_call_details.invocation_metadata)
-        except TrackstoreError as error:  # no key, a wrong one, or one past its rate
-            refusal = _refuse(error)
-            return _replace_behavior(handler, lambda _behavior: refusal)
-        return _replace_behavior(handler, lambda behavior: _with_principal(behavior, principal))
+        return run
 
-
-def _replace_behavior(handler, wrap):
-    for kind, make_handler in HANDLER_KINDS.values():
-        behavior = getattr(handler, kind)
-        if behavior is not None:
-            return make_handler(
-                wrap(behavior), handler.request_deserializer, handler.response_serializer
-            )
-    return handler
-
-
-def _with_principal(behavior, principal):
-    def run(request, context):
-        with acting_as(principal):
-            return behavior(request, context)
-
-    return run
-
-
-def _refuse(error: TrackstoreError):
-    def run(request, context):
-        abort(context, error)
-
-    return run
+    return wrap

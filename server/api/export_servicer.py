@@ -8,7 +8,8 @@ from ..errors import BadRequest, FieldViolation
 from ..exports.paging import ExportQuery
 from ..imports import service as imports
 from ..limits import MAX_IMPORT_BYTES
-from .servicer import TrackEventsServicer, _with_items, rpc
+from .rpc import rpc
+from .servicer import TrackEventsServicer, _with_items
 
 EXPORT_ITEMS_FIELD = pb.ExportResponse.DESCRIPTOR.fields_by_name["items"].number
 IMPORT_FORMATS = {pb.IMPORT_FORMAT_PROFILESTORE: "profilestore",

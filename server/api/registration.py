@@ -48,8 +48,10 @@ def contract_services() -> list[ServiceDescriptor]:
     return services
 
 
-def method_handlers(service: ServiceDescriptor, servicer) -> dict[str, grpc.RpcMethodHandler]:
-    """Method name -> handler, for every method of `service`."""
+def method_handlers(service: ServiceDescriptor, servicer,
+                    wrap: Callable = lambda behavior: behavior) -> dict[str, grpc.RpcMethodHandler]:
+    """Method name -> handler, for every method of `service`, its behavior wrapped by `wrap`
+    (auth.authenticating)."""
     decoders: dict[str, CodecFactory] = getattr(servicer, "REQUEST_DECODERS", {})
     encoders: dict[str, CodecFactory] = getattr(servicer, "RESPONSE_ENCODERS", {})
     unknown = (decoders.keys() | encoders.keys()) - set(service.methods_by_name)
@@ -69,14 +71,14 @@ def method_handlers(service: ServiceDescriptor, servicer) -> dict[str, grpc.RpcM
         encoder = (encoders[method.name](response) if method.name in encoders
                    else response.SerializeToString)
         _, make = HANDLER_KINDS[(method.client_streaming, method.server_streaming)]
-        handlers[method.name] = make(behavior, request_deserializer=decoder,
+        handlers[method.name] = make(wrap(behavior), request_deserializer=decoder,
                                      response_serializer=encoder)
     return handlers
 
 
 class Undecodable:
     """A request message the server could not parse, in place of the message: the method's
-    `rpc()` wrapper (servicer.py) answers its error, INVALID_ARGUMENT. gRPC itself would answer
+    `rpc()` wrapper (rpc.py) answers its error, INVALID_ARGUMENT. gRPC itself would answer
     a deserializer's exception with INTERNAL, which it is not."""
 
     __slots__ = ("error",)
@@ -103,16 +105,17 @@ def tolerant(decoder: Callable[[bytes], object], message_name: str) -> Callable:
     return decode
 
 
-def register(server: grpc.Server, servicers: list) -> tuple[str, ...]:
-    """Registers every service of the contract with the servicer whose SERVICE it is; returns
-    the full names of the services."""
+def register(server, servicers: list,
+             wrap: Callable = lambda behavior: behavior) -> tuple[str, ...]:
+    """Registers every service of the contract with the servicer whose SERVICE it is, each
+    method's behavior wrapped by `wrap`; returns the full names of the services."""
     by_name = {servicer.SERVICE.full_name: servicer for servicer in servicers}
     names = []
     for service in contract_services():
         servicer = by_name.pop(service.full_name, None)
         if servicer is None:
             raise NotServed(f"no servicer implements {service.full_name}")
-        handlers = method_handlers(service, servicer)
+        handlers = method_handlers(service, servicer, wrap)
         server.add_generic_rpc_handlers(
             (grpc.method_handlers_generic_handler(service.full_name, handlers),))
         server.add_registered_method_handlers(service.full_name, handlers)

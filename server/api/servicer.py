@@ -2,13 +2,11 @@
 result. Registered from the descriptors by registration.py (each servicer's SERVICE)."""
 from __future__ import annotations
 
-import functools
-import time
+import asyncio
 from collections import deque
+from concurrent.futures import Future
 
-import grpc
 from google.protobuf import struct_pb2
-from grpc_status import rpc_status
 
 from trackstore.v1 import admin_pb2 as admin_pb
 from trackstore.v1 import trackevents_pb2 as pb
@@ -16,14 +14,17 @@ from trackstore.v1 import trackevents_pb2 as pb
 from .. import fast_decode
 from ..errors import BadRequest, FieldViolation, Starting
 from ..event_batch import normalize_scope
-from . import access_log
 from .auth import authorize_admin, authorized_scope
-from .registration import Undecodable, preserialized
-from .status import grpc_code, to_status
+from .registration import preserialized
+from .rpc import in_pool, rpc
 
 # A stream keeps at most this many batches waiting for their commit, so a fast client cannot
 # fill the server's memory; the next batch is read once the oldest is durable.
 STREAM_BATCHES_IN_FLIGHT = 64
+# A batch of at most this many bytes is prepared on the event loop: for a few events that costs
+# less than the two thread hand-offs of preparing it on a pool thread; a larger one would hold
+# up every other call on the loop (rpc.py).
+INLINE_BATCH_BYTES = 16 * 1024
 PREVIEW_ITEMS_FIELD = pb.PreviewResponse.DESCRIPTOR.fields_by_name["items"].number
 LIST_ITEMS_FIELD = pb.ListResponse.DESCRIPTOR.fields_by_name["items"].number
 
@@ -44,51 +45,19 @@ def _with_items(message, rows, field: int) -> bytes:
     return message.SerializeToString() + encoded
 
 
-def rpc():
-    """Maps every exception to a status (status.py) and writes one access-log line per call.
-
-    The log holds method, scope, status, duration and row count; never event contents or keys.
-    """
-
-    def decorate(method):
-        @functools.wraps(method)
-        def wrapper(self, request, context):
-            started = time.monotonic()
-            call = {"method": method.__name__, "scope": None, "rows": 0}
-            code = grpc.StatusCode.OK
-            try:
-                return method(self, _decoded(request), context, call)
-            except Exception as error:  # noqa: BLE001 - every error is mapped, none leaks
-                status = to_status(error)
-                code = grpc_code(status)
-                context.abort_with_status(rpc_status.to_status(status))
-            finally:
-                call["status"] = code.name
-                call["ms"] = round((time.monotonic() - started) * 1000, 2)
-                access_log.write(call)
-
-        return wrapper
-
-    return decorate
+async def _prepared(engine, scope: str, request):
+    """The request's events as a batch for the write-ahead log."""
+    size = request.ByteSize()
+    if size <= INLINE_BATCH_BYTES:
+        return engine.prepare(scope, fast_decode.events_of(request), size)
+    return await in_pool(engine.prepare, scope, fast_decode.events_of(request), size)
 
 
-def _decoded(request):
-    """The request, or its stream of messages, raising the BadRequest of a message the server
-    could not parse (registration.Undecodable)."""
-    if type(request) is Undecodable:
-        raise request.error
-    if hasattr(request, "__next__"):  # a client stream
-        return _decoded_stream(request)
-    return request
-
-
-def _decoded_stream(requests):
-    for index, request in enumerate(requests):
-        if type(request) is Undecodable:
-            error = request.error
-            raise BadRequest(f"message {index}: {error.message}", error.violations,
-                             reason=error.reason)
-        yield request
+async def _stored(engine, submitted: Future) -> list[str]:
+    """The TrackIds of a submitted batch once it is durable. A cancelled call stops waiting;
+    the batch is committed all the same (the client retries with the same TrackIds)."""
+    await asyncio.wait((asyncio.wrap_future(submitted),))
+    return engine.stored(submitted)
 
 
 class TrackEventsServicer:
@@ -112,23 +81,24 @@ class TrackEventsServicer:
         return authorized_scope(scope)
 
     @rpc()
-    def Track(self, request, context, call):
+    async def Track(self, request, context, call):
         engine = self._engine()
         scope = self._scope(request.scope, call)
-        track_ids = engine.track(scope, fast_decode.events_of(request), request.ByteSize())
+        batch = await _prepared(engine, scope, request)
+        track_ids = await _stored(engine, engine.submit(batch)) if batch.size else []
         call["rows"] = len(track_ids)
         return pb.TrackResponse(track_ids=track_ids)
 
     @rpc()
-    def TrackStream(self, request_iterator, context, call):
+    async def TrackStream(self, requests, context, call):
         engine = self._engine()
         in_flight: deque = deque()
         track_ids: list[str] = []
-        stored_batches = 0
-        for index, request in enumerate(request_iterator):
+        stored_batches = index = 0
+        async for request in requests:
             scope = self._scope(request.scope, call)
             try:
-                batch = engine.prepare(scope, fast_decode.events_of(request), request.ByteSize())
+                batch = await _prepared(engine, scope, request)
             except BadRequest as error:
                 # Batches before this one may already be durable: say so, so a client can resume.
                 raise BadRequest(
@@ -138,13 +108,14 @@ class TrackEventsServicer:
                      for v in error.violations],
                     reason=error.reason,
                 ) from None
+            index += 1
             if batch.size:
                 in_flight.append(engine.submit(batch))
             while len(in_flight) > STREAM_BATCHES_IN_FLIGHT:
-                track_ids.extend(engine.stored(in_flight.popleft()))
+                track_ids.extend(await _stored(engine, in_flight.popleft()))
                 stored_batches += 1
         while in_flight:
-            track_ids.extend(engine.stored(in_flight.popleft()))
+            track_ids.extend(await _stored(engine, in_flight.popleft()))
         call["rows"] = len(track_ids)
         return pb.TrackStreamResponse(track_ids=track_ids, event_count=len(track_ids))
 

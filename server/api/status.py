@@ -14,7 +14,6 @@ import logging
 import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
-from grpc_status import rpc_status
 
 import querylang
 
@@ -127,10 +126,6 @@ def to_status(error: Exception) -> status_pb2.Status:
         details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
     return status_pb2.Status(code=status_code(error),
                              message=bounded(error.message, MAX_MESSAGE_BYTES), details=details)
-
-
-def abort(context: grpc.ServicerContext, error: Exception):
-    context.abort_with_status(rpc_status.to_status(to_status(error)))
 
 
 _GRPC_CODES = {code.value[0]: code for code in grpc.StatusCode}

@@ -4,13 +4,17 @@ a restart, and a refresh that fails."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 
 import grpc
 import pytest
 
 from segments_support import Api, definition, refused, value, violations
+from trackstore.v1 import export_pb2 as export_pb
+from trackstore.v1 import export_pb2_grpc as export_grpc
 from trackstore.v1 import segments_pb2 as spb
+from trackstore_server.api.loop_server import POOL_THREADS
 from trackstore_client import TrackstoreError
 from trackstore_client.local import LocalServer
 
@@ -282,3 +286,33 @@ def test_each_call_checks_the_scope_of_the_key(start_server, tmp_path):
         with pytest.raises(TrackstoreError) as error:
             api.is_in("d", "shoes")
         assert error.value.code == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_membership_and_track_are_answered_while_every_pool_thread_waits(server, api):
+    """IsInSegment answers on the event loop and Track waits there for its commit, so neither
+    queues behind blocking calls, here client streams the clients leave open, one per pool
+    thread and more (server/api/rpc.py)."""
+    api.track([view("d1", "shoes")])
+    shoes_segment(api)
+    release = threading.Event()
+
+    def first_message_then_wait():
+        yield export_pb.ImportRequest(scope=api.scope, format=export_pb.IMPORT_FORMAT_PROFILESTORE,
+                                      data=b"[]")
+        release.wait(30)
+
+    with server.channel() as channel:
+        stub = export_grpc.ImportServiceStub(channel)
+        imports = [stub.Import.future(first_message_then_wait(), timeout=60)
+                   for _ in range(POOL_THREADS + 4)]
+        try:
+            time.sleep(1.0)  # every pool thread now waits for a stream's next message
+            assert not any(call.done() for call in imports)
+            started = time.monotonic()
+            assert api.is_in("d1", "shoes") == [True]
+            assert api.call("SegmentsOf", device_id="d1").segments == ["shoes"]
+            assert len(api.track([view("d2", "shoes")])) == 1
+            assert time.monotonic() - started < 5
+        finally:
+            release.set()
+        assert all(call.result().imported == 0 for call in imports)

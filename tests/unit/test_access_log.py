@@ -2,8 +2,10 @@
 access logger's level."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import select
 import time
 
 import orjson
@@ -56,3 +58,23 @@ def test_without_direct_lines_they_go_through_logging(caplog):
     with caplog.at_level(logging.INFO, logger=access_log.NAME):
         access_log.write(ENTRY)
     assert [orjson.loads(record.getMessage()) for record in caplog.records] == [ENTRY]
+
+
+def test_a_loops_lines_go_out_together_at_the_end_of_its_turn(direct_to, monkeypatch):
+    writes = []
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: writes.append(data) or real_write(fd, data))
+
+    async def turn():
+        for number in range(300):  # about 27 KB: more than one pipe-atomic write
+            access_log.write_soon(ENTRY | {"rows": number})
+        written_during_the_turn = direct_to.read_text()
+        await asyncio.sleep(0)  # the turn ends
+        return written_during_the_turn
+
+    assert asyncio.run(turn()) == ""
+    lines = direct_to.read_text().splitlines()
+    assert [orjson.loads(line.split(" trackstore.access ", 1)[1])["rows"] for line in lines] == (
+        list(range(300)))
+    assert 1 < len(writes) < 300
+    assert all(len(data) <= select.PIPE_BUF and data.endswith(b"\n") for data in writes)

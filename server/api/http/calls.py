@@ -1,4 +1,4 @@
-"""One HTTP call from request to response, as `rpc()` (servicer.py) is for a gRPC call: the key
+"""One HTTP call from request to response, as `rpc()` (rpc.py) is for a gRPC call: the key
 is authenticated, the route runs, any error becomes its status and body (error_body.py), and one
 access-log line is written (method, scope, status, duration, rows; never contents or keys).
 
