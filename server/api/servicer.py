@@ -15,15 +15,15 @@ from .. import fast_decode
 from ..errors import BadRequest, FieldViolation, Starting
 from ..event_batch import normalize_scope
 from .auth import authorize_admin, authorized_scope
-from .registration import preserialized
+from .registration import Undecodable, preserialized, tolerant
 from .rpc import in_pool, rpc
 
 # A stream keeps at most this many batches waiting for their commit, so a fast client cannot
 # fill the server's memory; the next batch is read once the oldest is durable.
 STREAM_BATCHES_IN_FLIGHT = 64
-# A batch of at most this many bytes is prepared on the event loop: for a few events that costs
-# less than the two thread hand-offs of preparing it on a pool thread; a larger one would hold
-# up every other call on the loop (rpc.py).
+# A batch of at most this many bytes is decoded and prepared on the event loop: for a few events
+# that costs less than the two thread hand-offs of a pool thread; a larger one would hold up
+# every other call on the loop (rpc.py).
 INLINE_BATCH_BYTES = 16 * 1024
 PREVIEW_ITEMS_FIELD = pb.PreviewResponse.DESCRIPTOR.fields_by_name["items"].number
 LIST_ITEMS_FIELD = pb.ListResponse.DESCRIPTOR.fields_by_name["items"].number
@@ -45,12 +45,28 @@ def _with_items(message, rows, field: int) -> bytes:
     return message.SerializeToString() + encoded
 
 
-async def _prepared(engine, scope: str, request):
-    """The request's events as a batch for the write-ahead log."""
-    size = request.ByteSize()
-    if size <= INLINE_BATCH_BYTES:
-        return engine.prepare(scope, fast_decode.events_of(request), size)
-    return await in_pool(engine.prepare, scope, fast_decode.events_of(request), size)
+class Encoded:
+    """A Track or TrackStream message as it arrived, decoded where its size says (`_prepared`):
+    a large one's decoding would hold up every other call on the event loop."""
+
+    __slots__ = ("data", "_decode")
+
+    def __init__(self, data: bytes, decode):
+        self.data = data
+        self._decode = decode
+
+    def decoded(self):
+        """The message; raises the BadRequest of bytes it cannot be."""
+        message = self._decode(self.data)
+        if type(message) is Undecodable:
+            raise message.error
+        return message
+
+
+def encoded(message_class: type):
+    """A request deserializer that leaves the decoding to the method (`Encoded`)."""
+    decode = tolerant(fast_decode.deserializer(message_class), message_class.DESCRIPTOR.full_name)
+    return lambda data: Encoded(data, decode)
 
 
 async def _stored(engine, submitted: Future) -> list[str]:
@@ -62,10 +78,9 @@ async def _stored(engine, submitted: Future) -> list[str]:
 
 class TrackEventsServicer:
     SERVICE = pb.DESCRIPTOR.services_by_name["TrackEventsService"]
-    # Large Track requests are decoded column by column (fast_decode.py); Preview and List
-    # answer their rows already serialized (rows.py).
-    REQUEST_DECODERS = {"Track": fast_decode.deserializer,
-                        "TrackStream": fast_decode.deserializer}
+    # Track requests are decoded by the method (`Encoded`), column by column when large
+    # (fast_decode.py); Preview and List answer their rows already serialized (rows.py).
+    REQUEST_DECODERS = {"Track": encoded, "TrackStream": encoded}
     RESPONSE_ENCODERS = {"Preview": preserialized, "List": preserialized}
 
     def __init__(self):
@@ -80,11 +95,22 @@ class TrackEventsServicer:
         call["scope"] = normalize_scope(scope)
         return authorized_scope(scope)
 
+    async def _prepared(self, engine, request: Encoded, call: dict):
+        """The request's events as a batch for the write-ahead log, decoded and prepared on the
+        event loop when small, else on a pool thread."""
+        if len(request.data) <= INLINE_BATCH_BYTES:
+            return self._prepare(engine, request, call)
+        return await in_pool(self._prepare, engine, request, call)
+
+    def _prepare(self, engine, request: Encoded, call: dict):
+        message = request.decoded()
+        scope = self._scope(message.scope, call)
+        return engine.prepare(scope, fast_decode.events_of(message), len(request.data))
+
     @rpc()
     async def Track(self, request, context, call):
         engine = self._engine()
-        scope = self._scope(request.scope, call)
-        batch = await _prepared(engine, scope, request)
+        batch = await self._prepared(engine, request, call)
         track_ids = await _stored(engine, engine.submit(batch)) if batch.size else []
         call["rows"] = len(track_ids)
         return pb.TrackResponse(track_ids=track_ids)
@@ -96,9 +122,8 @@ class TrackEventsServicer:
         track_ids: list[str] = []
         stored_batches = index = 0
         async for request in requests:
-            scope = self._scope(request.scope, call)
             try:
-                batch = await _prepared(engine, scope, request)
+                batch = await self._prepared(engine, request, call)
             except BadRequest as error:
                 # Batches before this one may already be durable: say so, so a client can resume.
                 raise BadRequest(

@@ -76,7 +76,9 @@ def test_a_stream_batch_too_deep_is_named_by_its_message(served):
     with served.server.channel() as channel:
         answer = call(channel, STREAM, request_bytes(deep_event("user_struct", 1000), 2))
         assert answer.code == grpc.StatusCode.INVALID_ARGUMENT, answer
-        assert answer.message.startswith("message 0: events[2]: User nests deeper than 32")
+        assert answer.message.startswith("batch 0: events[2]: User nests deeper than 32")
+        assert answer.message.endswith("the 0 batches before it are stored")
+        assert answer.fields == ["batch[0].events[2]"]
 
 
 @pytest.mark.parametrize("depth", DEPTHS)
