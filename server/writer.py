@@ -863,9 +863,6 @@ class Writer:
             keys = promoted.load(cursor)
             if self._shredder is not None and self._shredder.due(keys, recent.num_rows):
                 keys = self._shredder.shred(cursor, keys, RECENT_RELATION)
-            if keys != self.promoted:
-                log.info("promoted keys changed in the catalog; now %d", len(keys))
-                self.promoted = keys
             if deletions:  # first: the events tracked again after their deletion stay
                 deleted = self._apply_tombstones(cursor, deletions)
                 condition = "WHERE " + tombstones.recent_condition(RECENT_RELATION, SEQ_COLUMN)
@@ -884,6 +881,11 @@ class Writer:
             if new_values:
                 column_values.insert(cursor, new_values, self._inline_row_limit)
             cursor.execute("COMMIT")
+            # Only now: a read planned with a key's column before the commit made the column
+            # would fail to bind it (a segment refresh beside the first flush that shreds it).
+            if keys != self.promoted:
+                log.info("promoted keys changed in the catalog; now %d", len(keys))
+                self.promoted = keys
             self.values.mark_stored(generation, new_values)
             if self._others is not None:
                 self._others.flushed(flushed_seq)
