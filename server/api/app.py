@@ -147,7 +147,7 @@ def create_server(settings: Settings,
     services = register(server, [servicer, AdminServicer(servicer), export_servicer,
                                  ImportServicer(servicer), FilterDefinitionServicer(servicer),
                                  SegmentServicer(servicer)],
-                        *([authenticating(keys)] if keys else []))
+                        authenticating(keys) if keys else lambda behavior: behavior)
     health_servicer = health.HealthServicer()
     _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

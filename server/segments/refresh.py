@@ -29,8 +29,10 @@ from .tables import MEMBERS_TABLE
 
 log = logging.getLogger(__name__)
 
-# A failed refresh is tried again after this long, or its refresh interval if shorter.
+# A failed refresh is tried again after this long, or its refresh interval if shorter; sooner
+# while the segment has never been computed: it answers "not in" for every device meanwhile.
 FAILED_RETRY_SECONDS = 300.0
+FIRST_FAILED_RETRY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ def is_due(view: SegmentView, definition_etag: str | None, at: dt.datetime) -> b
         return True
     wait = view.segment.refresh_seconds
     if state.last_error:
-        wait = min(wait, FAILED_RETRY_SECONDS)
+        wait = min(wait, FAILED_RETRY_SECONDS if state.generation else FIRST_FAILED_RETRY_SECONDS)
     return at >= state.attempted_at + dt.timedelta(seconds=wait)
 
 
