@@ -21,10 +21,13 @@ from .rpc import in_pool, rpc
 # A stream keeps at most this many batches waiting for their commit, so a fast client cannot
 # fill the server's memory; the next batch is read once the oldest is durable.
 STREAM_BATCHES_IN_FLIGHT = 64
-# A batch of at most this many bytes is decoded and prepared on the event loop: for a few events
-# that costs less than the two thread hand-offs of a pool thread; a larger one would hold up
-# every other call on the loop (rpc.py).
-INLINE_BATCH_BYTES = 16 * 1024
+# A message of at most this many bytes (about 2,000 events of 500 bytes, 5-10 ms of work) is
+# decoded and prepared on the event loop, a larger one on a pool thread. The hand-off cost a
+# TrackStream of 1,000-event messages 10% of its events/s, and moves no stall off the loop:
+# a pool thread preparing holds the GIL, which the loop gets back only every switch interval
+# (5 ms). A larger message on the loop would hold up every other call for longer than that
+# (bench/NOTES.md#one-event-loop-for-every-call).
+INLINE_BATCH_BYTES = 1 << 20
 PREVIEW_ITEMS_FIELD = pb.PreviewResponse.DESCRIPTOR.fields_by_name["items"].number
 LIST_ITEMS_FIELD = pb.ListResponse.DESCRIPTOR.fields_by_name["items"].number
 
