@@ -87,6 +87,13 @@ class Undecodable:
         self.error = error
 
 
+def checked(request):
+    """`request`, unless it is an Undecodable: then raises its BadRequest."""
+    if type(request) is Undecodable:
+        raise request.error
+    return request
+
+
 def tolerant(decoder: Callable[[bytes], object], message_name: str) -> Callable:
     """`decoder`, answering an Undecodable for bytes it refuses (invalid UTF-8 in a string,
     messages nested deeper than protobuf follows, bytes that are not protobuf at all)."""

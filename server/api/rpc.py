@@ -25,7 +25,7 @@ from grpc_status import rpc_status
 
 from ..errors import BadRequest
 from . import access_log
-from .registration import Undecodable
+from .registration import Undecodable, checked
 from .status import grpc_code, to_status
 
 
@@ -80,9 +80,7 @@ def rpc(inline: bool = False):
             view = None
             try:
                 if run is None:  # no coroutine or CallContext of its own: calls are many
-                    if type(request) is Undecodable:  # an inline method is unary
-                        raise request.error
-                    return method(self, request, context, call)
+                    return method(self, checked(request), context, call)  # a unary method
                 view = CallContext(context)
                 return await run(self, _decoded(request), view, call)
             except asyncio.CancelledError:  # the client cancelled, or its deadline passed
@@ -134,11 +132,8 @@ async def abort_with(context: grpc.aio.ServicerContext, status) -> None:
 def _decoded(request):
     """The request, or its stream of messages, raising the BadRequest of a message the server
     could not parse (registration.Undecodable)."""
-    if type(request) is Undecodable:
-        raise request.error
-    if _is_stream(request):
-        return _decoded_stream(request)
-    return request
+    request = checked(request)
+    return _decoded_stream(request) if _is_stream(request) else request
 
 
 def _is_stream(request) -> bool:

@@ -15,7 +15,7 @@ from .. import fast_decode
 from ..errors import BadRequest, FieldViolation, Starting
 from ..event_batch import normalize_scope
 from .auth import authorize_admin, authorized_scope
-from .registration import Undecodable, preserialized, tolerant
+from .registration import checked, preserialized, tolerant
 from .rpc import in_pool, rpc
 
 # A stream keeps at most this many batches waiting for their commit, so a fast client cannot
@@ -60,10 +60,7 @@ class Encoded:
 
     def decoded(self):
         """The message; raises the BadRequest of bytes it cannot be."""
-        message = self._decode(self.data)
-        if type(message) is Undecodable:
-            raise message.error
-        return message
+        return checked(self._decode(self.data))
 
 
 def encoded(message_class: type):

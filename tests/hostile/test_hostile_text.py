@@ -135,6 +135,8 @@ def test_nul_in_ids_names_types_and_scopes_is_refused_naming_the_field(
     ("TrackEventsService.Track", b"\x0a\x01\xff"),  # scope: invalid UTF-8
     ("TrackEventsService.TrackStream", b"\x12\x05\x1a\x03\xed\xa0\x80"),  # a UTF-8 surrogate
     ("TrackEventsService.List", b"\xff\xff\xff"),  # not protobuf at all
+    ("SegmentService.IsInSegment", b"\x12\x02\xc3\x28"),  # answered on the event loop
+    ("SegmentService.SegmentsOf", b"\xff\xff\xff"),
 ])
 def test_bytes_protobuf_cannot_read_are_invalid_argument(channel, name, data):
     answer = call(channel, method(f"trackstore.v1.{name}"), data)
