@@ -93,10 +93,10 @@ def rpc(inline: bool = False):
                 code = grpc_code(status)
                 await abort_with(context, status)
             finally:
+                call["ms"] = round((time.monotonic() - started) * 1000, 2)
                 if view is not None:
                     view.end(cancelled=False)
                 call["status"] = code.name
-                call["ms"] = round((time.monotonic() - started) * 1000, 2)
                 access_log.write_soon(call)
 
         return handler

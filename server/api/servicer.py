@@ -14,7 +14,7 @@ from trackstore.v1 import trackevents_pb2 as pb
 from .. import fast_decode
 from ..errors import BadRequest, FieldViolation, Starting
 from ..event_batch import normalize_scope
-from .auth import authorize_admin, authorized_scope
+from .auth import authorize, authorize_admin
 from .registration import checked, preserialized, tolerant
 from .rpc import in_pool, rpc
 
@@ -92,8 +92,9 @@ class TrackEventsServicer:
         return self.engine
 
     def _scope(self, scope: str, call: dict) -> str:
-        call["scope"] = normalize_scope(scope)
-        return authorized_scope(scope)
+        call["scope"] = scope = normalize_scope(scope)  # logged even when refused below
+        authorize(scope)
+        return scope
 
     async def _prepared(self, engine, request: Encoded, call: dict):
         """The request's events as a batch for the write-ahead log, decoded and prepared on the

@@ -1,65 +1,61 @@
 """Which devices each segment holds, in memory: IsInSegment and SegmentsOf answer from here, with
 no query per call.
 
-A segment's generation is held as the 128-bit MD5 of each DeviceId, split into two sorted,
-aligned uint64 arrays (`upper` sorted, ties by `lower`): 16 bytes per (segment, device) pair. A
-lookup hashes the DeviceId once and binary-searches `upper`. Two different DeviceIds share a
+A segment's generation is held as the 128-bit MD5 of each DeviceId, split into sorted rows of
+two uint64 (upper, lower): 16 bytes per (segment, device) pair, and a fence of every 256th
+upper (1/32 of a byte a pair). A lookup hashes the DeviceId once, binary-searches the fence,
+then the one block of rows it points to. Two different DeviceIds share a
 hash with probability about 2^-128 per pair, so a device outside a segment of n devices is
 answered "in" with probability about n / 2^128 (1M devices: 3e-33); a device inside is never
 answered "out". The hashes are computed by DuckDB (`md5_number`, the digest as a little-endian
 128-bit number, once a row: `md5_number_upper` and `_lower` would digest it twice, and took 8
-times as long) when a generation is loaded from the lake, and in Python (`device_hash`) per
-call: the two agree (tests/unit/test_segment_membership.py).
+times as long) when a generation is loaded from the lake, and per call in C (`_wire.held`, which
+hashes and searches every segment asked about in one call; server/wire/membership.c says why):
+the two agree (tests/unit/test_segment_membership.py).
 
 Each scope's segments are one dict replaced whole on a change, so a lookup reads without a lock.
 """
 from __future__ import annotations
 
-import struct
 import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._wire import FENCE_STRIDE, held
 from ..errors import NotFound
 from .tables import MEMBERS_TABLE
 
-try:  # CPython's own MD5: 0.19 µs a DeviceId against 0.39 through hashlib's OpenSSL
-    from _md5 import md5 as _md5
-except ImportError:  # an interpreter without it
-    from hashlib import md5 as _md5
-
-_EMPTY = np.empty(0, dtype=np.uint64)
-_TWO_WORDS = struct.Struct("<QQ")  # a digest as (lower, upper) little-endian 64-bit words
+_NO_PAIRS = np.empty((0, 2), dtype=np.uint64)
 _LOW_BITS = 2**64 - 1
-
-
-def device_hash(device_id: str) -> tuple[np.uint64, np.uint64]:
-    """The upper and lower 64 bits of DuckDB's md5_number of the DeviceId: its MD5 digest read
-    as a little-endian 128-bit number."""
-    lower, upper = _TWO_WORDS.unpack(_md5(device_id.encode()).digest())
-    return np.uint64(upper), np.uint64(lower)
 
 
 @dataclass(frozen=True)
 class Members:
-    """One generation of a segment's devices, as sorted hashes."""
+    """One generation of a segment's devices: `pairs`, the sorted (upper, lower) rows of their
+    hashes, and `fence`, every FENCE_STRIDE-th upper, which `held` searches first
+    (server/wire/membership.c says why)."""
 
     generation: int
-    upper: np.ndarray = field(default_factory=lambda: _EMPTY)
-    lower: np.ndarray = field(default_factory=lambda: _EMPTY)
+    pairs: np.ndarray = field(default_factory=lambda: _NO_PAIRS)
+    fence: np.ndarray = field(init=False)
 
-    def holds(self, upper: np.uint64, lower: np.uint64) -> bool:
-        index = int(self.upper.searchsorted(upper))
-        while index < len(self.upper) and self.upper[index] == upper:
-            if self.lower[index] == lower:
-                return True
-            index += 1
-        return False
+    def __post_init__(self):
+        object.__setattr__(self, "fence", np.ascontiguousarray(self.pairs[::FENCE_STRIDE, 0]))
+
+    @classmethod
+    def of(cls, generation: int, upper: np.ndarray, lower: np.ndarray) -> "Members":
+        """From the uppers and lowers as two aligned arrays, sorted by (upper, lower)."""
+        return cls(generation, np.ascontiguousarray(np.column_stack((upper, lower)),
+                                                    dtype=np.uint64))
+
+    @property
+    def count(self) -> int:
+        return len(self.pairs)
 
     @property
     def nbytes(self) -> int:
-        return self.upper.nbytes + self.lower.nbytes
+        return self.pairs.nbytes + self.fence.nbytes
 
 
 NOT_COMPUTED = Members(0)
@@ -72,8 +68,7 @@ def load(cursor, scope: str, segment: str, generation: int) -> Members:
         f'FROM (SELECT md5_number("DeviceId") AS h FROM {MEMBERS_TABLE} WHERE "Scope" = ? '
         f'AND "Segment" = ? AND "Generation" = ?) ORDER BY upper, lower',
         [scope, segment, generation]).fetchnumpy()
-    return Members(generation, np.ascontiguousarray(columns["upper"], dtype=np.uint64),
-                   np.ascontiguousarray(columns["lower"], dtype=np.uint64))
+    return Members.of(generation, columns["upper"], columns["lower"])
 
 
 class MembershipIndex:
@@ -120,21 +115,18 @@ class MembershipIndex:
     def is_in(self, scope: str, device_id: str, names: list[str]) -> list[bool]:
         """One answer per name; NotFound for a segment the scope does not have."""
         segments = self._scopes.get(scope, {})
-        upper, lower = device_hash(device_id)
-        answers = []
-        for name in names:
-            members = segments.get(name)
-            if members is None:
-                raise NotFound(f"no segment '{name}' in scope '{scope}'")
-            answers.append(members.holds(upper, lower))
-        return answers
+        try:
+            chosen = [segments[name] for name in names]
+        except KeyError as missing:
+            raise NotFound(f"no segment '{missing.args[0]}' in scope '{scope}'") from None
+        return held(device_id, chosen)
 
     def segments_of(self, scope: str, device_id: str) -> list[str]:
-        upper, lower = device_hash(device_id)
-        return sorted(name for name, members in self._scopes.get(scope, {}).items()
-                      if members.holds(upper, lower))
+        segments = self._scopes.get(scope, {})
+        answers = held(device_id, list(segments.values()))
+        return sorted(name for name, answer in zip(segments, answers) if answer)
 
     def resident(self) -> tuple[int, int]:
         """(pairs held, bytes of their arrays)."""
         held = [m for segments in self._scopes.values() for m in segments.values()]
-        return sum(len(m.upper) for m in held), sum(m.nbytes for m in held)
+        return sum(m.count for m in held), sum(m.nbytes for m in held)

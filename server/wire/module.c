@@ -5,6 +5,7 @@
  *   struct_json.c  google.protobuf.Struct -> JSON text (ingest and event_batch.struct_to_json)
  *   rows.c         result rows -> serialized Structs (Preview and List, server/rows.py)
  *   idset.c        TrackId hashes and their membership tests (server/stored_ids.py)
+ *   membership.c   a DeviceId in segments' sorted hashes (server/segments/membership.py)
  * with json_check.c (the strict JSON checker of ingest) and primitives.c beside them. Each
  * function answers None for whatever it is not sure of, and its caller then takes the
  * ordinary Python path, so this code may be conservative, never lenient.
@@ -38,6 +39,12 @@ static PyMethodDef METHODS[] = {
     {"parts_probe", parts_probe, METH_VARARGS,
      "parts_probe(parts, bits, hashes, found): found[i] = 1 where hashes[i] is in its sorted\n"
      "part, parts[hash >> (64 - bits)]."},
+    {"held", members_holding, METH_VARARGS,
+     "held(device_id: str, members: list) -> list[bool]: whether each segment's Members (`pairs`,\n"
+     "sorted rows of two uint64, and `fence`: every FENCE_STRIDE-th pair's upper) holds the\n"
+     "MD5 of the DeviceId."},
+    {"device_digest", device_digest, METH_VARARGS,
+     "device_digest(device_id: str) -> bytes: the MD5 digest of the DeviceId's UTF-8."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -46,7 +53,9 @@ static struct PyModuleDef MODULE = {PyModuleDef_HEAD_INIT, "_wire", NULL, -1, ME
 PyMODINIT_FUNC PyInit__wire(void) {
     if (!rows_init()) return NULL;
     PyObject *module = PyModule_Create(&MODULE);
-    if (module && !add_wire_constants(module)) Py_CLEAR(module);
+    if (module && (!add_wire_constants(module) ||
+                   PyModule_AddIntConstant(module, "FENCE_STRIDE", FENCE_STRIDE) < 0))
+        Py_CLEAR(module);
     return module;
 }
 

@@ -100,6 +100,10 @@ int json_object_or_null(const uint8_t *s, size_t n);
 /* A serialized google.protobuf.Struct as JSON text, appended to o (struct_json.c). */
 int struct_json(const uint8_t *p, const uint8_t *end, Out *o, int depth);
 
+/* A segment's fence holds every FENCE_STRIDE-th of its sorted hashes (membership.c); exported
+ * to server/segments/membership.py, which builds the fences. */
+#define FENCE_STRIDE 256
+
 /* The module's functions (module.c lists them). */
 PyObject *decode(PyObject *self, PyObject *args);
 PyObject *is_json_object(PyObject *self, PyObject *args);
@@ -111,6 +115,8 @@ PyObject *hash_id_buffers(PyObject *self, PyObject *args);
 PyObject *table_insert(PyObject *self, PyObject *args);
 PyObject *table_probe(PyObject *self, PyObject *args);
 PyObject *parts_probe(PyObject *self, PyObject *args);
+PyObject *members_holding(PyObject *self, PyObject *args);
+PyObject *device_digest(PyObject *self, PyObject *args);
 /* FIELD_NUMBERS, DECODED_COLUMN_FIELDS, TRACK_ID_MAX_CHARS and JSON_MAX_DEPTH on the module
  * (requests.c). */
 int add_wire_constants(PyObject *module);
