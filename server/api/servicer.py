@@ -3,6 +3,7 @@ result. Registered from the descriptors by registration.py (each servicer's SERV
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import deque
 from concurrent.futures import Future
 
@@ -72,8 +73,26 @@ def encoded(message_class: type):
 async def _stored(engine, submitted: Future) -> list[str]:
     """The TrackIds of a submitted batch once it is durable. A cancelled call stops waiting;
     the batch is committed all the same (the client retries with the same TrackIds)."""
-    await asyncio.wait((asyncio.wrap_future(submitted),))
+    durable = asyncio.get_running_loop().create_future()
+    submitted.add_done_callback(functools.partial(_settle_from_thread, durable))
+    await durable
     return engine.stored(submitted)
+
+
+def _settle_from_thread(durable: asyncio.Future, _) -> None:
+    """Settles `durable` on its loop. Not asyncio.wrap_future (nor asyncio.wait on it): their
+    chaining of two futures both ways was a tenth of the event loop's time under batch-1
+    Track calls (bench/NOTES.md#batch-1-on-the-event-loop). A call cancelled meanwhile
+    leaves the batch's own future alone: the writer settles it all the same."""
+    try:
+        durable.get_loop().call_soon_threadsafe(_settle, durable)
+    except RuntimeError:  # the loop has closed: the server stopped, no call waits
+        pass
+
+
+def _settle(durable: asyncio.Future) -> None:
+    if not durable.done():  # a cancelled call's
+        durable.set_result(None)
 
 
 class TrackEventsServicer:

@@ -455,3 +455,46 @@ def test_deleting_an_unflushed_event_needs_no_flush_and_survives_a_kill(start_se
         assert stats["events"] == 9 and stats["pending_deletions"] == 0
     restarted.stop()
     assert stored_track_ids(tmp_path / "data") == set(ids[1:])
+
+
+def test_a_cancelled_track_leaves_its_group_acknowledged(start_server, tmp_path):
+    """Calls cancelled while they wait for the group commit, beside calls that do not: every
+    call not cancelled is acknowledged and stored (a cancelled call must not cancel the batch
+    future its group's writer settles), and a cancelled call's events are stored at most once."""
+    server = start_server()
+    track = server.channel().unary_unary(
+        "/trackstore.v1.TrackEventsService/Track",
+        request_serializer=pb.TrackRequest.SerializeToString,
+        response_deserializer=pb.TrackResponse.FromString)
+    stop = threading.Event()
+
+    def cancelling(worker: int) -> int:
+        sent = 0
+        while not stop.is_set():
+            call = track.future(pb.TrackRequest(scope="default", events=[pb.TrackEvent(
+                track_id=f"cancelled-{worker}-{sent}", event_type="view")]), timeout=30)
+            time.sleep(0.0002 * (sent % 5))  # cancelled before, during and after the commit
+            call.cancel()
+            sent += 1
+        return sent
+
+    def steady(worker: int) -> list[str]:
+        return [track(pb.TrackRequest(scope="default", events=[pb.TrackEvent(
+            track_id=f"steady-{worker}-{i}", event_type="view")]), timeout=10).track_ids[0]
+                for i in range(150)]
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        cancellers = [pool.submit(cancelling, w) for w in range(4)]
+        try:
+            acknowledged = [pool.submit(steady, w) for w in range(4)]
+            steady_ids = {i for done in acknowledged for i in done.result()}
+        finally:
+            stop.set()
+        cancelled_sent = sum(done.result() for done in cancellers)
+    assert len(steady_ids) == 600 and cancelled_sent > 100
+    assert "acknowledging" not in server.log()  # no group failed
+    assert server.stop() == 0
+    stored = stored_track_ids(tmp_path / "data")
+    assert steady_ids <= stored
+    assert {i for i in stored if not i.startswith("steady-")} <= {
+        f"cancelled-{w}-{s}" for w in range(4) for s in range(cancelled_sent)}
