@@ -1,17 +1,16 @@
 """Which devices each segment holds, in memory: IsInSegment and SegmentsOf answer from here, with
 no query per call.
 
-A segment's generation is held as the 128-bit MD5 of each DeviceId, split into sorted rows of
-two uint64 (upper, lower): 16 bytes per (segment, device) pair, and a fence of every 256th
-upper (1/32 of a byte a pair). A lookup hashes the DeviceId once, binary-searches the fence,
-then the one block of rows it points to. Two different DeviceIds share a
-hash with probability about 2^-128 per pair, so a device outside a segment of n devices is
-answered "in" with probability about n / 2^128 (1M devices: 3e-33); a device inside is never
-answered "out". The hashes are computed by DuckDB (`md5_number`, the digest as a little-endian
-128-bit number, once a row: `md5_number_upper` and `_lower` would digest it twice, and took 8
-times as long) when a generation is loaded from the lake, and per call in C (`_wire.held`, which
-hashes and searches every segment asked about in one call; server/wire/membership.c says why):
-the two agree (tests/unit/test_segment_membership.py).
+A segment's generation is held as the 128-bit MD5 of each DeviceId, split into sorted rows of two
+uint64 (upper, lower): 16 bytes per (segment, device) pair, and a fence of every 256th upper (1/32
+of a byte a pair). A lookup hashes the DeviceId once, binary-searches the fence, then the one block
+of rows it points to. Two different DeviceIds share a hash with probability about 2^-128 per pair,
+so a device outside a segment of n devices is answered "in" with probability about n / 2^128 (1M
+devices: 3e-33); a device inside is never answered "out". The hashes are computed by DuckDB
+(`md5_number`, the digest as a little-endian 128-bit number, once a row: `md5_number_upper` and
+`_lower` would digest it twice, and took 8 times as long) when a generation is loaded from the
+lake, and per call in C (`_wire.held`, which hashes and searches every segment asked about in one
+call; server/wire/membership.c says why): the two agree (tests/unit/test_segment_membership.py).
 
 Each scope's segments are one dict replaced whole on a change, so a lookup reads without a lock.
 """
