@@ -136,3 +136,14 @@ def live_data_files(data_dir: pathlib.Path) -> list[str]:
             "SELECT data_file FROM ducklake_list_files(?, 'events')", [LAKE]).fetchall())
     finally:
         conn.close()
+
+
+def kill_in_process(engine) -> None:
+    """Ends an in-process Engine as a kill would: what it acknowledged stays in its write-ahead
+    log only, nothing more reaches the lake, and its connection is closed without
+    Engine.close(). Its writer's threads end too, so none of them is left to flush into the
+    closed connection when the test process exits."""
+    writer = engine._writer
+    writer._guarded_flush = lambda: None  # the kill comes before any further flush
+    writer.close()
+    engine._conn.close()

@@ -12,6 +12,7 @@ from trackstore.v1 import trackevents_pb2 as pb
 from trackstore_server.config import Settings
 from trackstore_server.engine import Engine
 from trackstore_server.lake import EVENTS_TABLE, scalar
+from helpers import kill_in_process
 
 
 def events(ids, value: str = "v") -> list[pb.TrackEvent]:
@@ -66,9 +67,7 @@ def test_retries_restarts_and_deletes_store_each_id_once(settings):
 def test_ids_acknowledged_before_a_kill_are_known_after_replay(settings, tmp_path):
     engine = Engine(Settings(**{**settings.__dict__, "flush_seconds": 600.0}))
     engine.track("shop", events(["a", "b", "c"]))
-    engine._writer._wal.close()  # as if killed: the events are only in the log
-    engine._writer._closed = True
-    engine._conn.close()
+    kill_in_process(engine)  # the events are only in the log
     engine = Engine(settings)
     try:
         engine.track("shop", events(["a", "b", "d"]))
