@@ -127,5 +127,5 @@ class MembershipIndex:
 
     def resident(self) -> tuple[int, int]:
         """(pairs held, bytes of their arrays)."""
-        held = [m for segments in self._scopes.values() for m in segments.values()]
-        return sum(m.count for m in held), sum(m.nbytes for m in held)
+        loaded = [m for segments in self._scopes.values() for m in segments.values()]
+        return sum(m.count for m in loaded), sum(m.nbytes for m in loaded)

@@ -87,21 +87,13 @@ static int device_words(PyObject *device_id, uint64_t *upper, uint64_t *lower) {
     return 1;
 }
 
-/* The first index in [low, high) whose value is not below `key` (high when none is). */
-static size_t lower_bound(const uint64_t *values, size_t low, size_t high, uint64_t key) {
+/* The first index i in [low, high) whose values[i * stride] is not below `key` (high when none
+ * is): stride 1 searches the fence, stride 2 the uppers of the pairs. */
+static size_t lower_bound(const uint64_t *values, size_t stride, size_t low, size_t high,
+                          uint64_t key) {
     while (low < high) {
         size_t middle = low + (high - low) / 2;
-        if (values[middle] < key) low = middle + 1;
-        else high = middle;
-    }
-    return low;
-}
-
-/* The first pair in [low, high) whose upper is not below `key` (high when none is). */
-static size_t pairs_lower_bound(const uint64_t *pairs, size_t low, size_t high, uint64_t key) {
-    while (low < high) {
-        size_t middle = low + (high - low) / 2;
-        if (pairs[2 * middle] < key) low = middle + 1;
+        if (values[middle * stride] < key) low = middle + 1;
         else high = middle;
     }
     return low;
@@ -114,11 +106,10 @@ static size_t pairs_lower_bound(const uint64_t *pairs, size_t low, size_t high, 
  * read for a few seconds stalls the call for about 0.1 ms (bench/NOTES.md#isinsegment-in-c). */
 static int sorted_pairs_hold(const uint64_t *pairs, size_t n, const uint64_t *fence,
                              size_t fences, uint64_t upper, uint64_t lower) {
-    size_t block = lower_bound(fence, 0, fences, upper);
+    size_t block = lower_bound(fence, 1, 0, fences, upper);
     size_t low = block ? (block - 1) * FENCE_STRIDE + 1 : 0;
     size_t high = block < fences ? block * FENCE_STRIDE : n;
-    for (low = pairs_lower_bound(pairs, low, high, upper); low < n && pairs[2 * low] == upper;
-         low++)
+    for (low = lower_bound(pairs, 2, low, high, upper); low < n && pairs[2 * low] == upper; low++)
         if (pairs[2 * low + 1] == lower) return 1;
     return 0;
 }
