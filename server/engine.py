@@ -244,7 +244,7 @@ class Engine:
         cursor = self._conn.cursor()
         try:
             events = self._count_events(cursor)
-            pending = pending_deletions(cursor) + self._writer.tombstones.in_lake_count()
+            pending = self._writer.pending_deletions_read(cursor)
             files = scalar(cursor, "SELECT count(*) FROM ducklake_list_files(?, 'events')", [LAKE])
         finally:
             cursor.close()

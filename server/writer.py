@@ -150,6 +150,9 @@ class Writer:
         # the lake in a flush that took it before, and a deletion sees each event in recent
         # or in the lake.
         self._recent_lock = threading.Lock()
+        # Held by the lake thread from a commit that deletes lake rows tombstones name until
+        # the tombstones no longer name them, so a count of both sees each deletion once.
+        self._moving_deletions = threading.Lock()
         self._seq = 0
         self._flushed_seq = 0  # the watermark of the last flush; lake thread
         # Odd while a flush runs from its snapshot until recent dropped what it flushed; odd
@@ -246,8 +249,15 @@ class Writer:
 
     def pending_deletions(self) -> int:
         """Deletions waiting for compaction: the lake's, as last counted, and the tombstones
-        whose lake rows no commit deleted yet."""
+        whose lake rows no commit deleted yet. Cheap, for the limit a Delete checks: it may
+        count a deletion twice while one moves into the lake (a Delete refused a moment early)."""
         return self._lake_pending + self.tombstones.in_lake_count()
+
+    def pending_deletions_read(self, cursor: duckdb.DuckDBPyConnection) -> int:
+        """Deletions waiting for compaction, each counted once: the lake's delete files, read
+        on `cursor` from the catalog (every server's), and the tombstones naming lake rows."""
+        with self._moving_deletions:
+            return pending_deletions(cursor) + self.tombstones.in_lake_count()
 
     def register_reads(self, cursor: duckdb.DuckDBPyConnection) -> None:
         """Makes the tombstones and the recent events readable by the next statements on
@@ -478,17 +488,18 @@ class Writer:
         if not pending or self._refusal is not None:
             return
         cursor = self._cursor
-        try:
-            cursor.execute("BEGIN")
-            deleted = self._delete_named(cursor, pending)
-            cursor.execute("COMMIT")
-        except Exception:
-            log.exception("deleting %d tombstoned events in the lake failed; the next flush "
-                          "retries", len(pending))
-            rollback(cursor)
-            return
-        self._lake_pending += deleted
-        self.tombstones.settle(pending)
+        with self._moving_deletions:
+            try:
+                cursor.execute("BEGIN")
+                deleted = self._delete_named(cursor, pending)
+                cursor.execute("COMMIT")
+            except Exception:
+                log.exception("deleting %d tombstoned events in the lake failed; the next "
+                              "flush retries", len(pending))
+                rollback(cursor)
+                return
+            self._lake_pending += deleted
+            self.tombstones.settle(pending)
 
     @staticmethod
     def _delete_named(cursor: duckdb.DuckDBPyConnection,
@@ -820,23 +831,26 @@ class Writer:
             # DuckDB scans each chunk separately: many tiny chunks insert several times slower
             # than one (bench/NOTES.md#writer-and-flushes).
             recent = recent.combine_chunks()
-        try:
-            self._lake_pending += self._commit(recent, flushed_seq, deletions)
-        except BaseException as error:
-            if isinstance(error, StoreFormatNewer):
-                self._refusal = error.message
-            self._retry_at = time.monotonic() + (
-                REFUSED_RETRY_SECONDS if self._refusal else FLUSH_RETRY_SECONDS)
-            with self._recent_changed:  # those rows are still unflushed
-                self._unflushed_rows += sum(e.rows for e in entries)
-            raise
-        # The lake holds them now; reads already skip recent rows at or below the watermark.
-        with self._recent_changed:
-            self._recent = [e for e in self._recent if e.seq > flushed_seq]
-            self._recent_rows -= sum(e.rows for e in entries)
-            self._stalled_since = None
-            self._recent_changed.notify_all()
-        self.tombstones.applied(deletions)  # after recent dropped what it flushed
+        # A flush that applies no tombstone moves no deletion: counts need not wait for it.
+        with self._moving_deletions if deletions else contextlib.nullcontext():
+            try:
+                self._lake_pending += self._commit(recent, flushed_seq, deletions)
+            except BaseException as error:
+                if isinstance(error, StoreFormatNewer):
+                    self._refusal = error.message
+                self._retry_at = time.monotonic() + (
+                    REFUSED_RETRY_SECONDS if self._refusal else FLUSH_RETRY_SECONDS)
+                with self._recent_changed:  # those rows are still unflushed
+                    self._unflushed_rows += sum(e.rows for e in entries)
+                raise
+            # The lake holds them now; reads already skip recent rows at or below the
+            # watermark.
+            with self._recent_changed:
+                self._recent = [e for e in self._recent if e.seq > flushed_seq]
+                self._recent_rows -= sum(e.rows for e in entries)
+                self._stalled_since = None
+                self._recent_changed.notify_all()
+            self.tombstones.applied(deletions)  # after recent dropped what it flushed
         self._flushed_seq = flushed_seq
         self._retry_at = 0.0
         self._wal.drop_before(segment)

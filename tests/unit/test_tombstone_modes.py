@@ -137,3 +137,30 @@ def test_deleting_an_event_tracked_again_before_its_first_deletion_reached_the_l
     assert count(engine) == 0
     flush(engine)
     assert count(engine) == 0 and engine.stats()["events"] == 0
+
+
+def test_the_pending_count_never_counts_a_deletion_twice_or_not_at_all(engine):
+    """While deletions move from the tombstones to the lake's delete files (a commit of the lake
+    thread, then the tombstones' update), GetStoreStats counts each once: between the Deletes
+    acknowledged before it began and those acknowledged by its end."""
+    ids = track(engine, "stored", 400)[:300]  # not all: a file with no row left leaves the lake
+    flush(engine)
+    acknowledged = 0
+
+    def delete_all() -> None:
+        nonlocal acknowledged
+        for track_id in ids:
+            engine.delete("shop", track_id)
+            acknowledged += 1
+
+    deleting = threading.Thread(target=delete_all)
+    deleting.start()
+    seen = []
+    while deleting.is_alive():
+        before = acknowledged
+        pending = engine.stats()["pending_deletions"]
+        seen.append((before, pending, acknowledged))
+    deleting.join()
+    assert engine.stats()["pending_deletions"] == len(ids)
+    assert len(seen) > 20
+    assert [s for s in seen if not s[0] <= s[1] <= s[2]] == []
