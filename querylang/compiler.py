@@ -34,6 +34,10 @@ class CompiledQuery:
     # query over the events beyond a bound is exact once it returns `rows` rows (top_by_key.py).
     # With `order_key_output` the SQL returns each row's order key as a hidden last column.
     top_by_key: top_by_key.TopByKey | None = None
+    # Set when the answer is the same whatever rows the table holds: the table is read only
+    # through a `where` that is FALSE (a value the column never held). The server then runs
+    # the SQL over a source with no row instead of the store (reads/plan.py).
+    reads_no_rows: bool = False
 
 
 def compile(query: str, *, schema: Schema = EVENTS_SCHEMA, source_sql: str = '"events"',
@@ -81,7 +85,8 @@ def _compile(parse: Callable[[], ast.Query], inputs: Mapping[str, str], *, schem
             resolved, source_sql=source_sql, now=_now(now), max_rows=max_rows,
             order_key_output=order_key_output)
         compiled = CompiledQuery(sql, params, resolved.columns, _dynamic_paths(resolved),
-                                 _newest_first(resolved, max_rows), pruned, by_key)
+                                 _newest_first(resolved, max_rows), pruned, by_key,
+                                 _reads_no_rows(resolved))
     except RecursionError:
         error = too_deep(_deepest_input(tree) if tree is not None else next(iter(inputs)))
         raise error.with_source(inputs.get(error.input)) from None
@@ -99,6 +104,14 @@ def _newest_first(resolved, max_rows=None):
     if known_values.never_matches(resolved):
         return None
     return newest_first.analyze(resolved, max_rows)
+
+
+def _reads_no_rows(resolved) -> bool:
+    # A FALSE `where` empties the rows of its pipeline from that stage on, whatever came before
+    # it; the answer is then the table's only if no other pipeline (a union's, a join's side)
+    # reads the table too.
+    return (resolved.reads_table and known_values.never_matches(resolved)
+            and not any(inner.reads_table for inner in resolved.nested()))
 
 
 def _dynamic_paths(resolved) -> tuple[tuple[str, tuple], ...]:

@@ -30,6 +30,7 @@ from .errors import BadRequest, FieldViolation, StorageFailed, write_failure
 from .event_batch import EventBatch, NulInText, build_batch, check_text, normalize_scope
 from .lake import EVENTS_TABLE, LAKE, pending_deletions, scalar
 from .limits import DEFAULT_LIST_TOP, MAX_BATCH_DELETE, MAX_LIST_WINDOW, MAX_TRACK_ID_LENGTH
+from .reads.empty_source import EmptySources
 from .reads.known_values import ScopeValues
 from .reads.plan import Compile, ReadPlan, Reads, ScopeSource, sources
 from .reads.queries import QueryResult, QueryRunner
@@ -110,6 +111,7 @@ class Engine:
         # Other servers sharing the catalog store values of the tracked columns too.
         self._values = ScopeValues(self._writer.values,
                                    self._conn.cursor if settings.catalog else None)
+        self._empty_sources = EmptySources(self._conn.cursor)
         self._reads = Reads(
             QueryRunner(self._conn, settings.max_concurrent_queries, settings.max_queued_queries),
             self._values,
@@ -347,7 +349,7 @@ class Engine:
             scope=scope, schema=schema, source=source, prepare=prepare,
             server_id=self._writer.server_id, known=known, known_token=known_token,
             limit_seconds=limit if timeout_seconds is None else min(limit, timeout_seconds),
-            on_cancel=on_cancel,
+            on_cancel=on_cancel, empty_source=functools.partial(self._empty_sources.of, lake_only),
         )
 
     def _count_paths(self, compiled) -> None:

@@ -3,8 +3,9 @@
 A ReadPlan fixes what every statement of a read shares: the schema (with the promoted keys), the
 source SQL confined to the scope, whether the events acknowledged but not yet flushed must be
 registered, the values the tracked columns hold, and one deadline. `Reads.read` then picks the
-strategy the compiler's analysis allows: from the newest events first (newest_first.py), from
-beyond a learned bound on a promoted key (top_by_key.py), or the whole scope; and reads again
+strategy the compiler's analysis allows: no rows when the answer does not depend on them
+(empty_source.py), from the newest events first (newest_first.py), from beyond a learned bound
+on a promoted key (top_by_key.py), or the whole scope; and reads again
 without the known values when they changed meanwhile (known_values.py). Each strategy falls back
 to the whole scope when unsure, so its answer is always the whole scope's answer.
 """
@@ -40,6 +41,9 @@ class ReadPlan:
     limit_seconds: float  # how long the whole read may take
     deadline: float  # time.monotonic() at which it is stopped
     on_cancel: Callable | None  # registers what to do when the client goes away
+    # SQL of the source's columns with no row (empty_source.py), for a query whose answer
+    # does not depend on the rows; None: always read the source.
+    empty_source: Callable[[], str] | None = None
 
     @classmethod
     def starting_now(cls, *, limit_seconds: float, **fields) -> ReadPlan:
@@ -93,6 +97,10 @@ class Reads:
         return result, compiled
 
     def _read(self, plan: ReadPlan, compiled: CompiledQuery, compile_for: Compile) -> QueryResult:
+        if compiled.reads_no_rows and plan.empty_source is not None:
+            # Its SQL reads neither the scope's events nor the recent ones registered for them.
+            empty = replace(plan, prepare=None)
+            return self.run(empty, compile_for(empty, plan.empty_source()))
         if compiled.top_by_key is not None:
             return top_by_key.read(self._bounds, self, plan, compiled, compile_for)
         if compiled.newest_first is not None:

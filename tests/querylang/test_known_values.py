@@ -31,7 +31,7 @@ def compiled(query, known=KNOWN):
 ])
 def test_a_test_for_a_value_never_held_makes_the_query_read_nothing(query):
     result = compiled(query)
-    assert result.pruned and result.newest_first is None
+    assert result.pruned and result.newest_first is None and result.reads_no_rows
     plan = make_connection().execute("EXPLAIN " + result.sql, result.params).fetchall()
     assert "EMPTY_RESULT" in plan[0][1] and "SEQ_SCAN" not in plan[0][1]
 
@@ -53,13 +53,13 @@ def test_a_test_for_a_value_never_held_makes_the_query_read_nothing(query):
 ])
 def test_tests_that_may_hold_or_are_not_filters_are_left_alone(query):
     result = compiled(query)
-    assert not result.pruned
+    assert not result.pruned and not result.reads_no_rows
     assert result.sql == compiled(query, known=None).sql
 
 
 def test_an_absent_value_beside_others_only_drops_its_own_test():
     pruned = compiled("Events | where EventType == 'nope' or EventType == 'click' | take 5")
-    assert pruned.pruned
+    assert pruned.pruned and not pruned.reads_no_rows
     assert pruned.sql == compiled("Events | where EventType == 'click' | take 5").sql
 
 
@@ -103,3 +103,44 @@ def test_answers_are_those_of_the_query_without_known_values(query):
         return sorted(con.execute(result.sql, result.params).fetchall(), key=repr)
 
     assert answer(KNOWN) == answer(None)
+
+
+@pytest.mark.parametrize("query", [
+    "Events | where EventType == 'nope' | union (Events | where City == 'Oslo')",
+    "Events | where EventType == 'nope' | join kind=rightouter (Events | project TrackId) "
+    "on TrackId",
+    "datatable(EventType: string)['a'] | where EventType == 'nope'",
+])
+def test_a_query_reading_the_table_elsewhere_too_reads_its_rows(query):
+    assert not compiled(query).reads_no_rows
+
+
+# Queries whose answer the compiler says is the same whatever rows the table holds.
+WITHOUT_ROWS = [
+    "Events | where EventType == 'nope' | count",
+    "Events | where EventType == 'nope' | summarize count(), dcount(City) by CountryCode",
+    "Events | where EventType in ('x', 'y') and City == 'Oslo' | project TrackId, Payload",
+    "Events | where CountryCode == 'XX' | extend n = 1 | summarize sum(n)",
+    "Events | where false | take 3",
+    "Events | summarize n = count() by City | where false",
+    "Events | where EventType == 'nope' | union (datatable(TrackId: string)['t'])",
+    "Events | where CountryCode == 'XX' | top 3 by EventTime desc",
+]
+
+
+@pytest.mark.parametrize("query", WITHOUT_ROWS)
+def test_such_a_query_answers_the_same_over_a_source_with_no_row(query):
+    """What the server does with reads_no_rows (server/reads/empty_source.py): the same
+    columns, of the same types, with no row, give the same answer and the same result types."""
+    con = make_connection()
+    result = compiled(query)
+    assert result.reads_no_rows
+    columns = con.execute(f"SELECT * FROM {SOURCE} LIMIT 0").description
+    empty = "(SELECT {} LIMIT 0)".format(", ".join(
+        f'CAST(NULL AS {type_code}) AS "{name}"' for name, type_code, *_ in columns))
+    over_empty = querylang.compile(query, source_sql=empty, known=KNOWN)
+    real = con.execute(result.sql, result.params)
+    answer = real.fetchall(), [str(c[1]) for c in real.description]
+    without_rows = con.execute(over_empty.sql, over_empty.params)
+    assert (without_rows.fetchall(), [str(c[1]) for c in without_rows.description]) == answer
+    assert "shop" not in repr(over_empty.params) and "events" not in over_empty.sql
