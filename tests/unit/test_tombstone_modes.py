@@ -162,5 +162,5 @@ def test_the_pending_count_never_counts_a_deletion_twice_or_not_at_all(engine):
         seen.append((before, pending, acknowledged))
     deleting.join()
     assert engine.stats()["pending_deletions"] == len(ids)
-    assert len(seen) > 20
+    assert len(seen) >= 10  # the count was read while the Deletes ran (about 95 times here)
     assert [s for s in seen if not s[0] <= s[1] <= s[2]] == []
