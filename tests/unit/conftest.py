@@ -1,9 +1,10 @@
-"""Fixtures of the unit tests; a module may define its own `lake` with rows in it."""
+"""Fixtures of the unit tests; a module may define its own `lake` or `engine`."""
 from __future__ import annotations
 
 import pytest
 
 from trackstore_server.config import Settings
+from trackstore_server.engine import Engine
 from trackstore_server.store import open_store
 
 
@@ -13,3 +14,12 @@ def lake(tmp_path):
     conn = open_store(Settings(data_dir=str(tmp_path / "data")))
     yield conn
     conn.close()
+
+
+@pytest.fixture
+def engine(tmp_path):
+    """An engine on a store in tmp_path that flushes, merges and compacts only when asked."""
+    engine = Engine(Settings(data_dir=str(tmp_path / "data"), flush_seconds=600,
+                             merge_interval_seconds=0, compaction_interval_seconds=0))
+    yield engine
+    engine.close()

@@ -9,17 +9,8 @@ import time
 import pytest
 
 from trackstore.v1 import trackevents_pb2 as pb
-from trackstore_server.config import Settings
 from trackstore_server.engine import Engine
 from trackstore_server.tombstones import Tombstones
-
-
-@pytest.fixture
-def engine(tmp_path):
-    engine = Engine(Settings(data_dir=str(tmp_path / "data"), flush_seconds=600,
-                             merge_interval_seconds=0, compaction_interval_seconds=0))
-    yield engine
-    engine.close()
 
 
 def track(engine: Engine, prefix: str, n: int = 5) -> list[str]:
