@@ -13,6 +13,7 @@ import os
 import pathlib
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -121,16 +122,19 @@ class NoopServer:
 
 
 class MemorySampler:
-    """Samples the server's RSS every `interval` seconds; peak overall and per phase."""
+    """Samples the server's RSS every `interval` seconds; peak overall and per phase. Also the
+    bytes used on the file system of `disk_path` (the run's work dir), per phase."""
 
-    def __init__(self, pid: int, interval: float = 0.1):
+    def __init__(self, pid: int, interval: float = 0.1, disk_path: pathlib.Path | None = None):
         import psutil
 
         self.process = psutil.Process(pid)
         self.interval = interval
+        self.disk_path = disk_path
         self.peak = 0
         self.phase = "start"
         self.phase_peaks: dict[str, int] = collections.defaultdict(int)
+        self.phase_disk_peaks: dict[str, int] = collections.defaultdict(int)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -157,6 +161,9 @@ class MemorySampler:
             return
         self.peak = max(self.peak, rss)
         self.phase_peaks[self.phase] = max(self.phase_peaks[self.phase], rss)
+        if self.disk_path is not None:
+            used = shutil.disk_usage(self.disk_path).used
+            self.phase_disk_peaks[self.phase] = max(self.phase_disk_peaks[self.phase], used)
 
     def high_water_mark(self) -> int | None:
         """The kernel's own peak (VmHWM), which sampling cannot miss."""
@@ -178,19 +185,24 @@ class MemorySampler:
         self.sample()
         hwm = self.high_water_mark()
         self.stop()
-        return {"peak": self.peak, "hwm": hwm, "phases": dict(self.phase_peaks)}
+        return {"peak": self.peak, "hwm": hwm, "phases": dict(self.phase_peaks),
+                "disk_phases": dict(self.phase_disk_peaks)}
 
 
 def memory_figures(samplings: list[dict]) -> dict:
     """The peaks of the servers sampled in turn (each restart starts a phase "start")."""
     phases: dict[str, int] = {}
+    disk_phases: dict[str, int] = {}
     for sampling in samplings:
         for name, peak in sampling["phases"].items():
             phases[name] = max(phases.get(name, 0), peak)
+        for name, peak in sampling.get("disk_phases", {}).items():
+            disk_phases[name] = max(disk_phases.get(name, 0), peak)
     return {
         "peak_rss_bytes": max(s["peak"] for s in samplings),
         "vm_hwm_bytes": max((s["hwm"] or 0) for s in samplings) or None,
         "phase_peak_rss_bytes": phases,
+        "phase_peak_disk_used_bytes": disk_phases,
     }
 
 
@@ -211,7 +223,7 @@ def serving(run: Run, flags: list[str]) -> Iterator[Live]:
     try:
         server.start()
         run.log(f"server pid {server.pid} on {server.target}, data in {run.data_dir}")
-        sampler = MemorySampler(server.pid).start()
+        sampler = MemorySampler(server.pid, disk_path=run.work).start()
         rpc = Rpc(server.target)
         live = Live(server, rpc, sampler)
         yield live
@@ -222,6 +234,11 @@ def serving(run: Run, flags: list[str]) -> Iterator[Live]:
         if rpc is not None:
             rpc.close()
         server.stop()
+
+
+def disk_bytes(path: pathlib.Path) -> int:
+    """Bytes of the files under `path` as the file system allocates them (what `du` counts)."""
+    return sum(f.stat().st_blocks * 512 for f in path.rglob("*") if f.is_file())
 
 
 def settle(run: Run) -> None:

@@ -70,6 +70,19 @@ def _mb(value):
     return "—" if not value else f"{value / 2**20:,.0f} MiB"
 
 
+def _gb(value):
+    return f"{value / 2**30:,.1f} GiB"
+
+
+def _disk(stats: dict) -> str:
+    """The data directory's size and bytes an event, when the run measured them."""
+    size, events = stats.get("data_dir_bytes"), stats.get("events")
+    if not size:
+        return ""
+    per_event = f", {size / events:,.0f} bytes an event" if events else ""
+    return f" Data directory (catalog, WAL, Parquet files): {_mb(size)}{per_event}."
+
+
 def _header(results: dict) -> list[str]:
     m = results.get("machine", {})
     out = [
@@ -158,7 +171,7 @@ def _load(results: dict) -> list[str]:
             f"generating and encoding {_fmt(load['generate_seconds'])} s, not counted). "
             f"Store after load: {_fmt(store.get('events'))} events in "
             f"{_fmt(store.get('data_files'))} data files. Plain Parquet file: "
-            f"{_mb(load.get('parquet_bytes'))}.")
+            f"{_mb(load.get('parquet_bytes'))}." + _disk(store))
     compaction = results.get("compaction_after_load")
     if compaction and "error" in compaction:
         out += ["", "Compaction after the load (before the queries): failed: "
@@ -169,7 +182,8 @@ def _load(results: dict) -> list[str]:
         out += ["", f"Compaction after the load (before the queries, so they meet the steady "
                 f"state): {_fmt(compaction['seconds'], 1)} s; then {_fmt(stats.get('data_files'))} "
                 f"data files; {len(keys)} promoted keys: "
-                + (", ".join(f"`{k}`" for k in keys) or "none") + "."]
+                + (", ".join(f"`{k}`" for k in keys) or "none") + "." + _disk(stats | {
+                    "data_dir_bytes": compaction.get("data_dir_bytes")})]
     return out + [""]
 
 
@@ -344,6 +358,13 @@ def _memory(results: dict) -> list[str]:
         out += [f"Peak RSS {_mb(mem.get('vm_hwm_bytes') or mem.get('peak_rss_bytes'))} "
                 f"(kernel high-water mark; sampled every 0.1 s: {_mb(mem.get('peak_rss_bytes'))}). "
                 f"Per phase (sampled): {phases}.", ""]
+    before, disk = results.get("disk_used_before_bytes"), mem.get("phase_peak_disk_used_bytes")
+    if before and disk:
+        grown = {name: used - before for name, used in disk.items()}
+        out += [f"Disk used by the run at its peak (the data directory, the Parquet reference and "
+                f"the Arrow stream it is written from; the file system's use above its use before "
+                f"the run, sampled with RSS): {_gb(max(grown.values()))}. Per phase: "
+                + ", ".join(f"{name} {_gb(value)}" for name, value in grown.items()) + ".", ""]
     return out
 
 

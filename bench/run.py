@@ -130,7 +130,7 @@ def _before_restart(run: harness.Run, live: harness.Live, results: dict) -> list
     track_ids = loaded.pop("track_ids")
     results.update(loaded)
     harness.settle(run)
-    results.update(load.store_after(live))
+    results.update(load.store_after(run, live))
     if run.args.compact_after_load:
         results.update(steady_state.measure(run, live))
     live.sampler.enter("preview")
@@ -156,6 +156,7 @@ def main(argv=None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     run = harness.Run(args, generate.Config(events=args.events, seed=args.seed), work, log)
     results = _header(args, argv)
+    results["disk_used_before_bytes"] = shutil.disk_usage(work).used
     try:
         measure(run, results)
     except Exception as error:  # noqa: BLE001 - the report says so

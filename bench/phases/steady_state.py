@@ -6,7 +6,7 @@ import time
 
 import grpc
 
-from harness import Live, Run, error_text
+from harness import Live, Run, disk_bytes, error_text
 from phases import preview
 from suite import LIST_FILTER, LIST_ORDERBY, LIST_TOP, QUERIES
 from trackstore.v1 import admin_pb2 as admin_pb
@@ -31,7 +31,8 @@ def measure(run: Run, live: Live) -> dict:
         began = time.perf_counter()
         response = live.rpc.compact(admin_pb.CompactRequest(), timeout=3600)
         compaction = {"seconds": time.perf_counter() - began,
-                      "server_seconds": response.seconds, "stats": live.rpc.stats()}
+                      "server_seconds": response.seconds, "stats": live.rpc.stats(),
+                      "data_dir_bytes": disk_bytes(run.data_dir)}
         run.log(f"compaction after load: {compaction['seconds']:.1f} s")
     except Exception as error:  # noqa: BLE001 - recorded, the run goes on
         compaction = {"error": error_text(error)}
