@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import duckdb
 
 from .lake import (
-    EVENTS_TABLE, LAKE, METADATA, pending_deletions, rewrite_rows, rollback, scalar,
+    EVENTS_TABLE, LAKE, METADATA, pending_deletions, rewrite_rows, rollback, scalar, table_names,
 )
 from .snapshot_holds import retention_bound
 
@@ -45,9 +45,10 @@ def flush_inlined(cursor: duckdb.DuckDBPyConnection) -> None:
     _call(cursor, "ducklake_flush_inlined_data(?)")
 
 
-def compact(cursor: duckdb.DuckDBPyConnection, inline_row_limit: int, keep_seconds: float,
+def compact(cursor: duckdb.DuckDBPyConnection, inline_row_limit: int,
             pending_before: int | None = None) -> CompactionReport:
-    """`keep_seconds`: how long a replaced file stays readable (merge_small_files);
+    """Moves inlined rows to files and rewrites the files with deletions; the merge of small
+    files follows in slices (merge_some_files), each a task of its own.
     `pending_before`: the pending deletions before the caller's own rewrites (key promotion
     applies deletions too), for the report."""
     started = time.monotonic()
@@ -55,11 +56,8 @@ def compact(cursor: duckdb.DuckDBPyConnection, inline_row_limit: int, keep_secon
     flush_inlined(cursor)
     apply_deletions(cursor, inline_row_limit)
     _call(cursor, "ducklake_rewrite_data_files(?, delete_threshold => 0.0)")
-    merge_small_files(cursor, keep_seconds)
     applied = pending - pending_deletions(cursor)
-    report = CompactionReport(applied, time.monotonic() - started)
-    log.info("compaction applied %d deletions in %.2f s", applied, report.seconds)
-    return report
+    return CompactionReport(applied, time.monotonic() - started)
 
 
 def apply_deletions(cursor: duckdb.DuckDBPyConnection, inline_row_limit: int) -> None:
@@ -108,19 +106,33 @@ def _partitions_with_deletions(cursor: duckdb.DuckDBPyConnection):
         yield scope, start, end
 
 
-def merge_small_files(cursor: duckdb.DuckDBPyConnection, keep_seconds: float) -> None:
-    """Merges small files, then expires the snapshots and removes the files no read can still
-    use (remove_unreadable)."""
+def merge_some_files(cursor: duckdb.DuckDBPyConnection) -> int:
+    """One slice of the merge of small files: in each table, at most one of DuckLake's merges in
+    each of its groups (a partition at one schema version), each into one file of up to its
+    target size. Returns how many data files of the events fewer there are (0: nothing merged).
+
+    A merge of every small file at once was one transaction on the lake thread: at 17M events
+    (210 files) it held flushes for over 30 s, and Track was refused
+    (bench/NOTES.md#merges-in-slices-2026-12-07)."""
+    before = data_files(cursor)
     try:
-        _call(cursor, "ducklake_merge_adjacent_files(?)")
+        for table in sorted(table_names(cursor)):  # the cap needs a table named
+            cap = ", max_compacted_files => 1" if table == "events" else ""  # the others: KBs
+            _call(cursor, f"ducklake_merge_adjacent_files(?, ?{cap})", params=[table])
     except duckdb.Error as error:
         # Seen in DuckLake 1.4 ("Files have different hive partition path"): the merge is an
-        # optimisation, so the snapshot expiry and file cleanup below still run.
+        # optimisation, so the snapshot expiry and file cleanup after it still run.
         if isinstance(error, duckdb.FatalException):
             raise
         log.warning("merging small files failed: %s", str(error).splitlines()[0])
         rollback(cursor)
-    remove_unreadable(cursor, keep_seconds)
+        return 0
+    return before - data_files(cursor)
+
+
+def data_files(cursor: duckdb.DuckDBPyConnection) -> int:
+    """The events table's data files in the current snapshot (a catalog read)."""
+    return scalar(cursor, "SELECT count(*) FROM ducklake_list_files(?, 'events')", [LAKE])
 
 
 def remove_unreadable(cursor: duckdb.DuckDBPyConnection, keep_seconds: float) -> None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import collections
 import errno
 import contextlib
+import dataclasses
 import functools
 import logging
 import pathlib
 import threading
+import time
 import uuid
 from concurrent.futures import Future
 from typing import Callable, Iterator, TypeVar
@@ -106,6 +108,7 @@ class Engine:
                 settings.promote_min_share, settings.max_promoted_keys,
                 settings.shred_min_events, self._queried_paths) if settings.promote_keys else None,
         )
+        self._merging = False  # merging small files beyond the bound, a slice per flush
         self._writer.after_flush = self._merge_when_many_files
         self._set_promoted(keys)
         # Other servers sharing the catalog store values of the tracked columns too.
@@ -200,9 +203,9 @@ class Engine:
             self._writer.run(
                 lambda cursor, w=where, p=params: promoted.fill(cursor, w, p, inline)).result()
         self._writer.run(self._complete_keys).result()
-        return self._writer.run(
+        return self._merged(self._writer.run(
             lambda cursor: compaction.compact(cursor, self.settings.inline_row_limit,
-                                              self._keep_seconds, pending)).result()
+                                              pending)).result())
 
     def _register_keys(self, cursor: duckdb.DuckDBPyConnection) -> None:
         known = promoted.load(cursor)
@@ -370,16 +373,20 @@ class Engine:
             self._flushes_at_last_upkeep = self._writer.flushes
 
     def _merge_when_many_files(self, cursor: duckdb.DuckDBPyConnection) -> None:
-        """Every few flushes: merges small files beyond the bound, or else removes the files
-        no read can use any more (delete files that later deletes replaced pile up)."""
-        if self._writer.flushes % FLUSHES_BETWEEN_FILE_COUNTS:
+        """Every few flushes: merges a slice of the small files beyond the bound (then after
+        every flush until within it), or else removes the files no read can use any more
+        (delete files that later deletes replaced pile up)."""
+        if self._writer.flushes % FLUSHES_BETWEEN_FILE_COUNTS and not self._merging:
             return
-        files = scalar(cursor, "SELECT count(*) FROM ducklake_list_files(?, 'events')", [LAKE])
+        files = compaction.data_files(cursor)
         if files > MAX_DATA_FILES:
-            log.info("%d data files: merging small files", files)
+            if not self._merging:
+                log.info("%d data files: merging small files, a slice after each flush", files)
             with self._writer.rewriting():
-                compaction.merge_small_files(cursor, self._keep_seconds)
+                # Until the files are within the bound, or a slice merges nothing.
+                self._merging = compaction.merge_some_files(cursor) > 0
         else:
+            self._merging = False
             compaction.remove_unreadable(cursor, self._keep_seconds)
 
     def _every(self, seconds: float, job: Callable[[], object], name: str) -> None:
@@ -390,10 +397,23 @@ class Engine:
                 log.exception("scheduled %s failed", name)
 
     def light_compaction(self) -> compaction.CompactionReport:
-        return self._writer.run(
-            lambda cursor: compaction.compact(cursor, self.settings.inline_row_limit,
-                                              self._keep_seconds)
-        ).result()
+        return self._merged(self._writer.run(
+            lambda cursor: compaction.compact(cursor, self.settings.inline_row_limit)).result())
+
+    def _merged(self, report: compaction.CompactionReport) -> compaction.CompactionReport:
+        """After a compaction's rewrites: small files merged one slice per task of the lake
+        thread, so flushes go on between slices (compaction.merge_some_files), then the files
+        no read can use removed. The report's time includes the merges."""
+        started = time.monotonic()
+        slices = self._writer.run(compaction.data_files, rewrites=False).result()
+        while slices > 0 and self._writer.run(compaction.merge_some_files).result() > 0:
+            slices -= 1  # each slice leaves a file fewer at least: flushes cannot keep it going
+        self._writer.run(lambda cursor: compaction.remove_unreadable(cursor, self._keep_seconds),
+                         rewrites=False).result()
+        report = dataclasses.replace(report, seconds=report.seconds + time.monotonic() - started)
+        log.info("compaction applied %d deletions in %.2f s", report.applied_deletions,
+                 report.seconds)
+        return report
 
     @property
     def _keep_seconds(self) -> float:

@@ -60,3 +60,35 @@ def test_replaced_delete_files_leave_the_disk_between_compactions(tmp_path, monk
         assert engine.stats()["pending_deletions"] == 4
     finally:
         engine.close()
+
+
+def test_compaction_merges_small_files_one_slice_per_task(tmp_path, monkeypatch):
+    """Each slice is one DuckLake merge per partition, up to the target file size: here a few
+    files of the one partition, so twelve take several slices, each its own task."""
+    monkeypatch.setattr(engine_module, "MAX_DATA_FILES", 1000)
+    engine = Engine(Settings(data_dir=str(tmp_path / "data"), commit_max_rows=5,
+                             merge_interval_seconds=0, compaction_interval_seconds=0,
+                             promote_keys=False))
+    try:
+        for call in range(12):
+            engine.track("shop", [pb.TrackEvent(track_id=f"{call}-{i}", event_type="view")
+                                  for i in range(5)])
+            engine.on_lake_thread(lambda cursor: None)
+        assert _data_files(engine) == 12
+        largest = engine.on_lake_thread(lambda cursor: scalar(
+            cursor, "SELECT max(data_file_size_bytes) FROM ducklake_list_files(?, 'events')",
+            [LAKE]))
+        engine.on_lake_thread(lambda cursor: cursor.execute(
+            f"CALL {LAKE}.set_option('target_file_size', '{3 * largest} B')"))
+        slices = []
+        merge = engine_module.compaction.merge_some_files
+        monkeypatch.setattr(engine_module.compaction, "merge_some_files",
+                            lambda cursor: slices.append(merge(cursor)) or slices[-1])
+        engine.light_compaction()
+        assert len(slices) >= 4 and slices[-1] == 0
+        # Files below the target are added while the sum is below it: four into one at most.
+        assert all(1 <= fewer <= 3 for fewer in slices[:-1])
+        assert _data_files(engine) == 12 - sum(slices) <= 6
+        assert engine.stats()["events"] == 60
+    finally:
+        engine.close()
