@@ -17,7 +17,7 @@ first operator that could give a column name another meaning (`extend`, `project
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping
+from typing import Container, Mapping
 
 from . import ast
 from .resolve import ResolvedQuery, Stage
@@ -26,8 +26,9 @@ from .resolve import ResolvedQuery, Stage
 _ROW_FILTERS = (ast.Where, ast.Take, ast.Sort, ast.Top)
 _FALSE = ast.Literal(False, type="bool")
 
-# Column name -> every value the column may hold, a missing string as ''.
-KnownValues = Mapping[str, frozenset[str]]
+# Column name -> every value the column may hold, a missing string as ''. Only `in` is asked of
+# a column's values, so a set of hashes may stand for them (a DeviceId's: server/device_ids.py).
+KnownValues = Mapping[str, Container[str]]
 
 
 def prune(rq: ResolvedQuery, known: KnownValues) -> tuple[ResolvedQuery, bool]:
@@ -89,7 +90,7 @@ def _never_true(e: ast.Expr, known) -> bool:
     return False
 
 
-def _values_of(e: ast.Expr, known) -> frozenset[str] | None:
+def _values_of(e: ast.Expr, known) -> Container[str] | None:
     if isinstance(e, ast.ColumnRef) and e.type == "string":
         return known.get(e.name)
     return None

@@ -113,7 +113,8 @@ class Engine:
         self._set_promoted(keys)
         # Other servers sharing the catalog store values of the tracked columns too.
         self._values = ScopeValues(self._writer.values,
-                                   self._conn.cursor if settings.catalog else None)
+                                   self._conn.cursor if settings.catalog else None,
+                                   self._writer.device_ids)
         self._empty_sources = EmptySources(self._conn.cursor)
         self._reads = Reads(
             QueryRunner(self._conn, settings.max_concurrent_queries, settings.max_queued_queries),

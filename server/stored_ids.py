@@ -293,26 +293,49 @@ def last_row_id(cursor) -> int:
     return scalar(cursor, f"SELECT coalesce(max(rowid), -1) FROM {EVENTS_TABLE}")
 
 
-def build(cursor, index: StoredIds) -> None:
+def build(cursor, index: StoredIds, devices: StoredIds | None = None) -> None:
     """Fills the index with every (Scope, TrackId) of the lake, read in one snapshot, and
-    marks it ready. Runs beside acknowledgements (Writer starts it on a thread of its own):
+    marks it ready; and `devices`, in the same pass, with every (Scope, DeviceId)
+    (device_ids.py). Runs beside acknowledgements (Writer starts it on a thread of its own):
     ids acknowledged meanwhile are added to the index as always, and a duplicate check waits
     for it. At 100 million events it reads for tens of seconds (bench/NOTES.md#duplicate-check);
     a server must not make its start wait that long."""
     found: dict[str, list[np.ndarray]] = {}
+    device_hashes: dict[str, list[np.ndarray]] = {}
+    columns = '"Scope", "TrackId"' + (', "DeviceId"' if devices is not None else "")
     cursor.execute("BEGIN")
     try:
         reader = cursor.execute(
-            f'SELECT "Scope", "TrackId" FROM {EVENTS_TABLE}').fetch_record_batch(BUILD_BATCH_ROWS)
+            f'SELECT {columns} FROM {EVENTS_TABLE}').fetch_record_batch(BUILD_BATCH_ROWS)
         for batch in reader:
             hashes = hashes_of(batch.column(1))
             for scope, rows in by_scope(batch.column(0)).items():
                 found.setdefault(scope, []).append(hashes[rows])
+            if devices is not None:
+                _add_devices(device_hashes, batch.column(0), batch.column(2))
         cursor.execute("COMMIT")
     except BaseException:
         rollback(cursor)
         raise
+    if devices is not None:  # first: whoever waits for the TrackIds finds the devices ready
+        devices.replace(device_hashes)
     index.replace(found)
+
+
+def _add_devices(found: dict[str, list[np.ndarray]], scopes: pa.Array, devices: pa.Array) -> None:
+    """The distinct device hashes of a batch, per scope; a scope's arrays are merged into one
+    once there are many, so memory follows the devices, not the events."""
+    present = pc.is_valid(devices)
+    if not pc.all(present).as_py():
+        scopes, devices = scopes.filter(present), devices.filter(present)
+    if not len(devices):
+        return
+    hashes = hashes_of(devices)
+    for scope, rows in by_scope(scopes).items():
+        arrays = found.setdefault(scope, [])
+        arrays.append(np.unique(hashes[rows]))
+        if len(arrays) >= 16:
+            found[scope] = [np.unique(np.concatenate(arrays))]
 
 
 LEARNED_RELATION = "learned_ids"

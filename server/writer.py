@@ -41,7 +41,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import column_values, event_batch, promoted, recent, store, stored_ids, tombstones
+from . import (column_values, device_ids, event_batch, promoted, recent, store, stored_ids,
+               tombstones)
 from .group_commit import GroupCommit, Item
 from .bound_parameters import SCOPE, SERVER, placeholder
 from .deletes import (
@@ -170,6 +171,9 @@ class Writer:
         self.stored_ids = stored_ids.StoredIds()
         self._ids_failed = False  # the build failed: every id is confirmed in the lake
         self._others = stored_ids.OtherServers() if shared_catalog else None
+        # The DeviceIds given to this server, for reads (server/device_ids.py); a shared
+        # catalog's other servers store devices this server never sees.
+        self.device_ids = None if shared_catalog else device_ids.DeviceIds()
         # Deletions acknowledged, not yet in the lake. A server sharing its catalog deletes in
         # the lake at once instead: other servers' reads cannot see its tombstones.
         self.tombstones = Tombstones()
@@ -196,7 +200,7 @@ class Writer:
 
     def insert(self, batch: EventBatch) -> Future:
         """Queues a batch; the future holds its TrackIds once it is durable."""
-        self.values.note(batch.scope, batch.data)  # before a read can see the batch
+        self._note(batch)
         item = Item(batch)
         self._commits.submit(item)
         return item.future
@@ -204,10 +208,16 @@ class Writer:
     def insert_and_wait(self, batch: EventBatch) -> list[str]:
         """`insert(batch).result()`, acknowledged on this thread when no group is being
         written (group_commit.py)."""
-        self.values.note(batch.scope, batch.data)
+        self._note(batch)
         item = Item(batch)
         self._commits.commit(item)
         return item.future.result()
+
+    def _note(self, batch: EventBatch) -> None:
+        """What reads may assume of the batch's columns, before a read can see the batch."""
+        self.values.note(batch.scope, batch.data)
+        if self.device_ids is not None:
+            self.device_ids.note(batch.scope, batch.data)
 
     def delete(self, scope: str, track_id: str) -> Future:
         """Deletes an event on the caller's thread: a tombstone in the log and in memory, which
@@ -352,6 +362,8 @@ class Writer:
                 continue
             table = data if isinstance(data, pa.Table) else event_batch.build_columns(data)
             self.values.note_table(table)
+            if self.device_ids is not None:
+                self.device_ids.note_table(table)
             self.stored_ids.add_rows(table.column("Scope"), table.column("TrackId"))
             replayed += self._add_recent(seq, data)
         if replayed:
@@ -360,7 +372,8 @@ class Writer:
 
     def _build_stored_ids(self, cursor: duckdb.DuckDBPyConnection) -> None:
         try:
-            stored_ids.build(cursor, self.stored_ids)
+            stored_ids.build(cursor, self.stored_ids,
+                             self.device_ids.index if self.device_ids is not None else None)
         except Exception:  # checks of client ids would wait forever: fall back to the lake
             log.exception("building the index of stored TrackIds failed; duplicate checks "
                           "read the lake")
@@ -856,6 +869,8 @@ class Writer:
         self._wal.drop_before(segment)
         self.flushes += 1
         self.stored_ids.maintain()
+        if self.device_ids is not None:
+            self.device_ids.maintain()
 
     def _commit(self, recent: pa.Table, flushed_seq: int,
                 deletions: list[tombstones.Tombstone]) -> int:

@@ -10,6 +10,10 @@ An embedded catalog needs only the values given to this server: DuckDB locks the
 so no other process writes to it, and the lake holds what this server found there at start or
 stored since. A shared catalog adds what other servers stored: the lake table, read again when
 its version moved (column_values.LakeValues).
+
+An embedded catalog also knows every DeviceId of the scope (device_ids.py). New devices arrive
+with nearly every batch, so their generation is checked only when a test found a device
+missing, not whenever a query relied on the other columns' values.
 """
 from __future__ import annotations
 
@@ -18,19 +22,37 @@ from typing import Callable
 from querylang import KnownValues
 
 from ..column_values import GivenValues, LakeValues, combined
+from ..device_ids import DeviceIds
 
 
 class ScopeValues:
-    def __init__(self, given: GivenValues, shared_cursor: Callable[[], object] | None):
+    def __init__(self, given: GivenValues, shared_cursor: Callable[[], object] | None,
+                 devices: DeviceIds | None = None):
         """`given`: the writer's values of the events given to this server. `shared_cursor`: a
-        new cursor on the store, when the catalog is shared with other servers; else None."""
+        new cursor on the store, when the catalog is shared with other servers; else None.
+        `devices`: the writer's DeviceIds of the scopes, on an embedded catalog."""
         self._given = given
         self._shared_cursor = shared_cursor
+        self._devices = devices
         self._lake = LakeValues()
         self.refresh()
 
+    @property
+    def whole_when_taken(self) -> bool:
+        """Whether the values of a scope, when taken, hold every value a read could then see.
+        Only on an embedded catalog: a shared one's values of other servers are read again
+        when a read checks them (`unchanged`)."""
+        return self._shared_cursor is None
+
     def of_scope(self, scope: str) -> tuple[tuple, KnownValues]:
         """(token, column -> every value it may hold) for a read of `scope` starting now."""
+        token, known = self._tracked(scope)
+        devices = self._devices.of_scope(scope) if self._devices is not None else None
+        if devices is not None:
+            known = {**known, "DeviceId": devices}
+        return (token, devices), known
+
+    def _tracked(self, scope: str) -> tuple[tuple, dict]:
         generation, given = self._given.of_scope(scope)
         if self._shared_cursor is None:
             return (None, generation), {c: v for c, v in given.items() if v is not None}
@@ -49,5 +71,6 @@ class ScopeValues:
 
     def unchanged(self, scope: str, token: tuple) -> bool:
         """Whether the values of `scope` are still those of `token` (read after the query)."""
+        tracked, devices = token
         self.refresh()
-        return self.of_scope(scope)[0] == token
+        return self._tracked(scope)[0] == tracked and (devices is None or devices.unchanged())

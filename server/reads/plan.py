@@ -90,14 +90,22 @@ class Reads:
         relied on the known values is kept only if they had not changed when the query ended;
         otherwise the query runs again without them."""
         result = self._read(plan, compiled, compile_for)
+        if self._read_no_rows(plan, compiled) and self._values.whole_when_taken:
+            # Answered from the values alone, as of when they were taken: every event a read
+            # could see then had its values noted, and no row was read after.
+            return result, compiled
         if compiled.pruned and not self._values.unchanged(plan.scope, plan.known_token):
             plan = replace(plan, known=None)
             compiled = compile_for(plan, plan.source)
             result = self._read(plan, compiled, compile_for)
         return result, compiled
 
+    @staticmethod
+    def _read_no_rows(plan: ReadPlan, compiled: CompiledQuery) -> bool:
+        return compiled.reads_no_rows and plan.empty_source is not None
+
     def _read(self, plan: ReadPlan, compiled: CompiledQuery, compile_for: Compile) -> QueryResult:
-        if compiled.reads_no_rows and plan.empty_source is not None:
+        if self._read_no_rows(plan, compiled):
             # Its SQL reads neither the scope's events nor the recent ones registered for them.
             empty = replace(plan, prepare=None)
             return self.run(empty, compile_for(empty, plan.empty_source()))

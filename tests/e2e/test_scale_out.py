@@ -59,5 +59,14 @@ def test_two_servers_share_one_store(start_server, postgres, s3, tmp_path):
         while a.preview("shop", refunds)["items"] != [{"Count": 3}] and time.monotonic() < deadline:
             time.sleep(0.1)
         assert a.preview("shop", refunds)["items"] == [{"Count": 3}]
+        # So must a device new to the store (an embedded catalog's servers rule out devices
+        # they never saw; these two must not).
+        tablets = "Events | where DeviceId == 'tablet-7' | count"
+        assert a.preview("shop", tablets)["items"] == [{"Count": 0}]
+        b.track("shop", [event(i, DeviceId="tablet-7") for i in range(2)])
+        deadline = time.monotonic() + 15
+        while a.preview("shop", tablets)["items"] != [{"Count": 2}] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert a.preview("shop", tablets)["items"] == [{"Count": 2}]
     # Nothing of the store is in the servers' local directories.
     assert not glob.glob(str(tmp_path / "one" / "**" / "*.parquet"), recursive=True)

@@ -1,6 +1,6 @@
 """Through the real server: a test for a value the scope never held answers from the known
 values without a scan, and answers stay exact as new values arrive, are flushed, or were stored
-before the server kept values at all (server/column_values.py)."""
+before the server kept values at all (server/column_values.py, server/device_ids.py)."""
 from __future__ import annotations
 
 from helpers import count, event
@@ -54,3 +54,23 @@ def test_values_survive_a_restart_and_are_filled_in_for_an_older_store(start_ser
         assert count(client, "shop", "EventType == 'pageview'") == 5
         assert count(client, "shop", "CountryCode == 'SE'") == 11
         assert count(client, "shop", "CountryCode == 'DE'") == 0
+
+
+def test_a_device_is_found_from_its_first_event_and_after_a_restart(start_server, tmp_path):
+    data_dir = tmp_path / "data"
+    server = start_server(data_dir=data_dir)
+    with server.client() as client:
+        client.track("shop", [event(i) for i in range(14)])  # device-0 .. device-6
+        assert count(client, "shop", "DeviceId == 'device-3'") == 2
+        assert count(client, "shop", "DeviceId == 'tablet-1'") == 0
+        assert count(client, "shop", "DeviceId in ('tablet-1', 'device-6')") == 2
+        client.track("shop", [event(20, DeviceId="tablet-1")])  # not flushed yet
+        assert count(client, "shop", "DeviceId == 'tablet-1'") == 1
+        assert count(client, "other", "DeviceId == 'tablet-1'") == 0
+    server.stop()
+    restarted = start_server(data_dir=data_dir)
+    with restarted.client() as client:
+        assert count(client, "shop", "DeviceId == 'tablet-1'") == 1
+        assert count(client, "shop", "DeviceId == 'tablet-2'") == 0
+        client.compact()
+        assert count(client, "shop", "DeviceId in ('tablet-1', 'device-0')") == 3
