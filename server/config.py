@@ -56,7 +56,11 @@ class Settings:
     s3_region: str = "us-east-1"
     s3_url_style: str = "path"
     s3_use_ssl: bool = True
-    memory_limit: str = ""
+    # DuckDB's own default is 80% of the machine's memory, which its buffers fill as the store
+    # grows: 7.7 GB of RSS at 50M events (bench/NOTES.md#the-50m-run-2026-12-07). Bounded here,
+    # large sorts and aggregations spill to data_dir/tmp instead; the server's own memory (the
+    # TrackId index, 8 bytes an event; recent events) comes on top.
+    memory_limit: str = "2GB"
     threads: int = 0
     # DuckLake data inlining (inserts of at most this many rows kept in the catalog) is off by
     # default: DuckLake 1.4.4 loses rows from filtered reads once more than 2048 rows are inlined.
@@ -138,7 +142,8 @@ _HELP = {
     "s3_region": "S3 region",
     "s3_url_style": "S3 URL style: path or vhost",
     "s3_use_ssl": "use TLS for S3",
-    "memory_limit": "DuckDB memory limit shared by all queries and ingest, e.g. 4GB",
+    "memory_limit": "DuckDB memory limit shared by all queries, ingest and compaction "
+                    "(default 2GB; beyond it they spill to the data directory)",
     "threads": "DuckDB threads (0: one per core)",
     "inline_row_limit": "inserts up to this many rows are kept in the catalog until flushed",
     "commit_max_rows": "most events held in the write-ahead log before a flush to the lake",

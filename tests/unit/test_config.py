@@ -13,6 +13,7 @@ def test_defaults():
     assert settings.max_pending_deletes == 1_000_000
     assert settings.compaction_interval_seconds == 86_400
     assert settings.preview_timeout_seconds == 120
+    assert settings.memory_limit == "2GB"  # not DuckDB's 80% of the machine
     assert settings.catalog_attach_path.endswith("trackstore-data/catalog.ducklake")
     assert settings.resolved_data_path.endswith("trackstore-data/data/")
 
@@ -22,11 +23,11 @@ def test_precedence_file_env_flags(tmp_path):
     file.write_text('port = 6000\nthreads = 3\nmemory_limit = "1GB"\ns3_use_ssl = false\n')
     settings = config.load(
         flags={"config": str(file), "threads": "4"},
-        environ={"TRACKSTORE_PORT": "7000", "TRACKSTORE_MEMORY_LIMIT": "2GB"},
+        environ={"TRACKSTORE_PORT": "7000", "TRACKSTORE_MEMORY_LIMIT": "3GB"},
     )
     assert settings.port == 7000            # env beats file
     assert settings.threads == 4            # flag beats file
-    assert settings.memory_limit == "2GB"   # env beats file
+    assert settings.memory_limit == "3GB"   # env beats file
     assert settings.s3_use_ssl is False     # file beats default
 
 
@@ -47,3 +48,8 @@ def test_scale_out_paths():
                            environ={})
     assert settings.catalog_attach_path == "postgres:dbname=lake"
     assert settings.resolved_data_path == "s3://b/p/" and settings.uses_s3
+
+
+def test_the_store_runs_with_the_memory_limit(lake):
+    """DuckDB states 2GB (10^9 bytes each) in GiB."""
+    assert lake.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "1.8 GiB"
