@@ -112,6 +112,6 @@ def test_pending_deletions_leave_the_count_when_compaction_rewrites_them(lake):
     from trackstore_server.compaction import compact
 
     _run(lake, ("a", "a4"), ("b", "b4"), ("a", "twice"))
-    assert compact(lake, inline_row_limit=0, keep_seconds=0).applied_deletions == 4
+    assert compact(lake, inline_row_limit=0).applied_deletions == 4
     assert pending_deletions(lake) == 0
     assert len(_ids(lake)) == 41 - 3
