@@ -13,6 +13,16 @@ from trackstore_client import TrackstoreError
 from helpers import event
 
 
+def _eventually(client, query: str, count: int) -> list:
+    """The items of a count query on "shop" once they read `count`, or after 15 s: what the
+    other server flushed reaches this one's reads within its flush interval."""
+    deadline = time.monotonic() + 15
+    while (items := client.preview("shop", query)["items"]) != [{"Count": count}] \
+            and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return items
+
+
 def test_two_servers_share_one_store(start_server, postgres, s3, tmp_path):
     shared = [
         "--catalog", postgres,
@@ -45,28 +55,19 @@ def test_two_servers_share_one_store(start_server, postgres, s3, tmp_path):
         assert "Payload.price:real" in a.stats()["promoted_keys"]
         b.track("shop", [event(i, Payload={"price": 99_999.0 + i}) for i in range(5)])
         query = "Events | where Payload.price > 99990 | count"
-        deadline = time.monotonic() + 15
-        while a.preview("shop", query)["items"] != [{"Count": 5}] and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert a.preview("shop", query)["items"] == [{"Count": 5}]
+        assert _eventually(a, query, 5) == [{"Count": 5}]
         assert b.preview("shop", query)["items"] == [{"Count": 5}]
         # An event type new to the store, tracked on the second server: the first has read
         # the known values of the scope already (no 'refund' there), and must notice the change.
         refunds = "Events | where EventType == 'refund' | count"
         assert a.preview("shop", refunds)["items"] == [{"Count": 0}]
         b.track("shop", [event(i, EventType="refund") for i in range(3)])
-        deadline = time.monotonic() + 15
-        while a.preview("shop", refunds)["items"] != [{"Count": 3}] and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert a.preview("shop", refunds)["items"] == [{"Count": 3}]
+        assert _eventually(a, refunds, 3) == [{"Count": 3}]
         # So must a device new to the store (an embedded catalog's servers rule out devices
         # they never saw; these two must not).
         tablets = "Events | where DeviceId == 'tablet-7' | count"
         assert a.preview("shop", tablets)["items"] == [{"Count": 0}]
         b.track("shop", [event(i, DeviceId="tablet-7") for i in range(2)])
-        deadline = time.monotonic() + 15
-        while a.preview("shop", tablets)["items"] != [{"Count": 2}] and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert a.preview("shop", tablets)["items"] == [{"Count": 2}]
+        assert _eventually(a, tablets, 2) == [{"Count": 2}]
     # Nothing of the store is in the servers' local directories.
     assert not glob.glob(str(tmp_path / "one" / "**" / "*.parquet"), recursive=True)

@@ -23,3 +23,17 @@ def engine(tmp_path):
                              merge_interval_seconds=0, compaction_interval_seconds=0))
     yield engine
     engine.close()
+
+
+@pytest.fixture
+def statements(engine, monkeypatch):
+    """The SQL of every query the engine's reads run."""
+    queries, ran = engine._reads._queries, []
+    run = queries.run
+
+    def recording(sql, *args, **kwargs):
+        ran.append(sql)
+        return run(sql, *args, **kwargs)
+
+    monkeypatch.setattr(queries, "run", recording)
+    return ran

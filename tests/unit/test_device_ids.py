@@ -4,7 +4,6 @@ the lake."""
 from __future__ import annotations
 
 import pyarrow as pa
-import pytest
 
 from trackstore.v1 import trackevents_pb2 as pb
 from trackstore_server.config import Settings
@@ -53,20 +52,6 @@ def test_an_answer_depends_on_the_generation_only_when_a_device_was_ruled_out():
     assert found.unchanged()  # no test relied on a device being missing
     assert not missed.unchanged()
     assert "d9" in devices.of_scope("shop")
-
-
-@pytest.fixture
-def statements(engine, monkeypatch):
-    """The SQL of every query the engine's reads run."""
-    queries, ran = engine._reads._queries, []
-    run = queries.run
-
-    def recording(sql, *args, **kwargs):
-        ran.append(sql)
-        return run(sql, *args, **kwargs)
-
-    monkeypatch.setattr(queries, "run", recording)
-    return ran
 
 
 def track(engine: Engine, devices: list[str], event_type: str = "view") -> None:

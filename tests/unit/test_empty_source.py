@@ -6,24 +6,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from trackstore.v1 import trackevents_pb2 as pb
 from trackstore_server.engine import Engine
-
-
-@pytest.fixture
-def statements(engine, monkeypatch):
-    """The SQL of every query the engine's reads run."""
-    queries, ran = engine._reads._queries, []
-    run = queries.run
-
-    def recording(sql, *args, **kwargs):
-        ran.append(sql)
-        return run(sql, *args, **kwargs)
-
-    monkeypatch.setattr(queries, "run", recording)
-    return ran
 
 
 def track(engine: Engine, event_type: str, n: int, first: int = 0) -> None:
