@@ -117,13 +117,6 @@ class GivenValues:
                 if _add(self._given, (scope, column), values):
                     self.generation += 1
 
-    def note_table(self, table: pa.Table) -> None:
-        """The values of events of any scopes (a replayed log record)."""
-        scopes = table.column("Scope")
-        for scope in pc.unique(scopes).to_pylist():
-            if scope is not None:
-                self.note(scope, table.filter(pc.equal(scopes, scope)))
-
     def of_scope(self, scope: str) -> tuple[int, dict[str, frozenset[str] | None]]:
         """(generation, column -> the values given for the scope or found stored when this
         server started; None: not tracked). Unchanged while the generation is: values stored

@@ -57,13 +57,6 @@ class DeviceIds:
                 self._lately.clear()
             self._lately.update((scope, d) for d in devices)
 
-    def note_table(self, table: pa.Table) -> None:
-        """The devices of events of any scopes (a replayed log record)."""
-        scopes = table.column("Scope")
-        for scope in pc.unique(scopes).to_pylist():
-            if scope is not None:
-                self.note(scope, table.filter(pc.equal(scopes, scope)))
-
     def _add(self, scope: str, hashes: np.ndarray) -> None:
         new = hashes[~self.index.probe(scope, hashes)]
         if len(new):

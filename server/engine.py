@@ -30,7 +30,7 @@ from .config import Settings
 from .cursors import CursorSigner
 from .errors import BadRequest, FieldViolation, StorageFailed, write_failure
 from .event_batch import EventBatch, NulInText, build_batch, check_text, normalize_scope
-from .lake import EVENTS_TABLE, LAKE, pending_deletions, scalar
+from .lake import EVENTS_TABLE, pending_deletions, scalar
 from .limits import DEFAULT_LIST_TOP, MAX_BATCH_DELETE, MAX_LIST_WINDOW, MAX_TRACK_ID_LENGTH
 from .reads.empty_source import EmptySources
 from .reads.known_values import ScopeValues
@@ -251,7 +251,7 @@ class Engine:
         try:
             events = self._count_events(cursor)
             pending = self._writer.pending_deletions_read(cursor)
-            files = scalar(cursor, "SELECT count(*) FROM ducklake_list_files(?, 'events')", [LAKE])
+            files = compaction.data_files(cursor)
         finally:
             cursor.close()
         segment_devices, segment_bytes = self.segments.index.resident()

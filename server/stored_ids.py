@@ -309,10 +309,11 @@ def build(cursor, index: StoredIds, devices: StoredIds | None = None) -> None:
             f'SELECT {columns} FROM {EVENTS_TABLE}').fetch_record_batch(BUILD_BATCH_ROWS)
         for batch in reader:
             hashes = hashes_of(batch.column(1))
-            for scope, rows in by_scope(batch.column(0)).items():
+            rows_by_scope = by_scope(batch.column(0))
+            for scope, rows in rows_by_scope.items():
                 found.setdefault(scope, []).append(hashes[rows])
             if devices is not None:
-                _add_devices(device_hashes, batch.column(0), batch.column(2))
+                _add_devices(device_hashes, rows_by_scope, batch.column(2))
         cursor.execute("COMMIT")
     except BaseException:
         rollback(cursor)
@@ -322,16 +323,13 @@ def build(cursor, index: StoredIds, devices: StoredIds | None = None) -> None:
     index.replace(found)
 
 
-def _add_devices(found: dict[str, list[np.ndarray]], scopes: pa.Array, devices: pa.Array) -> None:
+def _add_devices(found: dict[str, list[np.ndarray]], rows_by_scope: dict[str, np.ndarray],
+                 devices: pa.Array) -> None:
     """The distinct device hashes of a batch, per scope; a scope's arrays are merged into one
-    once there are many, so memory follows the devices, not the events."""
-    present = pc.is_valid(devices)
-    if not pc.all(present).as_py():
-        scopes, devices = scopes.filter(present), devices.filter(present)
-    if not len(devices):
-        return
-    hashes = hashes_of(devices)
-    for scope, rows in by_scope(scopes).items():
+    once there are many, so memory follows the devices, not the events. A missing DeviceId
+    counts as '', which no read rules out anyway (device_ids.ScopeDevices)."""
+    hashes = hashes_of(pc.fill_null(devices, "") if devices.null_count else devices)
+    for scope, rows in rows_by_scope.items():
         arrays = found.setdefault(scope, [])
         arrays.append(np.unique(hashes[rows]))
         if len(arrays) >= 16:

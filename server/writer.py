@@ -40,6 +40,7 @@ from typing import Callable
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import (column_values, device_ids, event_batch, promoted, recent, store, stored_ids,
                tombstones)
@@ -200,7 +201,7 @@ class Writer:
 
     def insert(self, batch: EventBatch) -> Future:
         """Queues a batch; the future holds its TrackIds once it is durable."""
-        self._note(batch)
+        self._note(batch.scope, batch.data)
         item = Item(batch)
         self._commits.submit(item)
         return item.future
@@ -208,16 +209,23 @@ class Writer:
     def insert_and_wait(self, batch: EventBatch) -> list[str]:
         """`insert(batch).result()`, acknowledged on this thread when no group is being
         written (group_commit.py)."""
-        self._note(batch)
+        self._note(batch.scope, batch.data)
         item = Item(batch)
         self._commits.commit(item)
         return item.future.result()
 
-    def _note(self, batch: EventBatch) -> None:
-        """What reads may assume of the batch's columns, before a read can see the batch."""
-        self.values.note(batch.scope, batch.data)
+    def _note(self, scope: str, data: pa.Table | list[list]) -> None:
+        """What reads may assume of a batch's columns, before a read can see the batch."""
+        self.values.note(scope, data)
         if self.device_ids is not None:
-            self.device_ids.note(batch.scope, batch.data)
+            self.device_ids.note(scope, data)
+
+    def _note_table(self, table: pa.Table) -> None:
+        """`_note` for events of any scopes (a replayed log record), split once per scope."""
+        scopes = table.column("Scope")
+        for scope in pc.unique(scopes).to_pylist():
+            if scope is not None:
+                self._note(scope, table.filter(pc.equal(scopes, scope)))
 
     def delete(self, scope: str, track_id: str) -> Future:
         """Deletes an event on the caller's thread: a tombstone in the log and in memory, which
@@ -361,9 +369,7 @@ class Writer:
                 self._drop_rows(entries, recent.rows_of(entries, keys)[0])
                 continue
             table = data if isinstance(data, pa.Table) else event_batch.build_columns(data)
-            self.values.note_table(table)
-            if self.device_ids is not None:
-                self.device_ids.note_table(table)
+            self._note_table(table)
             self.stored_ids.add_rows(table.column("Scope"), table.column("TrackId"))
             replayed += self._add_recent(seq, data)
         if replayed:

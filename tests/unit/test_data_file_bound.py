@@ -12,8 +12,7 @@ from trackstore_server.lake import LAKE, scalar
 
 
 def _data_files(engine: Engine) -> int:
-    return engine.on_lake_thread(lambda cursor: scalar(
-        cursor, "SELECT count(*) FROM ducklake_list_files(?, 'events')", [LAKE]))
+    return engine.on_lake_thread(engine_module.compaction.data_files)
 
 
 def test_many_flushes_merge_small_files_beyond_the_bound(tmp_path, monkeypatch):
