@@ -6,6 +6,8 @@ import pytest
 from trackstore_server.config import Settings
 from trackstore_server.engine import Engine
 from trackstore_server.store import open_store
+from trackstore_server.wal import WriteAheadLog
+from trackstore_server.writer import Writer
 
 
 @pytest.fixture
@@ -37,3 +39,24 @@ def statements(engine, monkeypatch):
 
     monkeypatch.setattr(queries, "run", recording)
     return ran
+
+
+@pytest.fixture
+def replaying(lake, tmp_path):
+    """Starts a writer on a log of the given records (sequence 1, 2, ...) that the lake has not
+    seen: as after a kill between acknowledgement and flush."""
+    writers = []
+
+    def start(*records) -> Writer:
+        log = WriteAheadLog(tmp_path / "wal")
+        for seq, data in enumerate(records, start=1):
+            log.append(seq, data)
+        log.sync()
+        log.close()
+        writers.append(Writer(lake, WriteAheadLog(tmp_path / "wal"), "test-server",
+                              commit_max_rows=100, inline_row_limit=0, flush_seconds=60.0))
+        return writers[-1]
+
+    yield start
+    for writer in writers:
+        writer.close()

@@ -114,19 +114,11 @@ def test_a_store_without_the_table_gets_the_values_of_its_events(lake, monkeypat
     assert len(stored(lake)) == 9
 
 
-def test_replayed_events_have_their_values_noted_and_stored(lake, tmp_path):
-    # A log the lake has not seen: as after a kill between acknowledgement and flush.
-    log = WriteAheadLog(tmp_path / "wal")
-    log.append(1, pa.concat_tables([events("shop", "view").table, events("blog", "read").table]))
-    log.append(2, events("shop", "buy").data)
-    log.sync()
-    log.close()
-    writer = Writer(lake, WriteAheadLog(tmp_path / "wal"), "test-server", commit_max_rows=100,
-                    inline_row_limit=0, flush_seconds=60.0)
-    try:
-        assert writer.values.of_scope("shop")[1]["EventType"] == {"view", "buy"}
-        assert writer.values.of_scope("blog")[1]["EventType"] == {"read"}
-        assert {("shop", "EventType", "view"), ("shop", "EventType", "buy"),
-                ("blog", "EventType", "read")} <= stored(lake)
-    finally:
-        writer.close()
+def test_replayed_events_have_their_values_noted_and_stored(lake, replaying):
+    writer = replaying(
+        pa.concat_tables([events("shop", "view").table, events("blog", "read").table]),
+        events("shop", "buy").data)
+    assert writer.values.of_scope("shop")[1]["EventType"] == {"view", "buy"}
+    assert writer.values.of_scope("blog")[1]["EventType"] == {"read"}
+    assert {("shop", "EventType", "view"), ("shop", "EventType", "buy"),
+            ("blog", "EventType", "read")} <= stored(lake)

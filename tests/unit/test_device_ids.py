@@ -137,27 +137,16 @@ def test_an_answer_from_the_values_alone_is_not_checked_again(engine, statements
     assert len(statements) == 2 and reads_lake(statements)
 
 
-def test_replayed_events_have_their_devices_noted(lake, tmp_path):
-    """A log the lake has not seen, as after a kill between acknowledgement and flush: one
-    record of two scopes, one of a single scope's columns."""
+def test_replayed_events_have_their_devices_noted(replaying):
+    """One record of two scopes, one of a single scope's columns."""
     from trackstore_server.event_batch import build_batch
-    from trackstore_server.wal import WriteAheadLog
-    from trackstore_server.writer import Writer
 
     def batch(scope, *devices):
         return build_batch(scope, [pb.TrackEvent(device_id=d, event_type="view") for d in devices])
 
-    log = WriteAheadLog(tmp_path / "wal")
-    log.append(1, pa.concat_tables([batch("shop", "d1").table, batch("blog", "b1").table]))
-    log.append(2, batch("shop", "d2").data)
-    log.sync()
-    log.close()
-    writer = Writer(lake, WriteAheadLog(tmp_path / "wal"), "test-server", commit_max_rows=100,
-                    inline_row_limit=0, flush_seconds=60.0)
-    try:
-        writer.stored_ids.wait_ready()
-        shop, blog = writer.device_ids.of_scope("shop"), writer.device_ids.of_scope("blog")
-        assert "d1" in shop and "d2" in shop and "b1" not in shop
-        assert "b1" in blog and "d1" not in blog
-    finally:
-        writer.close()
+    writer = replaying(pa.concat_tables([batch("shop", "d1").table, batch("blog", "b1").table]),
+                       batch("shop", "d2").data)
+    writer.stored_ids.wait_ready()
+    shop, blog = writer.device_ids.of_scope("shop"), writer.device_ids.of_scope("blog")
+    assert "d1" in shop and "d2" in shop and "b1" not in shop
+    assert "b1" in blog and "d1" not in blog
