@@ -59,7 +59,8 @@ def _file_options(cursor: duckdb.DuckDBPyConnection, _inline_row_limit: int) -> 
         f"SELECT option_name, value FROM {LAKE}.options() WHERE scope = 'GLOBAL'").fetchall()}
     for name, (value, reported) in FILE_OPTIONS.items():
         if current.get(name) != reported:
-            cursor.execute(f"CALL {LAKE}.set_option({quote_literal(name)}, {int(value)})")
+            literal = quote_literal(value) if isinstance(value, str) else str(int(value))
+            cursor.execute(f"CALL {LAKE}.set_option({quote_literal(name)}, {literal})")
 
 
 def _order_columns(cursor: duckdb.DuckDBPyConnection, _inline_row_limit: int) -> None:
@@ -84,6 +85,7 @@ STEPS: tuple[tuple[int, str, Callable[[duckdb.DuckDBPyConnection, int], None]], 
      promoted.ensure_generations),
     (9, "the tables of filter definitions, segments and their materialisations",
      segment_tables.ensure_tables),
+    (10, "Parquet files compressed with zstd at level 1", _file_options),
 )
 FORMAT_VERSION = STEPS[-1][0]
 # A conflict means another server committed a step: one more attempt per step is enough.

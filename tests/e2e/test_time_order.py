@@ -56,9 +56,11 @@ def test_compaction_writes_each_month_in_time_order(start_server, tmp_path):
 def test_a_store_of_version_1_files_writes_its_new_files_in_version_2(start_server, tmp_path):
     data_dir = tmp_path / "data"
     old = open_store(Settings(data_dir=str(data_dir)))
-    # A store of format 2, made with other options: version 1 and DuckDB's default row groups.
+    # A store of format 2, made with other options: version 1, DuckDB's default row groups and
+    # DuckLake's default compression.
     old.execute(f"CALL {LAKE}.set_option('parquet_version', 1)")
     old.execute(f"CALL {LAKE}.set_option('parquet_row_group_size', 122880)")
+    old.execute(f"CALL {LAKE}.set_option('parquet_compression', 'snappy')")
     old.execute(f'DELETE FROM {STORE_FORMAT_TABLE} WHERE "Version" >= 3')
     old.close()
     server = start_server(data_dir=data_dir)
@@ -69,7 +71,8 @@ def test_a_store_of_version_1_files_writes_its_new_files_in_version_2(start_serv
         client.compact()
         assert count(client, "layout") == 40_000
     server.stop()
-    chunks = _event_time_row_groups(data_dir, "row_group_num_rows, encodings")
-    assert chunks and sum(rows for rows, _ in chunks) == 40_000
-    assert max(rows for rows, _ in chunks) == 16_384
-    assert {encodings for _, encodings in chunks} == {"DELTA_BINARY_PACKED"}
+    chunks = _event_time_row_groups(data_dir, "row_group_num_rows, encodings, compression")
+    assert chunks and sum(rows for rows, _, _ in chunks) == 40_000
+    assert max(rows for rows, _, _ in chunks) == 16_384
+    assert {encodings for _, encodings, _ in chunks} == {"DELTA_BINARY_PACKED"}
+    assert {compression for _, _, compression in chunks} == {"ZSTD"}
