@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 # a read taking its snapshot and its limit starting, the short reads with no limit (the
 # duplicate check, statistics), and clocks of servers sharing a catalog that differ a little.
 SNAPSHOT_MARGIN_SECONDS = 5.0
+# Merges take only the files under this size (into files of up to DuckLake's target size), and
+# the bound on files counts only them: a larger file reads as fast per row, and merging it again
+# with each new flush's file rewrote it after every flush (in a 100M load, 4.5 GB of merges for
+# 1 GB of flushes; bench/NOTES.md#merges-of-small-files-only-2026-12-07). Compaction's own
+# rewrites are what rewrite larger files.
+SMALL_FILE_BYTES = 64 << 20
 
 
 @dataclass
@@ -108,8 +114,9 @@ def _partitions_with_deletions(cursor: duckdb.DuckDBPyConnection):
 
 def merge_some_files(cursor: duckdb.DuckDBPyConnection) -> int:
     """One slice of the merge of small files: in each table, at most one of DuckLake's merges in
-    each of its groups (a partition at one schema version), each into one file of up to its
-    target size. Returns how many data files of the events fewer there are (0: nothing merged).
+    each of its groups (a partition at one schema version), each of files under
+    SMALL_FILE_BYTES into one file of up to its target size. Returns how many data files of the
+    events fewer there are (0: nothing merged).
 
     A merge of every small file at once was one transaction on the lake thread: at 17M events
     (210 files) it held flushes for over 30 s, and Track was refused
@@ -117,8 +124,11 @@ def merge_some_files(cursor: duckdb.DuckDBPyConnection) -> int:
     before = data_files(cursor)
     try:
         for table in sorted(table_names(cursor)):  # the cap needs a table named
-            cap = ", max_compacted_files => 1" if table == "events" else ""  # the others: KBs
-            _call(cursor, f"ducklake_merge_adjacent_files(?, ?{cap})", params=[table])
+            if table == "events":
+                _call(cursor, "ducklake_merge_adjacent_files(?, ?, max_compacted_files => 1, "
+                              "max_file_size => ?)", params=[table, SMALL_FILE_BYTES])
+            else:  # KBs
+                _call(cursor, "ducklake_merge_adjacent_files(?, ?)", params=[table])
     except duckdb.Error as error:
         # Seen in DuckLake 1.4 ("Files have different hive partition path"): the merge is an
         # optimisation, so the snapshot expiry and file cleanup after it still run.
@@ -133,6 +143,12 @@ def merge_some_files(cursor: duckdb.DuckDBPyConnection) -> int:
 def data_files(cursor: duckdb.DuckDBPyConnection) -> int:
     """The events table's data files in the current snapshot (a catalog read)."""
     return scalar(cursor, "SELECT count(*) FROM ducklake_list_files(?, 'events')", [LAKE])
+
+
+def small_data_files(cursor: duckdb.DuckDBPyConnection) -> int:
+    """Those of them under SMALL_FILE_BYTES, which merges take."""
+    return scalar(cursor, "SELECT count(*) FROM ducklake_list_files(?, 'events') "
+                          "WHERE data_file_size_bytes < ?", [LAKE, SMALL_FILE_BYTES])
 
 
 def remove_unreadable(cursor: duckdb.DuckDBPyConnection, keep_seconds: float) -> None:

@@ -47,10 +47,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PROMOTION_SAMPLE_ROWS = 100_000
-# Every read opens each data file of its scope: once a flush leaves more than this many, small
-# files are merged then rather than at the next light compaction. Flushes count them every
-# FLUSHES_BETWEEN_FILE_COUNTS.
-MAX_DATA_FILES = 200
+# Every read opens each data file of its scope: once a flush leaves more than this many small
+# ones (compaction.SMALL_FILE_BYTES), they are merged then rather than at the next light
+# compaction. Flushes count them every FLUSHES_BETWEEN_FILE_COUNTS.
+MAX_SMALL_FILES = 200
 FLUSHES_BETWEEN_FILE_COUNTS = 10
 _NO_SPACE = "No space left on device"  # DuckDB's I/O errors carry the system's text
 
@@ -235,15 +235,15 @@ class Engine:
         # One assignment, so a concurrent read never pairs a schema with another's sources.
         self._read_view = (promoted.schema_with(keys), *sources(
             promoted.lake_select(keys, f'"Scope" = {placeholder(SCOPE)}'),
-            self._writer.recent_source_sql(keys)), self._with_deletions(keys, by_key=False),
-            self._with_deletions(keys, by_key=True))
+            self._writer.recent_source_sql(keys), promoted.column_names(keys)),
+            self._with_deletions(keys, by_key=False), self._with_deletions(keys, by_key=True))
 
     def _with_deletions(self, keys, by_key: bool) -> str:
         """The scope's events, flushed or not, less those the tombstones hide."""
         scope = placeholder(SCOPE)
         hidden = tombstones.lake_condition(scope, self._writer.watermark_sql(), by_key)
         return sources(promoted.lake_select(keys, f'"Scope" = {scope} AND {hidden}'),
-                       self._writer.recent_source_sql(keys))[1]
+                       self._writer.recent_source_sql(keys), promoted.column_names(keys))[1]
 
     @_reporting_storage_failure
     def stats(self) -> dict:
@@ -379,10 +379,10 @@ class Engine:
         (delete files that later deletes replaced pile up)."""
         if self._writer.flushes % FLUSHES_BETWEEN_FILE_COUNTS and not self._merging:
             return
-        files = compaction.data_files(cursor)
-        if files > MAX_DATA_FILES:
+        files = compaction.small_data_files(cursor)
+        if files > MAX_SMALL_FILES:
             if not self._merging:
-                log.info("%d data files: merging small files, a slice after each flush", files)
+                log.info("%d small data files: merging them, a slice after each flush", files)
             with self._writer.rewriting():
                 # Until the files are within the bound, or a slice merges nothing.
                 self._merging = compaction.merge_some_files(cursor) > 0
@@ -406,7 +406,7 @@ class Engine:
         thread, so flushes go on between slices (compaction.merge_some_files), then the files
         no read can use removed. The report's time includes the merges."""
         started = time.monotonic()
-        slices = self._writer.run(compaction.data_files, rewrites=False).result()
+        slices = self._writer.run(compaction.small_data_files, rewrites=False).result()
         while slices > 0 and self._writer.run(compaction.merge_some_files).result() > 0:
             slices -= 1  # each slice leaves a file fewer at least: flushes cannot keep it going
         self._writer.run(lambda cursor: compaction.remove_unreadable(cursor, self._keep_seconds),

@@ -1,7 +1,8 @@
-"""Flushes that leave more data files than the bound merge the small files at once, without
-waiting for the light compaction's timer."""
+"""Flushes that leave more small data files than the bound merge them at once, without waiting
+for the light compaction's timer; merges never take a file of the small-file size or more."""
 from __future__ import annotations
 
+import os
 import time
 
 from trackstore.v1 import trackevents_pb2 as pb
@@ -15,8 +16,14 @@ def _data_files(engine: Engine) -> int:
     return engine.on_lake_thread(engine_module.compaction.data_files)
 
 
+def _file_sizes(engine: Engine) -> dict[str, int]:
+    return dict(engine.on_lake_thread(lambda cursor: cursor.execute(
+        "SELECT data_file, data_file_size_bytes FROM ducklake_list_files(?, 'events')",
+        [LAKE]).fetchall()))
+
+
 def test_many_flushes_merge_small_files_beyond_the_bound(tmp_path, monkeypatch):
-    monkeypatch.setattr(engine_module, "MAX_DATA_FILES", 6)
+    monkeypatch.setattr(engine_module, "MAX_SMALL_FILES", 6)
     monkeypatch.setattr(engine_module, "FLUSHES_BETWEEN_FILE_COUNTS", 4)
     engine = Engine(Settings(data_dir=str(tmp_path / "data"), commit_max_rows=5,
                              merge_interval_seconds=0, compaction_interval_seconds=0,
@@ -64,7 +71,7 @@ def test_replaced_delete_files_leave_the_disk_between_compactions(tmp_path, monk
 def test_compaction_merges_small_files_one_slice_per_task(tmp_path, monkeypatch):
     """Each slice is one DuckLake merge per partition, up to the target file size: here a few
     files of the one partition, so twelve take several slices, each its own task."""
-    monkeypatch.setattr(engine_module, "MAX_DATA_FILES", 1000)
+    monkeypatch.setattr(engine_module, "MAX_SMALL_FILES", 1000)
     engine = Engine(Settings(data_dir=str(tmp_path / "data"), commit_max_rows=5,
                              merge_interval_seconds=0, compaction_interval_seconds=0,
                              promote_keys=False))
@@ -89,5 +96,34 @@ def test_compaction_merges_small_files_one_slice_per_task(tmp_path, monkeypatch)
         assert all(1 <= fewer <= 3 for fewer in slices[:-1])
         assert _data_files(engine) == 12 - sum(slices) <= 6
         assert engine.stats()["events"] == 60
+    finally:
+        engine.close()
+
+
+def test_merges_leave_files_of_the_small_file_size_or_more_alone(tmp_path, monkeypatch):
+    """Merging a large file again with each new small one rewrote it after every flush."""
+    monkeypatch.setattr(engine_module, "MAX_SMALL_FILES", 1000)
+    engine = Engine(Settings(data_dir=str(tmp_path / "data"), commit_max_rows=5,
+                             merge_interval_seconds=0, compaction_interval_seconds=0,
+                             promote_keys=False))
+    try:
+        engine.track("shop", [pb.TrackEvent(track_id=f"large-{i}", event_type="view",
+                                            page_title=os.urandom(20_000).hex())
+                              for i in range(5)])
+        engine.on_lake_thread(lambda cursor: None)
+        (large, large_size), = _file_sizes(engine).items()
+        for call in range(6):
+            engine.track("shop", [pb.TrackEvent(track_id=f"{call}-{i}", event_type="view")
+                                  for i in range(5)])
+            engine.on_lake_thread(lambda cursor: None)
+        small = [size for path, size in _file_sizes(engine).items() if path != large]
+        assert len(small) == 6 and 6 * max(small) < large_size
+        monkeypatch.setattr(engine_module.compaction, "SMALL_FILE_BYTES", large_size)
+        assert engine.on_lake_thread(engine_module.compaction.small_data_files) == 6
+        engine.light_compaction()
+        after = _file_sizes(engine)
+        # The six small files became one; the large one was not rewritten.
+        assert len(after) == 2 and after[large] == large_size
+        assert engine.stats()["events"] == 35
     finally:
         engine.close()
