@@ -16,8 +16,10 @@ from dataclasses import dataclass, replace
 from typing import Callable, TypeVar
 
 from querylang import CompiledQuery, KnownValues, Schema
+from querylang.sqlgen import quote_ident
 
 from ..bound_parameters import SCOPE, SERVER
+from ..promoted import SCAN_FIRST
 from . import newest_first, top_by_key
 from .known_values import ScopeValues
 from .queries import QueryResult, QueryRunner
@@ -66,13 +68,20 @@ class ScopeSource:
     params: dict
 
 
-def sources(lake_select: str, recent_source_sql: str) -> tuple[str, str]:
+def sources(lake_select: str, recent_source_sql: str, columns: list[str]) -> tuple[str, str]:
     """What a compiled query reads instead of the table, confined to the scope the server binds,
     so no text a user wrote can widen what a query sees: the lake alone (`lake_select`, the
     scope's stored rows, promoted.lake_select), and the lake with the acknowledged events not
     yet flushed (`recent_source_sql`, writer.Writer.recent_source_sql). The second costs more
-    (bench/NOTES.md#recent-reads), so a read takes it only while there are such events."""
-    return f"({lake_select})", f"({lake_select} UNION ALL {recent_source_sql})"
+    (bench/NOTES.md#recent-reads), so a read takes it only while there are such events.
+
+    Both give the table's `columns` in order; inside, every UNION ALL begins with
+    promoted.SCAN_FIRST (lake_select's order), the column DuckDB reads for a count."""
+    listed = ", ".join(quote_ident(name) for name in columns)
+    first = quote_ident(SCAN_FIRST)
+    recent = f"SELECT {first}, * EXCLUDE ({first}) FROM ({recent_source_sql})"
+    return (f"(SELECT {listed} FROM ({lake_select}))",
+            f"(SELECT {listed} FROM ({lake_select} UNION ALL {recent}))")
 
 
 class Reads:
