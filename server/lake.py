@@ -38,8 +38,8 @@ ROW_GROUP_SIZE = 16_384
 # strings as one block of lengths then one of bytes (DELTA_BINARY_PACKED,
 # DELTA_LENGTH_BYTE_ARRAY), which decode faster than version 1's plain encoding, and the flush's
 # INSERT costs the same (bench/NOTES.md#lake-layout). zstd at level 1 writes files 42% smaller
-# than DuckLake's default, snappy, in the same time, and they read as fast (bench/NOTES.md#
-# zstd-files): the Payload JSON text is most of an event's bytes.
+# than DuckLake's default, snappy, in the same time, and they read as fast: the Payload JSON
+# text is most of an event's bytes (bench/NOTES.md#zstd-files-2026-12-07).
 FILE_OPTIONS = {  # name: (the value to set, the value options() reports once it is set)
     "parquet_row_group_size": (ROW_GROUP_SIZE, str(ROW_GROUP_SIZE)),
     "parquet_version": (2, "V2"),
