@@ -430,10 +430,16 @@ class Engine:
 
     @contextlib.contextmanager
     def lake_cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor of the caller's own on the store, for one thread's work."""
+        """A cursor of the caller's own on the store, for one thread's work. A fatal error in
+        that work is reported as the engine's own methods report one: DuckDB has invalidated
+        the database, and a segment write that met one left the server answering INTERNAL to
+        every later call."""
         cursor = self._conn.cursor()
         try:
             yield cursor
+        except duckdb.FatalException as error:
+            self._on_storage_failure(error)
+            raise StorageFailed() from None
         finally:
             cursor.close()
 

@@ -60,3 +60,4 @@ def test_a_count_through_the_read_sources_reads_the_scan_first_column(tmp_path):
             assert promoted.SCAN_FIRST in scanned and "TrackId" not in scanned
     finally:
         engine.close()
+

@@ -1,0 +1,29 @@
+"""Engine.lake_cursor, the cursor the segments and exports services work on."""
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from trackstore_server.config import Settings
+from trackstore_server.engine import Engine
+from trackstore_server.errors import StorageFailed
+
+
+def test_a_fatal_error_on_a_services_cursor_is_reported_as_a_storage_failure(tmp_path):
+    """The segments and exports work on cursors of their own (Engine.lake_cursor): DuckDB's
+    fatal error there ends the server as one in the engine's own methods does."""
+    reported = []
+    engine = Engine(Settings(data_dir=str(tmp_path / "data"), merge_interval_seconds=0,
+                             compaction_interval_seconds=0), reported.append)
+    try:
+        with pytest.raises(StorageFailed):
+            with engine.lake_cursor() as cursor:
+                cursor.execute("SELECT 1")
+                raise duckdb.FatalException("database has been invalidated")
+        assert [str(error) for error in reported] == ["database has been invalidated"]
+        with engine.lake_cursor() as cursor:  # other errors pass through as they are
+            with pytest.raises(duckdb.CatalogException):
+                cursor.execute("SELECT * FROM no_such_table")
+        assert len(reported) == 1
+    finally:
+        engine.close()
