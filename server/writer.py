@@ -40,7 +40,6 @@ from typing import Callable
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from . import (column_values, device_ids, event_batch, promoted, recent, store, stored_ids,
                tombstones)
@@ -222,10 +221,8 @@ class Writer:
 
     def _note_table(self, table: pa.Table) -> None:
         """`_note` for events of any scopes (a replayed log record), split once per scope."""
-        scopes = table.column("Scope")
-        for scope in pc.unique(scopes).to_pylist():
-            if scope is not None:
-                self._note(scope, table.filter(pc.equal(scopes, scope)))
+        for scope, rows in stored_ids.by_scope(table.column("Scope")).items():
+            self._note(scope, table.take(rows))
 
     def delete(self, scope: str, track_id: str) -> Future:
         """Deletes an event on the caller's thread: a tombstone in the log and in memory, which
