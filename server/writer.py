@@ -828,6 +828,15 @@ class Writer:
         with self._recent_lock:  # no event leaves recent but by this flush meanwhile
             try:
                 self._flush_held()
+            except BaseException as error:
+                # Whatever failed (the log's rotation too, on a full or vanished disk), the
+                # next try waits: a failure that repeats at once kept this thread busy
+                # writing its traceback.
+                if isinstance(error, StoreFormatNewer):
+                    self._refusal = error.message
+                self._retry_at = time.monotonic() + (
+                    REFUSED_RETRY_SECONDS if self._refusal else FLUSH_RETRY_SECONDS)
+                raise
             finally:
                 with self._log_lock:
                     self._flush_phase += self._flush_phase % 2
@@ -851,11 +860,7 @@ class Writer:
         with self._moving_deletions if deletions else contextlib.nullcontext():
             try:
                 self._lake_pending += self._commit(recent, flushed_seq, deletions)
-            except BaseException as error:
-                if isinstance(error, StoreFormatNewer):
-                    self._refusal = error.message
-                self._retry_at = time.monotonic() + (
-                    REFUSED_RETRY_SECONDS if self._refusal else FLUSH_RETRY_SECONDS)
+            except BaseException:
                 with self._recent_changed:  # those rows are still unflushed
                     self._unflushed_rows += sum(e.rows for e in entries)
                 raise

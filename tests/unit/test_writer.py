@@ -159,6 +159,25 @@ def test_failing_flushes_refuse_inserts_once_recent_is_full_then_recover(
     assert lake_rows(lake) == acknowledged == 400
 
 
+def test_a_flush_whose_log_rotation_fails_waits_before_it_tries_again(
+        make_writer, lake, monkeypatch):
+    writer = make_writer(flush_seconds=0.01)
+    real_rotate, rotations = writer._wal.rotate, []
+
+    def failing_rotate():
+        rotations.append(time.monotonic())
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer._wal, "rotate", failing_rotate)
+    writer.insert(batch(3)).result(WAIT)
+    wait_until(lambda: rotations)
+    time.sleep(0.5)
+    assert len(rotations) == 1  # not a retry every few microseconds
+    monkeypatch.setattr(writer._wal, "rotate", real_rotate)
+    wait_until(lambda: writer.flushes >= 1)  # the retry, a second after the failure
+    assert lake_rows(lake) == 3
+
+
 def test_a_group_of_small_and_large_batches_keeps_every_event_in_order():
     from trackstore_server import event_batch
 
