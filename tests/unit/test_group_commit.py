@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from trackstore_server.errors import ShuttingDown
+from trackstore_server import group_commit
 from trackstore_server.group_commit import GroupCommit, Item
 
 WAIT = 10.0
@@ -107,3 +108,76 @@ def test_close_acknowledges_what_is_queued_then_refuses():
         commits.commit(Item("late"))
     with pytest.raises(ShuttingDown):
         commits.submit(Item("late"))
+
+
+class GatedRecorder(Recorder):
+    """A Recorder whose first turn, once `entered` is set, waits for `gate`, so that later
+    items queue behind it."""
+
+    def __init__(self):
+        super().__init__()
+        self.entered, self.gate = threading.Event(), threading.Event()
+
+    def __call__(self, group: list[Item]) -> None:
+        if not self.groups:
+            self.entered.set()
+            assert self.gate.wait(WAIT)
+        super().__call__(group)
+
+
+def _queued_behind_a_turn(commits: GroupCommit, recorder: GatedRecorder, names: str) -> None:
+    """Acknowledges `names[0]` alone and the rest as one group after it."""
+    items = [Item(name) for name in names]
+    commits.submit(items[0])
+    assert recorder.entered.wait(WAIT)
+    for item in items[1:]:
+        commits.submit(item)
+    recorder.gate.set()
+    assert items[-1].future.result(WAIT) == names[-1]
+
+
+def test_a_turn_after_a_group_of_several_waits_for_as_many_items(monkeypatch):
+    monkeypatch.setattr(group_commit, "GATHER_SECONDS", WAIT)
+    recorder = GatedRecorder()
+    commits = GroupCommit(recorder, lambda item: 1, limit=100)
+    _queued_behind_a_turn(commits, recorder, "abcd")
+    items = {name: Item(name) for name in "efg"}
+    began = time.monotonic()
+    commits.submit(items["e"])
+    time.sleep(0.2)
+    assert not items["e"].future.done()  # waiting for company: the last group had three
+    commits.submit(items["f"])
+    commits.submit(items["g"])  # the third: the turn goes on at once
+    assert items["g"].future.result(WAIT) == "g"
+    assert time.monotonic() - began < WAIT / 2
+    assert recorder.groups == [["a"], ["b", "c", "d"], ["e", "f", "g"]]
+    commits.close()
+
+
+def test_a_lone_caller_never_waits_for_company(monkeypatch):
+    monkeypatch.setattr(group_commit, "GATHER_SECONDS", WAIT)
+    recorder = Recorder()
+    commits = GroupCommit(recorder, lambda item: 1, limit=100)
+    began = time.monotonic()
+    for name in "abcde":
+        item = Item(name)
+        commits.submit(item)
+        assert item.future.result(WAIT) == name
+    assert time.monotonic() - began < WAIT / 2  # five gathers would take five times WAIT
+    assert recorder.groups == [[name] for name in "abcde"]
+    commits.close()
+
+
+def test_close_ends_a_turn_that_waits_for_company(monkeypatch):
+    monkeypatch.setattr(group_commit, "GATHER_SECONDS", WAIT)
+    recorder = GatedRecorder()
+    commits = GroupCommit(recorder, lambda item: 1, limit=100)
+    _queued_behind_a_turn(commits, recorder, "abc")
+    last = Item("d")
+    commits.submit(last)  # its turn waits for a second item: the last group had two
+    time.sleep(0.2)
+    began = time.monotonic()
+    commits.close()
+    assert time.monotonic() - began < WAIT / 2
+    assert last.future.result(0) == "d"
+    assert recorder.groups == [["a"], ["b", "c"], ["d"]]
