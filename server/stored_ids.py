@@ -204,8 +204,10 @@ class StoredIds:
         return self._ready.is_set()
 
     def maintain(self) -> None:
-        """Merges each scope's table into its sorted parts once it holds enough. The merge is
-        built outside the lock, so probes and additions go on meanwhile."""
+        """Merges each scope's table into its sorted parts once it holds enough. Each part is
+        merged outside the lock, so probes and additions go on meanwhile, and replaced at
+        once, so the merge holds one part twice, not the whole index (800 MB at 100 million
+        events). The table stays frozen, and probed, until every part holds its hashes."""
         with self._lock:
             due = [(scope, ids) for scope, ids in self._scopes.items() if ids.due()]
             for _, ids in due:
@@ -213,11 +215,23 @@ class StoredIds:
         for scope, ids in due:
             more = ids.frozen.values()
             more.sort()
-            cuts = _split(more)
-            parts = [_merged(part, add) for part, add in zip(ids.parts, cuts)]
+            for number, add in enumerate(_split(more)):
+                self._merge_part(ids, number, add)
             with self._lock:
-                ids.parts, ids.frozen = parts, None
-                ids.size = sum(len(p) for p in parts)
+                ids.frozen = None
+                ids.size = sum(len(p) for p in ids.parts)
+
+    def _merge_part(self, ids: _ScopeIds, number: int, add: np.ndarray) -> None:
+        while True:
+            with self._lock:
+                parts = ids.parts
+                part = parts[number]
+            merged = _merged(part, add)
+            with self._lock:
+                # A build installed meanwhile (`replace`) brought new parts: merge into those.
+                if ids.parts is parts and parts[number] is part:
+                    parts[number] = merged
+                    return
 
     def count(self) -> int:
         """Hashes held (repeats in the unmerged tables counted again)."""

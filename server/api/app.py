@@ -25,6 +25,7 @@ from grpc_reflection.v1alpha import reflection
 from ..config import Settings
 from ..engine import Engine
 from ..errors import StoreFormatNewer
+from ..glibc_heap import fix_mmap_threshold
 from ..limits import MAX_MESSAGE_BYTES
 from . import access_log
 from .auth import ApiKeys, KeyFileError, authenticating
@@ -182,6 +183,7 @@ def create_server(settings: Settings,
 
 def serve(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format=access_log.LOG_FORMAT)
+    fix_mmap_threshold()  # before the store grows: server/glibc_heap.py
     access_log.write_directly(sys.stderr.fileno())
     stopping = threading.Event()
     failed: list[BaseException] = []

@@ -4,6 +4,7 @@ plain one on random batches with repeats."""
 from __future__ import annotations
 
 import random
+import tracemalloc
 import uuid
 
 import numpy as np
@@ -155,6 +156,48 @@ def test_a_build_installed_late_keeps_what_was_added_before_it(monkeypatch):
     everything = np.concatenate([early, built, hashes_of(["one more"])])
     assert index.probe("s", everything).all()
     assert index.probe("t", built[:3]).all() and not index.probe("t", early).any()
+
+
+def test_a_build_installed_while_a_merge_runs_is_kept(monkeypatch):
+    monkeypatch.setattr(stored_ids, "MERGE_MIN", 4)
+    index = StoredIds()
+    early = hashes_of([f"acknowledged-{i}" for i in range(50)])
+    index.add("s", early)
+    built = hashes_of([f"stored-{i}" for i in range(500)])
+    real_merged, installs = stored_ids._merged, []
+
+    def merged_while_the_build_arrives(part, more):
+        if not installs:
+            installs.append(True)
+            index.replace({"s": [built]})  # the build's thread, between two parts
+        return real_merged(part, more)
+
+    monkeypatch.setattr(stored_ids, "_merged", merged_while_the_build_arrives)
+    index.maintain()
+    assert installs
+    assert index.probe("s", np.concatenate([early, built])).all()
+    assert index.count() == len(early) + len(built)
+
+
+def test_a_merge_holds_one_part_twice_at_most(monkeypatch):
+    monkeypatch.setattr(stored_ids, "MERGE_MIN", 4)
+    rng = np.random.default_rng(5)
+    tracemalloc.start()  # numpy reports its arrays to it
+    try:
+        index = StoredIds()
+        index.add("s", rng.integers(1, 2**64, 400_000, dtype=np.uint64))
+        index.maintain()  # the parts are arrays of their own now (a build's are views of one)
+        index.add("s", rng.integers(1, 2**64, 50_000, dtype=np.uint64))
+        before, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        index.maintain()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # The table's hashes sorted (400 kB) and one part's merge at a time: not the 3.6 MB of all
+    # the parts again.
+    assert peak - before < 1_000_000
+    assert index.count() == 450_000
 
 
 def test_everything_sends_each_id_to_the_exact_check():
