@@ -292,3 +292,17 @@ def test_every_output_type_matches_duckdb(db):
                    "l = strlen('abc'), z = tostring(dynamic(null))")
     assert rows == [{"n": 1, "r": 1.5, "b": True, "s": "x", "t": timedelta(hours=1),
                      "d": datetime(2020, 1, 1), "i": 1, "y": "[1]", "l": 3, "z": ""}]
+
+
+def test_dcount_leaves_nulls_out_and_counts_each_value_once(db):
+    # Payload.price is missing in two events, Value is not a number in one, City is '' in one
+    q = ("Events | summarize dcount(Payload.price), dcount(toint(Value)), dcount(City), "
+         "dcountif(Payload.price, City != 'Oslo'), dcount(Payload) by EventType "
+         "| sort by EventType asc")
+    assert db.rows(q) == [
+        {"EventType": "click", "dcount_Payload_price": 2, "dcount_Value": 1, "dcount_City": 2,
+         "dcountif_Payload_price": 1, "dcount_Payload": 2},
+        {"EventType": "pageview", "dcount_Payload_price": 4, "dcount_Value": 3,
+         "dcount_City": 4, "dcountif_Payload_price": 3, "dcount_Payload": 4},
+        {"EventType": "purchase", "dcount_Payload_price": 1, "dcount_Value": 2,
+         "dcount_City": 2, "dcountif_Payload_price": 1, "dcount_Payload": 1}]
