@@ -198,12 +198,15 @@ def _preview(results: dict) -> list[str]:
            "our compiler makes of the KQL, run the same way: compiled / lake SQL is the "
            "translation's cost, ours / compiled the RPC's and row conversion's. *Ours first*: the "
            "warm-up Preview, where a top-N by EventTime or by a promoted key reads the whole scope "
-           "and learns where the later ones start (server/reads/newest_first.py, server/reads/top_by_key.py).",
+           "and learns where the later ones start (server/reads/newest_first.py, server/reads/top_by_key.py). "
+           "*Server CPU ms*: the server's CPU time (p50) during our call / during the raw call; "
+           "the second is the server's background work (merges, index upkeep), which takes a "
+           "core from both sides.",
            "",
            "| Query | Ours p50 ms | Ours p95 ms | Ours first ms | Raw p50 ms | Raw p95 ms | "
            "Ratio ours/raw | Ratio (issue 24) | Lake SQL p50 ms | Compiled SQL p50 ms | "
-           "Rows ours/raw | Same answer |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "Rows ours/raw | Same answer | Server CPU ms |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     lake = results.get("lake_sql", {})
     for r in results.get("preview", []):
         out.append(_preview_row(r, lake.get(r["name"], {}) if isinstance(lake, dict) else {}))
@@ -239,7 +242,7 @@ _PREVIEW_BEFORE = (
     "time are all the typed columns there are. *Ratio (issue 24)*: ours / (raw + 1 ms + 13 µs "
     "a returned row).",
     ["Query", "Ours p50 ms", "Ours first ms", "Raw p50 ms", "Ratio ours/raw",
-     "Ratio (issue 24)", "Rows ours/raw", "Same answer"])
+     "Ratio (issue 24)", "Rows ours/raw", "Same answer", "Server CPU ms"])
 
 
 def _table_start(title: str, text: str, columns: list[str]) -> list[str]:
@@ -271,7 +274,8 @@ def _preview_before(results: dict) -> list[str]:
         out.append(f"| {name} | {_fmt(r.get('ours_p50_ms'))} | {_fmt(r.get('ours_first_ms'))} | "
                    f"{_fmt(r.get('raw_p50_ms'))} | {_fmt(r.get('ratio'), 2)} | "
                    f"{_fmt(r.get('ratio_rpc'), 2)} | {_fmt(r.get('ours_rows'))}/"
-                   f"{_fmt(r.get('raw_rows'))} | {'yes' if r.get('same_answer') else 'NO'} |")
+                   f"{_fmt(r.get('raw_rows'))} | {'yes' if r.get('same_answer') else 'NO'} | "
+                   f"{_server_cpu(r)} |")
     return out + [""]
 
 
@@ -283,13 +287,19 @@ def _preview_row(r: dict, lake_row: dict) -> str:
     if "error" in r:
         return (f"| {name} | error | | | {_fmt(r.get('raw_p50_ms'))} | "
                 f"{_fmt(r.get('raw_p95_ms'))} | — | — | {lake_ms} | —/{_fmt(r.get('raw_rows'))} "
-                f"| — |")
+                f"| — | — |")
     first = _fmt(r["ours_first_ms"]) if "ours_first_ms" in r else "—"
     return (f"| {name} | {_fmt(r.get('ours_p50_ms'))} | {_fmt(r.get('ours_p95_ms'))} | "
             f"{first} | {_fmt(r.get('raw_p50_ms'))} | {_fmt(r.get('raw_p95_ms'))} | "
             f"{_fmt(r.get('ratio'), 2)} | {_fmt(r.get('ratio_rpc'), 2)} | {lake_ms} | "
             f"{_fmt(r.get('ours_rows'))}/{_fmt(r.get('raw_rows'))} | "
-            f"{'yes' if r.get('same_answer') else 'NO'} |")
+            f"{'yes' if r.get('same_answer') else 'NO'} | {_server_cpu(r)} |")
+
+
+def _server_cpu(r: dict) -> str:
+    if "server_cpu_ours_p50_ms" not in r:
+        return "—"
+    return f"{_fmt(r['server_cpu_ours_p50_ms'])} / {_fmt(r.get('server_cpu_raw_p50_ms'))}"
 
 
 def _list(results: dict) -> list[str]:

@@ -129,6 +129,11 @@ def test_query_figures(bench_run):
         assert row["raw_p50_ms"] > 0
         assert row.get("ours_p50_ms", 0) > 0 or row.get("error")
         assert f"| {row['name']}" in text
+    # The server's CPU is counted around both sides: a whole-scope count costs it CPU time
+    # (clock ticks of 10 ms; over the suite some query must register).
+    assert all(row["server_cpu_raw_p50_ms"] >= 0 for row in preview.values())
+    assert max(row["server_cpu_ours_p50_ms"] for row in preview.values()) > 0
+    assert "Server CPU ms" in text
     assert results["preview_floor"]["ours_p50_ms"] > 0 and results["preview_floor"]["raw_p50_ms"] > 0
     assert "Fixed cost of a Preview that reads no rows" in text
 
