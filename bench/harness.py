@@ -135,6 +135,7 @@ class MemorySampler:
         self.phase = "start"
         self.phase_peaks: dict[str, int] = collections.defaultdict(int)
         self.phase_disk_peaks: dict[str, int] = collections.defaultdict(int)
+        self.window_peak = 0  # since the last `open_window`: one query's peak, say
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -154,12 +155,17 @@ class MemorySampler:
         self.phase = phase
         self.sample()
 
+    def open_window(self) -> None:
+        self.window_peak = 0
+        self.sample()
+
     def sample(self) -> None:
         try:
             rss = self.process.memory_info().rss
         except Exception:  # the process ended
             return
         self.peak = max(self.peak, rss)
+        self.window_peak = max(self.window_peak, rss)
         self.phase_peaks[self.phase] = max(self.phase_peaks[self.phase], rss)
         if self.disk_path is not None:
             used = shutil.disk_usage(self.disk_path).used

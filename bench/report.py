@@ -201,12 +201,13 @@ def _preview(results: dict) -> list[str]:
            "and learns where the later ones start (server/reads/newest_first.py, server/reads/top_by_key.py). "
            "*Server CPU ms*: the server's CPU time (p50) during our call / during the raw call; "
            "the second is the server's background work (merges, index upkeep), which takes a "
-           "core from both sides.",
+           "core from both sides. *Peak MiB*: the server's RSS at its highest over the query's "
+           "calls (sampled every 0.1 s).",
            "",
            "| Query | Ours p50 ms | Ours p95 ms | Ours first ms | Raw p50 ms | Raw p95 ms | "
            "Ratio ours/raw | Ratio (issue 24) | Lake SQL p50 ms | Compiled SQL p50 ms | "
-           "Rows ours/raw | Same answer | Server CPU ms |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "Rows ours/raw | Same answer | Server CPU ms | Peak MiB |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     lake = results.get("lake_sql", {})
     for r in results.get("preview", []):
         out.append(_preview_row(r, lake.get(r["name"], {}) if isinstance(lake, dict) else {}))
@@ -242,7 +243,7 @@ _PREVIEW_BEFORE = (
     "time are all the typed columns there are. *Ratio (issue 24)*: ours / (raw + 1 ms + 13 µs "
     "a returned row).",
     ["Query", "Ours p50 ms", "Ours first ms", "Raw p50 ms", "Ratio ours/raw",
-     "Ratio (issue 24)", "Rows ours/raw", "Same answer", "Server CPU ms"])
+     "Ratio (issue 24)", "Rows ours/raw", "Same answer", "Server CPU ms", "Peak MiB"])
 
 
 def _table_start(title: str, text: str, columns: list[str]) -> list[str]:
@@ -287,7 +288,7 @@ def _preview_row(r: dict, lake_row: dict) -> str:
     if "error" in r:
         return (f"| {name} | error | | | {_fmt(r.get('raw_p50_ms'))} | "
                 f"{_fmt(r.get('raw_p95_ms'))} | — | — | {lake_ms} | —/{_fmt(r.get('raw_rows'))} "
-                f"| — | — |")
+                f"| — | — | — |")
     first = _fmt(r["ours_first_ms"]) if "ours_first_ms" in r else "—"
     return (f"| {name} | {_fmt(r.get('ours_p50_ms'))} | {_fmt(r.get('ours_p95_ms'))} | "
             f"{first} | {_fmt(r.get('raw_p50_ms'))} | {_fmt(r.get('raw_p95_ms'))} | "
@@ -297,9 +298,12 @@ def _preview_row(r: dict, lake_row: dict) -> str:
 
 
 def _server_cpu(r: dict) -> str:
+    """The Server CPU ms and Peak MiB cells."""
+    peak = (_fmt(r["server_peak_rss_bytes"] / 2**20) if r.get("server_peak_rss_bytes")
+            else "—")
     if "server_cpu_ours_p50_ms" not in r:
-        return "—"
-    return f"{_fmt(r['server_cpu_ours_p50_ms'])} / {_fmt(r.get('server_cpu_raw_p50_ms'))}"
+        return f"— | {peak}"
+    return f"{_fmt(r['server_cpu_ours_p50_ms'])} / {_fmt(r.get('server_cpu_raw_p50_ms'))} | {peak}"
 
 
 def _list(results: dict) -> list[str]:

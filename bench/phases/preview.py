@@ -19,7 +19,7 @@ def measure(run: Run, live: Live) -> dict:
     with Profiler(run.profile_dir, live.server.pid, "preview"):
         raw = raw_events(run.parquet_path)
         try:
-            figures["preview"] = [_query_row(query, raw, live.rpc, run, live.server.pid) for query in QUERIES]
+            figures["preview"] = [_query_row(query, raw, live, run) for query in QUERIES]
         finally:
             raw.close()
         try:
@@ -29,17 +29,20 @@ def measure(run: Run, live: Live) -> dict:
     return figures
 
 
-def _query_row(query: Query, raw, rpc: Rpc, run: Run, server_pid: int) -> dict:
+def _query_row(query: Query, raw, live: Live, run: Run) -> dict:
     """Ours and raw called in turn `runs` times, after a first call of each that is their
     warm-up and where an error shows. The server's CPU time is taken around each call: during
     ours it is the query's cost, during raw it is the server's own background work (merges,
-    index upkeep), which takes a core from both sides on this 2-core machine."""
+    index upkeep), which takes a core from both sides on this 2-core machine. The server's peak
+    RSS is taken over all of the query's calls."""
+    live.sampler.open_window()
+    rpc = live.rpc
     entry = {"name": query.name, "kql": query.kql, "sql": query.sql, "payload": query.payload,
              "what": query.what}
     sides = {name: call for name, call in (("raw", _raw_side(raw, query.sql, entry)),
                                            ("ours", _our_side(rpc, run.cfg.scope, query, entry)))
              if call is not None}
-    server = psutil.Process(server_pid)
+    server = psutil.Process(live.server.pid)
     cpu = {name: [] for name in sides}
     sides = {name: _counting_server_cpu(call, server, cpu[name]) for name, call in sides.items()}
     for side, times in time_alternately(sides, run.args.runs).items():
@@ -52,10 +55,13 @@ def _query_row(query: Query, raw, rpc: Rpc, run: Run, server_pid: int) -> dict:
         entry["ratio_rpc"] = entry["ours_p50_ms"] / (
             entry["raw_p50_ms"] + RPC_MS + RPC_ROW_MS * entry.get("raw_rows", 0))
         entry["same_answer"] = _same_answer(entry)
+    live.sampler.sample()
+    entry["server_peak_rss_bytes"] = live.sampler.window_peak
     run.log(f"preview: {query.name}: ours {entry.get('ours_p50_ms', float('nan')):.1f} ms, "
             f"raw {entry.get('raw_p50_ms', float('nan')):.1f} ms; server CPU "
             f"{entry.get('server_cpu_ours_p50_ms', float('nan')):.0f} ms in ours, "
-            f"{entry.get('server_cpu_raw_p50_ms', float('nan')):.0f} ms during raw"
+            f"{entry.get('server_cpu_raw_p50_ms', float('nan')):.0f} ms during raw; "
+            f"server peak RSS {entry['server_peak_rss_bytes'] / 2**20:,.0f} MiB"
             + (f" ERROR {entry['error'][:120]}" if "error" in entry else ""))
     return entry
 
