@@ -55,22 +55,29 @@ FLUSHES_BETWEEN_FILE_COUNTS = 10
 _NO_SPACE = "No space left on device"  # DuckDB's I/O errors carry the system's text
 
 
+@contextlib.contextmanager
+def _storage_failures_reported(engine: "Engine") -> Iterator[None]:
+    """A fatal DuckDB error (the database is invalidated) is reported to the engine's owner and
+    raised as StorageFailed; a full disk is the write failure clients are told about."""
+    try:
+        yield
+    except duckdb.FatalException as error:
+        engine._on_storage_failure(error)
+        raise StorageFailed() from None
+    except duckdb.IOException as error:
+        if _NO_SPACE not in str(error):
+            raise
+        raise write_failure(OSError(errno.ENOSPC, _NO_SPACE), "writing the lake",
+                            "the call changed nothing") from None
+
+
 def _reporting_storage_failure(method):
-    """For the engine's methods that reach DuckDB: a fatal error is reported to the engine's
-    owner and raised as StorageFailed."""
+    """For the engine's methods that reach DuckDB (_storage_failures_reported)."""
 
     @functools.wraps(method)
     def guarded(self, *args, **kwargs):
-        try:
+        with _storage_failures_reported(self):
             return method(self, *args, **kwargs)
-        except duckdb.FatalException as error:
-            self._on_storage_failure(error)
-            raise StorageFailed() from None
-        except duckdb.IOException as error:
-            if _NO_SPACE not in str(error):
-                raise
-            raise write_failure(OSError(errno.ENOSPC, _NO_SPACE), "writing the lake",
-                                "the call changed nothing") from None
 
     return guarded
 
@@ -436,10 +443,8 @@ class Engine:
         every later call."""
         cursor = self._conn.cursor()
         try:
-            yield cursor
-        except duckdb.FatalException as error:
-            self._on_storage_failure(error)
-            raise StorageFailed() from None
+            with _storage_failures_reported(self):
+                yield cursor
         finally:
             cursor.close()
 
