@@ -90,7 +90,10 @@ class Rpc:
         response = self.stats_call(admin_pb.GetStoreStatsRequest(), timeout=60)
         out = {}
         for field, value in response.ListFields():
-            out[field.name] = value if isinstance(value, (str, int, float, bool)) else list(value)
+            if hasattr(value, "ListFields"):  # a message: the memory split
+                out[field.name] = {f.name: v for f, v in value.ListFields()}
+            else:
+                out[field.name] = value if isinstance(value, (str, int, float, bool)) else list(value)
         return out | {"events": response.events, "data_files": response.data_files,
                       "pending_deletions": response.pending_deletions}
 

@@ -24,7 +24,7 @@ import duckdb
 
 import querylang
 
-from . import compaction, promoted, tombstones
+from . import compaction, memory_use, promoted, tombstones
 from .bound_parameters import SCOPE, SERVER, placeholder
 from .config import Settings
 from .cursors import CursorSigner
@@ -259,6 +259,10 @@ class Engine:
             events = self._count_events(cursor)
             pending = self._writer.pending_deletions_read(cursor)
             files = compaction.data_files(cursor)
+            devices = self._writer.device_ids
+            memory = memory_use.snapshot(
+                cursor, self._writer.stored_ids.resident_bytes(),
+                devices.index.resident_bytes() if devices is not None else 0)
         finally:
             cursor.close()
         segment_devices, segment_bytes = self.segments.index.resident()
@@ -272,6 +276,7 @@ class Engine:
             "promoted_keys": [
                 f"{k.dynamic_column}.{'.'.join(k.path)}:{k.type}" for k in self._read_view[0].promoted
             ],
+            "memory": memory,
         }
 
     def _count_events(self, cursor: duckdb.DuckDBPyConnection) -> int:

@@ -233,6 +233,13 @@ class StoredIds:
                     parts[number] = merged
                     return
 
+    def resident_bytes(self) -> int:
+        """The bytes of its arrays: sorted parts, and the tables of hashes added since."""
+        with self._lock:
+            return sum(sum(part.nbytes for part in ids.parts) + ids.delta.slots.nbytes
+                       + (ids.frozen.slots.nbytes if ids.frozen else 0)
+                       for ids in self._scopes.values())
+
     def count(self) -> int:
         """Hashes held (repeats in the unmerged tables counted again)."""
         with self._lock:

@@ -136,6 +136,7 @@ def test_query_figures(bench_run):
     assert "Server CPU ms" in text
     # a running server holds more than 10 MiB at every moment of a query
     assert all(row["server_peak_rss_bytes"] > 10 * 2**20 for row in preview.values())
+    assert all(row["server_memory_after"]["resident_bytes"] > 0 for row in preview.values())
     assert results["preview_floor"]["ours_p50_ms"] > 0 and results["preview_floor"]["raw_p50_ms"] > 0
     assert "Fixed cost of a Preview that reads no rows" in text
 

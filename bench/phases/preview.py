@@ -57,6 +57,10 @@ def _query_row(query: Query, raw, live: Live, run: Run) -> dict:
         entry["same_answer"] = _same_answer(entry)
     live.sampler.sample()
     entry["server_peak_rss_bytes"] = live.sampler.window_peak
+    try:  # what holds the memory once the query is over (DuckDB keeps its buffers cached)
+        entry["server_memory_after"] = rpc.stats().get("memory", {})
+    except Exception as error:  # noqa: BLE001 - recorded, the run goes on
+        entry["server_memory_after"] = {"error": error_text(error)}
     run.log(f"preview: {query.name}: ours {entry.get('ours_p50_ms', float('nan')):.1f} ms, "
             f"raw {entry.get('raw_p50_ms', float('nan')):.1f} ms; server CPU "
             f"{entry.get('server_cpu_ours_p50_ms', float('nan')):.0f} ms in ours, "

@@ -130,3 +130,13 @@ def test_exit_statuses(target):
     assert (ok.returncode, server_error.returncode, usage.returncode) == (0, 1, 2)
     assert server_error.stderr.startswith("INVALID_ARGUMENT: line 1, column")
     assert len(server_error.stderr.splitlines()) == 1
+
+
+def test_stats_shows_the_memory_split_as_rows_and_as_one_document(target):
+    rows = cli(target, "stats", "--format", "csv")
+    assert rows.returncode == 0, rows.stderr
+    names = [line.split(",")[0] for line in rows.stdout.splitlines()]
+    assert {"events", "memory.resident_bytes", "memory.track_id_index_bytes",
+            "memory.duckdb_bytes"} <= set(names)
+    document = json.loads(cli(target, "stats", "--format", "json").stdout)
+    assert document["memory"]["resident_bytes"] > 0

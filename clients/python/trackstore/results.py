@@ -184,7 +184,8 @@ class ListResult(Rows):
 
 class Fields(dict):
     """A response message's fields by name (from its descriptor, so none is ever missed), also
-    readable as attributes: `stats.events` or `stats["events"]`."""
+    readable as attributes: `stats.events` or `stats["events"]`; a message field is Fields
+    of its own (`stats.memory.resident_bytes`)."""
 
     def __getattr__(self, name: str):
         try:
@@ -194,6 +195,13 @@ class Fields(dict):
 
     @classmethod
     def from_response(cls, response) -> "Fields":
-        return cls((field.name, list(value) if field.is_repeated else value)
-                   for field in response.DESCRIPTOR.fields
-                   for value in [getattr(response, field.name)])
+        return cls((field.name, cls._plain(field, getattr(response, field.name)))
+                   for field in response.DESCRIPTOR.fields)
+
+    @classmethod
+    def _plain(cls, field, value):
+        if field.is_repeated:
+            return list(value)
+        if field.message_type is not None:
+            return cls.from_response(value)
+        return value

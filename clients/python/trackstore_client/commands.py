@@ -78,9 +78,18 @@ def cmd_compact(args) -> int:
 def cmd_stats(args) -> int:
     with _client(args) as client:
         stats = dict(client.stats())
-    rows = [{"statistic": name, "value": value} for name, value in stats.items()]
+    rows = [{"statistic": name, "value": value} for name, value in _flat(stats)]
     print_rows(stats, ["statistic", "value"], rows, args.format)
     return 0
+
+
+def _flat(fields: dict, prefix: str = ""):
+    """(name, value) of every field, a message's as "memory.resident_bytes"."""
+    for name, value in fields.items():
+        if isinstance(value, dict):
+            yield from _flat(value, f"{prefix}{name}.")
+        else:
+            yield prefix + name, value
 
 
 def cmd_serve(args) -> int:
