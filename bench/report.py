@@ -231,10 +231,12 @@ def _preview(results: dict) -> list[str]:
 
 _STORED_INGEST = (
     "### Ingest into the loaded scope (issue 24)",
-    "Run last, on the restarted server: one TrackStream each into the scope that holds the N "
-    "events, timed until its events are in the lake. Client TrackIds take the duplicate check "
-    "against the whole scope. *Per 100,000 events*: acknowledgement seconds of each slice of "
-    "the stream, in order (flat: the cost does not grow with the store).",
+    "Run last, on the restarted server: TrackStreams into the scope that holds the N events, "
+    "each timed until its events are in the lake, the three kinds in turn, round by round; a "
+    "row is the kind's median round, its cost the median of its rounds' costs against the "
+    "server ids' stream of the same round. Client TrackIds take the duplicate check against "
+    "the whole scope. *Per 100,000 events*: acknowledgement seconds of each slice of the "
+    "median round's stream, in order (flat: the cost does not grow with the store).",
     ["TrackIds", "Stored before", "Events", "Seconds", "Events/s", "Acknowledged/s",
      "Cost vs server ids", "Per 100,000 events (s)"])
 _PREVIEW_BEFORE = (
@@ -264,6 +266,12 @@ def _stored_ingest(results: dict) -> list[str]:
         out.append(f"| {r['name']} | {_fmt(r.get('stored_before'))} | {_fmt(r['events'])} | "
                    f"{_fmt(r['seconds'], 2)} | {_fmt(r['events_per_s'])} | "
                    f"{_fmt(r['acknowledged_per_s'])} | {cost} | {slices} |")
+    rounds = [f"{r['name']}: " + ", ".join(_fmt(x) for x in r["round_events_per_s"])
+              + (" (costs " + ", ".join(f"{c:.1%}" for c in r["round_costs"]) + ")"
+                 if r.get("round_costs") else "")
+              for r in rows if len(r.get("round_events_per_s") or []) > 1]
+    if rounds:
+        out += ["", "Events/s of each round, in the order run: " + "; ".join(rounds) + "."]
     return out + [""]
 
 

@@ -48,6 +48,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "flushes, so the last flush's wait does not set the figure)")
     parser.add_argument("--unary-seconds", type=float, default=5.0,
                         help="seconds per Track figure (default 5)")
+    parser.add_argument("--stored-ingest-rounds", type=int, default=3,
+                        help="rounds of the three streams into the loaded scope (server ids, "
+                             "client UUIDv4, client UUIDv7), taken in turn")
     parser.add_argument("--batch1-rounds", type=int, default=3,
                         help="rounds of batch-1 calls from 8 threads, ours then the no-op "
                              "server, each --unary-seconds long; the median round is reported "

@@ -3,7 +3,7 @@
 DuckDB's buffers are bounded by --memory-limit; the rest of the process is not, and at 100
 million events the resident set stood a gigabyte or two above that limit (bench/NOTES.md). An
 operator who sees the whole split (DuckDB, the TrackId and DeviceId indexes, malloc's heaps in
-use and free) knows which setting or which part to look at, without a profiler.
+use and free, Arrow's buffers) knows which setting or which part to look at, without a profiler.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import ctypes
 import os
 
 import duckdb
+import pyarrow as pa
 
 
 class _MallInfo2(ctypes.Structure):
@@ -71,4 +72,5 @@ def snapshot(cursor: duckdb.DuckDBPyConnection, track_id_index_bytes: int,
         "device_id_index_bytes": device_id_index_bytes,
         "malloc_in_use_bytes": in_use,
         "malloc_free_bytes": free,
+        "arrow_bytes": pa.total_allocated_bytes(),
     }

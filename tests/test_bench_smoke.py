@@ -119,6 +119,19 @@ def test_ingest_and_load_figures(bench_run):
     assert after_load.get("seconds", 0) > 0 or after_load.get("error")
 
 
+def test_ingest_into_the_loaded_scope_takes_turns_round_by_round(bench_run):
+    text, results, _ = bench_run
+    rows = {row["name"]: row for row in results["stored_ingest"]}
+    assert set(rows) == {"server TrackIds", "client UUIDv4", "client UUIDv7"}
+    for name, row in rows.items():
+        assert len(row["round_events_per_s"]) == 3 and row["events_per_s"] > 0
+        assert row["events_per_s"] == sorted(row["round_events_per_s"])[1]  # the median round
+        if name != "server TrackIds":
+            assert len(row["round_costs"]) == 3
+            assert row["cost_vs_server_ids"] == sorted(row["round_costs"])[1]
+    assert "Events/s of each round, in the order run: server TrackIds:" in text
+
+
 def test_query_figures(bench_run):
     text, results, _ = bench_run
     # Every query of the suite has a row; raw DuckDB always answers. A query our compiler

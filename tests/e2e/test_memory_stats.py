@@ -18,4 +18,6 @@ def test_the_memory_split_shows_the_track_id_index_grow_with_the_events(start_se
     assert after.resident_bytes > after.malloc_in_use_bytes > after.track_id_index_bytes
     assert after.duckdb_bytes > 0  # the catalog's tables, at least
     assert after.duckdb_spilled_bytes == 0
-    assert after.malloc_free_bytes >= 0
+    # the parts are in the resident set, each counted once (DuckDB and Arrow allocate apart
+    # from malloc, which holds the indexes)
+    assert after.resident_bytes > after.duckdb_bytes + after.arrow_bytes + after.malloc_in_use_bytes

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19trackstore/v1/admin.proto\x12\rtrackstore.v1\"\x10\n\x0e\x43ompactRequest\"=\n\x0f\x43ompactResponse\x12\x19\n\x11\x61pplied_deletions\x18\x01 \x01(\x03\x12\x0f\n\x07seconds\x18\x02 \x01(\x01\"\x16\n\x14GetStoreStatsRequest\"\xed\x01\n\x15GetStoreStatsResponse\x12\x19\n\x11pending_deletions\x18\x01 \x01(\x03\x12\x1d\n\x15max_pending_deletions\x18\x02 \x01(\x03\x12\x12\n\ndata_files\x18\x03 \x01(\x03\x12\x0e\n\x06\x65vents\x18\x04 \x01(\x03\x12\x15\n\rpromoted_keys\x18\x05 \x03(\t\x12\x17\n\x0fsegment_devices\x18\x06 \x01(\x03\x12\x1c\n\x14segment_memory_bytes\x18\x07 \x01(\x03\x12(\n\x06memory\x18\x08 \x01(\x0b\x32\x18.trackstore.v1.MemoryUse\"\xcc\x01\n\tMemoryUse\x12\x16\n\x0eresident_bytes\x18\x01 \x01(\x03\x12\x14\n\x0c\x64uckdb_bytes\x18\x02 \x01(\x03\x12\x1c\n\x14\x64uckdb_spilled_bytes\x18\x03 \x01(\x03\x12\x1c\n\x14track_id_index_bytes\x18\x04 \x01(\x03\x12\x1d\n\x15\x64\x65vice_id_index_bytes\x18\x05 \x01(\x03\x12\x1b\n\x13malloc_in_use_bytes\x18\x06 \x01(\x03\x12\x19\n\x11malloc_free_bytes\x18\x07 \x01(\x03\x32\xb4\x01\n\x0c\x41\x64minService\x12H\n\x07\x43ompact\x12\x1d.trackstore.v1.CompactRequest\x1a\x1e.trackstore.v1.CompactResponse\x12Z\n\rGetStoreStats\x12#.trackstore.v1.GetStoreStatsRequest\x1a$.trackstore.v1.GetStoreStatsResponseBX\n\x10io.trackstore.v1P\x01ZBgithub.com/trackstore/trackstore/gen/go/trackstore/v1;trackstorev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19trackstore/v1/admin.proto\x12\rtrackstore.v1\"\x10\n\x0e\x43ompactRequest\"=\n\x0f\x43ompactResponse\x12\x19\n\x11\x61pplied_deletions\x18\x01 \x01(\x03\x12\x0f\n\x07seconds\x18\x02 \x01(\x01\"\x16\n\x14GetStoreStatsRequest\"\xed\x01\n\x15GetStoreStatsResponse\x12\x19\n\x11pending_deletions\x18\x01 \x01(\x03\x12\x1d\n\x15max_pending_deletions\x18\x02 \x01(\x03\x12\x12\n\ndata_files\x18\x03 \x01(\x03\x12\x0e\n\x06\x65vents\x18\x04 \x01(\x03\x12\x15\n\rpromoted_keys\x18\x05 \x03(\t\x12\x17\n\x0fsegment_devices\x18\x06 \x01(\x03\x12\x1c\n\x14segment_memory_bytes\x18\x07 \x01(\x03\x12(\n\x06memory\x18\x08 \x01(\x0b\x32\x18.trackstore.v1.MemoryUse\"\xe1\x01\n\tMemoryUse\x12\x16\n\x0eresident_bytes\x18\x01 \x01(\x03\x12\x14\n\x0c\x64uckdb_bytes\x18\x02 \x01(\x03\x12\x1c\n\x14\x64uckdb_spilled_bytes\x18\x03 \x01(\x03\x12\x1c\n\x14track_id_index_bytes\x18\x04 \x01(\x03\x12\x1d\n\x15\x64\x65vice_id_index_bytes\x18\x05 \x01(\x03\x12\x1b\n\x13malloc_in_use_bytes\x18\x06 \x01(\x03\x12\x19\n\x11malloc_free_bytes\x18\x07 \x01(\x03\x12\x13\n\x0b\x61rrow_bytes\x18\x08 \x01(\x03\x32\xb4\x01\n\x0c\x41\x64minService\x12H\n\x07\x43ompact\x12\x1d.trackstore.v1.CompactRequest\x1a\x1e.trackstore.v1.CompactResponse\x12Z\n\rGetStoreStats\x12#.trackstore.v1.GetStoreStatsRequest\x1a$.trackstore.v1.GetStoreStatsResponseBX\n\x10io.trackstore.v1P\x01ZBgithub.com/trackstore/trackstore/gen/go/trackstore/v1;trackstorev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,7 +41,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETSTORESTATSRESPONSE']._serialized_start=150
   _globals['_GETSTORESTATSRESPONSE']._serialized_end=387
   _globals['_MEMORYUSE']._serialized_start=390
-  _globals['_MEMORYUSE']._serialized_end=594
-  _globals['_ADMINSERVICE']._serialized_start=597
-  _globals['_ADMINSERVICE']._serialized_end=777
+  _globals['_MEMORYUSE']._serialized_end=615
+  _globals['_ADMINSERVICE']._serialized_start=618
+  _globals['_ADMINSERVICE']._serialized_end=798
 # @@protoc_insertion_point(module_scope)

@@ -43,7 +43,7 @@ class GetStoreStatsResponse(_message.Message):
     def __init__(self, pending_deletions: _Optional[int] = ..., max_pending_deletions: _Optional[int] = ..., data_files: _Optional[int] = ..., events: _Optional[int] = ..., promoted_keys: _Optional[_Iterable[str]] = ..., segment_devices: _Optional[int] = ..., segment_memory_bytes: _Optional[int] = ..., memory: _Optional[_Union[MemoryUse, _Mapping]] = ...) -> None: ...
 
 class MemoryUse(_message.Message):
-    __slots__ = ("resident_bytes", "duckdb_bytes", "duckdb_spilled_bytes", "track_id_index_bytes", "device_id_index_bytes", "malloc_in_use_bytes", "malloc_free_bytes")
+    __slots__ = ("resident_bytes", "duckdb_bytes", "duckdb_spilled_bytes", "track_id_index_bytes", "device_id_index_bytes", "malloc_in_use_bytes", "malloc_free_bytes", "arrow_bytes")
     RESIDENT_BYTES_FIELD_NUMBER: _ClassVar[int]
     DUCKDB_BYTES_FIELD_NUMBER: _ClassVar[int]
     DUCKDB_SPILLED_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +51,7 @@ class MemoryUse(_message.Message):
     DEVICE_ID_INDEX_BYTES_FIELD_NUMBER: _ClassVar[int]
     MALLOC_IN_USE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MALLOC_FREE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    ARROW_BYTES_FIELD_NUMBER: _ClassVar[int]
     resident_bytes: int
     duckdb_bytes: int
     duckdb_spilled_bytes: int
@@ -58,4 +59,5 @@ class MemoryUse(_message.Message):
     device_id_index_bytes: int
     malloc_in_use_bytes: int
     malloc_free_bytes: int
-    def __init__(self, resident_bytes: _Optional[int] = ..., duckdb_bytes: _Optional[int] = ..., duckdb_spilled_bytes: _Optional[int] = ..., track_id_index_bytes: _Optional[int] = ..., device_id_index_bytes: _Optional[int] = ..., malloc_in_use_bytes: _Optional[int] = ..., malloc_free_bytes: _Optional[int] = ...) -> None: ...
+    arrow_bytes: int
+    def __init__(self, resident_bytes: _Optional[int] = ..., duckdb_bytes: _Optional[int] = ..., duckdb_spilled_bytes: _Optional[int] = ..., track_id_index_bytes: _Optional[int] = ..., device_id_index_bytes: _Optional[int] = ..., malloc_in_use_bytes: _Optional[int] = ..., malloc_free_bytes: _Optional[int] = ..., arrow_bytes: _Optional[int] = ...) -> None: ...
