@@ -39,12 +39,16 @@ ROW_GROUP_SIZE = 16_384
 # DELTA_LENGTH_BYTE_ARRAY), which decode faster than version 1's plain encoding, and the flush's
 # INSERT costs the same (bench/NOTES.md#lake-layout). zstd at level 1 writes files 42% smaller
 # than DuckLake's default, snappy, in the same time, and they read as fast: the Payload JSON
-# text is most of an event's bytes (bench/NOTES.md#zstd-files-2026-12-07).
+# text is most of an event's bytes (bench/NOTES.md#zstd-files-2026-12-07). A merge of small
+# files writes one file of up to the target size in one lake-thread task, with no flush beside
+# it: at DuckLake's default of 512 MB one took over 30 s under load and Track was refused
+# (bench/NOTES.md#merge-slices-of-128-mb); 128 MB is a quarter of that.
 FILE_OPTIONS = {  # name: (the value to set, the value options() reports once it is set)
     "parquet_row_group_size": (ROW_GROUP_SIZE, str(ROW_GROUP_SIZE)),
     "parquet_version": (2, "V2"),
     "parquet_compression": ("zstd", "zstd"),
     "parquet_compression_level": (1, "1"),
+    "target_file_size": ("128MB", "128000000"),
 }
 ATTACH_ATTEMPTS = 4
 ATTACH_RETRY_SECONDS = 0.2

@@ -86,6 +86,8 @@ STEPS: tuple[tuple[int, str, Callable[[duckdb.DuckDBPyConnection, int], None]], 
     (9, "the tables of filter definitions, segments and their materialisations",
      segment_tables.ensure_tables),
     (10, "Parquet files compressed with zstd at level 1", _file_options),
+    (11, "data files of up to 128 MB, so that a merge of small files ends within seconds",
+     _file_options),
 )
 FORMAT_VERSION = STEPS[-1][0]
 # A conflict means another server committed a step: one more attempt per step is enough.

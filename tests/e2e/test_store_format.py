@@ -74,6 +74,8 @@ def test_a_store_made_before_format_versions_is_brought_to_the_current_one(start
     try:
         assert conn.execute(f"SELECT value FROM {LAKE}.options() WHERE option_name = "
                             "'parquet_version' AND scope = 'GLOBAL'").fetchone() == ("V2",)
+        assert conn.execute(f"SELECT value FROM {LAKE}.options() WHERE option_name = "
+                            "'target_file_size' AND scope = 'GLOBAL'").fetchone() == ("128000000",)
         assert conn.execute(f"SELECT count(*) FROM {LAKE}.main.column_values WHERE "
                             "\"Scope\" = 'shop' AND \"Column\" = 'EventType'").fetchone() == (2,)
     finally:
