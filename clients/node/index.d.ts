@@ -120,6 +120,21 @@ export interface StoreStats {
   events: number;
   /** Payload/User keys kept as typed columns, as "Payload.price:real". */
   promotedKeys: string[];
+  /** Where the server's memory is, now. */
+  memory: MemoryUse;
+}
+
+/** The server's memory, in bytes: DuckDB's buffers are bounded by its --memory-limit, the rest
+ * comes on top. */
+export interface MemoryUse {
+  residentBytes: number;
+  duckdbBytes: number;
+  duckdbSpilledBytes: number;
+  trackIdIndexBytes: number;
+  deviceIdIndexBytes: number;
+  mallocInUseBytes: number;
+  mallocFreeBytes: number;
+  arrowBytes: number;
 }
 
 export class Client {

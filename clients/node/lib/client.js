@@ -123,6 +123,7 @@ class Client {
       dataFiles: response.data_files,
       events: response.events,
       promotedKeys: response.promoted_keys,
+      memory: memoryUse(response.memory ?? {}),
     };
   }
 
@@ -144,6 +145,16 @@ class Client {
         error ? reject(TrackstoreError.fromServiceError(error)) : resolve(response)));
     });
   }
+}
+
+/** GetStoreStats' memory split, in camelCase (bytes; 0 where the server did not report one). */
+function memoryUse(memory) {
+  const names = ['resident', 'duckdb', 'duckdb_spilled', 'track_id_index', 'device_id_index',
+    'malloc_in_use', 'malloc_free', 'arrow'];
+  return Object.fromEntries(names.map((name) => [
+    `${name.replace(/_([a-z])/g, (_, letter) => letter.toUpperCase())}Bytes`,
+    memory[`${name}_bytes`] ?? 0,
+  ]));
 }
 
 module.exports = { Client, DEFAULT_DEADLINE_MS };

@@ -150,4 +150,6 @@ test('stats report the store', async () => {
   assert.ok(stats.events >= 1);
   assert.equal(typeof stats.maxPendingDeletions, 'number');
   assert.ok(Array.isArray(stats.promotedKeys));
+  assert.ok(stats.memory.residentBytes > stats.memory.duckdbBytes);
+  assert.equal(typeof stats.memory.trackIdIndexBytes, 'number');
 });
