@@ -53,9 +53,10 @@ def resident_bytes() -> int:
 
 def duckdb_bytes(cursor: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     """(bytes of DuckDB's buffers in memory, bytes it spilled to its temporary directory)."""
-    in_memory, spilled = cursor.execute(
+    # fetchall, not fetchone: an open result keeps the cursor's transaction open (lake.scalar)
+    [(in_memory, spilled)] = cursor.execute(
         "SELECT sum(memory_usage_bytes), sum(temporary_storage_bytes) FROM duckdb_memory()"
-    ).fetchone()
+    ).fetchall()
     return int(in_memory or 0), int(spilled or 0)
 
 
