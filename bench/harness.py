@@ -27,6 +27,7 @@ import pyarrow as pa
 
 import generate
 from contract import ADMIN_SERVICE, EVENTS_SERVICE, client_call
+from trackstore.results import Fields
 from trackstore.v1 import admin_pb2 as admin_pb
 from trackstore_client.local import LocalServer
 
@@ -87,15 +88,10 @@ class Rpc:
         self.stats_call = client_call(self.channel, ADMIN_SERVICE, "GetStoreStats")
 
     def stats(self) -> dict:
-        response = self.stats_call(admin_pb.GetStoreStatsRequest(), timeout=60)
-        out = {}
-        for field, value in response.ListFields():
-            if hasattr(value, "ListFields"):  # a message: the memory split
-                out[field.name] = {f.name: v for f, v in value.ListFields()}
-            else:
-                out[field.name] = value if isinstance(value, (str, int, float, bool)) else list(value)
-        return out | {"events": response.events, "data_files": response.data_files,
-                      "pending_deletions": response.pending_deletions}
+        """Every field of GetStoreStats, the memory split as a dict of its own (the client's
+        reading of a response, so no field is left out)."""
+        return dict(Fields.from_response(
+            self.stats_call(admin_pb.GetStoreStatsRequest(), timeout=60)))
 
     def close(self) -> None:
         self.channel.close()

@@ -1,9 +1,10 @@
 """Ingest into the scope that holds the N loaded events, as a client with its own TrackIds sees
-it (issue 24): one TrackStream each of server-made TrackIds, random client UUIDv4s and client
+it (issue 24): TrackStreams of server-made TrackIds, random client UUIDv4s and client
 UUIDv7s (as the Python client makes them, of the event's time), timed until the events are in
 the lake. Client TrackIds take the duplicate check against everything the scope holds, so
 these are the headline ingest figures; the times of each 100,000 events show whether the cost
-grows as the stream adds to the store. Runs last: its events join the scope the queries read. The kinds take turns, round by round."""
+grows as the stream adds to the store. The kinds take turns, round by round. Runs last: its
+events join the scope the queries read."""
 from __future__ import annotations
 
 import time
