@@ -30,6 +30,7 @@ from .config import Settings
 from .cursors import CursorSigner
 from .errors import BadRequest, FieldViolation, StorageFailed, write_failure
 from .event_batch import EventBatch, NulInText, build_batch, check_text, normalize_scope
+from .free_pages import FreePages
 from .lake import EVENTS_TABLE, pending_deletions, scalar
 from .limits import DEFAULT_LIST_TOP, MAX_BATCH_DELETE, MAX_LIST_WINDOW, MAX_TRACK_ID_LENGTH
 from .reads.empty_source import EmptySources
@@ -52,6 +53,8 @@ PROMOTION_SAMPLE_ROWS = 100_000
 # compaction. Flushes count them every FLUSHES_BETWEEN_FILE_COUNTS.
 MAX_SMALL_FILES = 200
 FLUSHES_BETWEEN_FILE_COUNTS = 10
+# Free pages go back to the system after a flush or when idle, at most this often (free_pages).
+FREE_PAGES_SECONDS = 10.0
 _NO_SPACE = "No space left on device"  # DuckDB's I/O errors carry the system's text
 
 
@@ -116,7 +119,8 @@ class Engine:
                 settings.shred_min_events, self._queried_paths) if settings.promote_keys else None,
         )
         self._merging = False  # merging small files beyond the bound, a slice per flush
-        self._writer.after_flush = self._merge_when_many_files
+        self._writer.after_flush = self._after_flush
+        self._free_pages = FreePages(FREE_PAGES_SECONDS)
         self._set_promoted(keys)
         # Other servers sharing the catalog store values of the tracked columns too.
         self._values = ScopeValues(self._writer.values,
@@ -384,6 +388,12 @@ class Engine:
             with self._writer.rewriting():
                 compaction.flush_inlined(cursor)
             self._flushes_at_last_upkeep = self._writer.flushes
+        self._free_pages.give_back()
+
+    def _after_flush(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        self._merge_when_many_files(cursor)
+        # A load flushes without a pause, so the idle upkeep alone would not run in it.
+        self._free_pages.give_back()
 
     def _merge_when_many_files(self, cursor: duckdb.DuckDBPyConnection) -> None:
         """Every few flushes: merges a slice of the small files beyond the bound (then after

@@ -236,6 +236,11 @@ def _configure(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         conn.execute("SET threads = ?", [settings.threads])
     # Nothing may be fetched from the internet at run time.
     conn.execute("SET allow_community_extensions = false")
+    # DuckDB's allocator (jemalloc) keeps the pages a query freed until its own later
+    # allocations purge them: an idle server held its last large query's memory, 660 MB
+    # after a distinct count that DuckDB itself reported as 0 (bench/NOTES.md#memory-given-back).
+    # Its background threads give them back within about a second.
+    conn.execute("SET GLOBAL allocator_background_threads = true")
     # Keep Parquet footers in memory: DuckLake never changes a file once written, and parsing
     # the footers of every file again costs each query a share of its time that grows with the
     # files (bench/NOTES.md#lake-layout).
