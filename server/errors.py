@@ -60,6 +60,10 @@ class BatchTooLarge(BadRequest, reason="BATCH_TOO_LARGE"):
     """A Track batch holds more events than one may (limits.py)."""
 
 
+class StreamTooLong(BadRequest, reason="STREAM_TOO_LONG"):
+    """A TrackStream's acknowledgement would no longer fit one message (limits.py)."""
+
+
 class BadQuery(BadRequest, reason="QUERY_INVALID"):
     """The compiler refused a query (querylang.QueryError, `message` its text) given in the
     request field `field`, at `line` and `column` (1-based) of that text."""

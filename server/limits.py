@@ -42,6 +42,10 @@ MAX_SEGMENTS_PER_CALL = 100  # segments one IsInSegment asks about
 
 # Any request or response, in either direction
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+# TrackStream's answer lists every TrackId of the stream, so a stream ends where that list would
+# pass this: about 1.7 million events with 36-character TrackIds (each id costs its UTF-8
+# bytes and 3 bytes of framing); the answer's other fields fit the MiB left.
+MAX_STREAM_ACK_BYTES = MAX_MESSAGE_BYTES - (1 << 20)
 
 # Defaults of settings
 PREVIEW_MAX_ROWS = 1000  # --preview-max-rows: rows a Preview returns (`truncated` says more)

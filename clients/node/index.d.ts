@@ -106,6 +106,8 @@ export interface ListResult {
 export interface TrackStreamResult {
   trackIds: string[];
   eventCount: number;
+  /** How many TrackStream calls the batches took (a call's answer must fit one message). */
+  streams: number;
 }
 
 export interface CompactResult {
@@ -143,7 +145,10 @@ export class Client {
   readonly deadlineMs: number;
   /** Stores a batch (at most 10,000 events) atomically; resolves to their TrackIds, in order. */
   track(events: Iterable<TrackEvent>, options?: CallOptions): Promise<string[]>;
-  /** Bulk ingest over one stream, one message per batch; resolves once all are durable. */
+  /**
+   * Bulk ingest, one message per batch, in as many TrackStream calls as their answers need
+   * (about 1.7 million events a call); resolves once all are durable.
+   */
   trackStream(
     batches: Iterable<Iterable<TrackEvent>> | AsyncIterable<Iterable<TrackEvent>>,
     options?: CallOptions,

@@ -13,8 +13,9 @@ from trackstore.v1 import admin_pb2 as admin_pb
 from trackstore.v1 import trackevents_pb2 as pb
 
 from .. import fast_decode
-from ..errors import BadRequest, FieldViolation, Starting
+from ..errors import BadRequest, FieldViolation, Starting, StreamTooLong
 from ..event_batch import normalize_scope
+from ..limits import MAX_STREAM_ACK_BYTES
 from .auth import authorize, authorize_admin
 from .registration import checked, preserialized, tolerant
 from .rpc import in_pool, rpc
@@ -68,6 +69,12 @@ def encoded(message_class: type):
     """A request deserializer that leaves the decoding to the method (`Encoded`)."""
     decode = tolerant(fast_decode.deserializer(message_class), message_class.DESCRIPTOR.full_name)
     return lambda data: Encoded(data, decode)
+
+
+def _listed_bytes(track_ids: list[str]) -> int:
+    """What the TrackIds add to a TrackStream answer: their UTF-8 bytes, and at most 3 bytes
+    each of a field's tag and length (a length under 16,384)."""
+    return len("".join(track_ids).encode()) + 3 * len(track_ids)
 
 
 async def _stored(engine, submitted: Future) -> list[str]:
@@ -140,15 +147,28 @@ class TrackEventsServicer:
         engine = self._engine()
         in_flight: deque = deque()
         track_ids: list[str] = []
-        stored_batches = index = 0
+        stored_batches = index = ack_bytes = submitted_events = 0
         async for request in requests:
             try:
                 batch = await self._prepared(engine, request, call)
+                # Refused before it is stored: an answer over the message limit would fail
+                # after every event of the stream was durable, and a client that retried the
+                # stream would store them twice.
+                ack_bytes += _listed_bytes(batch.track_ids)
+                if ack_bytes > MAX_STREAM_ACK_BYTES:
+                    message = (f"the stream's answer would list more than "
+                               f"{MAX_STREAM_ACK_BYTES:,} bytes of TrackIds ({submitted_events:,} "
+                               f"events before this batch): send the rest in a new stream")
+                    raise StreamTooLong(message, [FieldViolation("events", message)])
             except BadRequest as error:
-                # Batches before this one may already be durable: say so, so a client can resume.
+                # The batches before this one are durable once the answer says so: a client
+                # resumes from this one.
+                while in_flight:
+                    await _stored(engine, in_flight.popleft())
+                    stored_batches += 1
                 raise BadRequest(
-                    f"batch {index}: {error.message}; the {stored_batches + len(in_flight)} "
-                    f"batches before it are stored",
+                    f"batch {index}: {error.message}; the {stored_batches} batches before it "
+                    f"are stored",
                     [FieldViolation(f"batch[{index}].{v.field}", v.description)
                      for v in error.violations],
                     reason=error.reason,
@@ -156,6 +176,7 @@ class TrackEventsServicer:
             index += 1
             if batch.size:
                 in_flight.append(engine.submit(batch))
+                submitted_events += batch.size
             while len(in_flight) > STREAM_BATCHES_IN_FLIGHT:
                 track_ids.extend(await _stored(engine, in_flight.popleft()))
                 stored_batches += 1

@@ -59,6 +59,28 @@ def test_track_stream_batches_any_number_of_events(client):
     assert client.preview("Events | count", scope="stream")[0]["Count"] == 2500
 
 
+def test_track_stream_goes_on_in_a_new_stream_where_an_answer_would_not_fit(client,
+                                                                            monkeypatch):
+    """Each stream ends before its answer's TrackIds would pass the message limit (scaled down
+    here: two messages of 500 client ids a stream), so the events go out in three streams."""
+    per_message = 500 * (36 + 3)  # UUIDv7 ids and their framing
+    monkeypatch.setattr(trackstore.calls, "STREAM_ACK_BYTES", 2 * per_message + 100)
+    streams = []
+    method = client._methods["TrackStream"]
+
+    def counting(requests, **kwargs):
+        streams.append(list(requests))
+        return method(iter(streams[-1]), **kwargs)
+
+    monkeypatch.setitem(client._methods, "TrackStream", counting)
+    ids = client.track_stream((event(i) for i in range(2300)), scope="streams",
+                              batch_size=500)
+    assert [[len(r.events) for r in stream] for stream in streams] == [[500, 500], [500, 500],
+                                                                      [300]]
+    assert len(set(ids)) == 2300
+    assert client.preview("Events | count", scope="streams")[0]["Count"] == 2300
+
+
 def test_track_stream_raises_the_bad_event_not_a_grpc_error(client):
     def events():
         yield event(1)

@@ -12,10 +12,11 @@ import pytest
 
 from trackstore.v1 import trackevents_pb2 as pb
 from trackstore_server.limits import (MAX_AGGREGATIONS, MAX_EVENT_BYTES, MAX_MESSAGE_BYTES,
-                                      MAX_OPERATORS, PREVIEW_MAX_ROWS)
+                                      MAX_OPERATORS, MAX_STREAM_ACK_BYTES, MAX_TRACK_ID_LENGTH,
+                                      PREVIEW_MAX_ROWS)
 from trackstore_server.api.status import MAX_MESSAGE_BYTES as MAX_STATUS_MESSAGE_BYTES
 
-from grpc_calls import METHOD, call, method_path
+from grpc_calls import METHOD, call, method_path, outcome_of
 
 SCOPE = "limits"
 MEGABYTE = 1 << 20
@@ -129,6 +130,38 @@ def test_a_message_over_the_limit_is_refused_unread(served, channel):
     count = call(channel, METHOD["Preview"], pb.PreviewRequest(scope=SCOPE + "-huge",
                                                                 query="Events | count"))
     assert [row["Count"] for row in count.response.items] == [0]
+
+
+def long_id_batches(scope: str, batches: int, size: int = 1000):
+    """TrackStream messages of events with TrackIds of the longest length allowed."""
+    for batch in range(batches):
+        yield pb.TrackStreamRequest(scope=scope, events=[
+            pb.TrackEvent(track_id=f"{batch}-{i}-".ljust(MAX_TRACK_ID_LENGTH, "x"),
+                          event_type="long-id") for i in range(size)])
+
+
+def test_a_stream_whose_answer_would_not_fit_a_message_is_refused_before_storing(served,
+                                                                               channel):
+    """An answer over the message limit would fail after every event was durable; the stream
+    is refused at the batch that would pass it, saying how many before it are stored."""
+    per_event = MAX_TRACK_ID_LENGTH + 3  # the id and its framing in the answer
+    fitting = MAX_STREAM_ACK_BYTES // (1000 * per_event)  # whole batches of 1000
+    stream = channel.stream_unary(method_path(METHOD["TrackStream"]),
+                                  request_serializer=pb.TrackStreamRequest.SerializeToString,
+                                  response_deserializer=pb.TrackStreamResponse.FromString)
+    with pytest.raises(grpc.RpcError) as refused:
+        stream(long_id_batches(SCOPE + "-long", fitting + 5), timeout=300)
+    answer = outcome_of(refused.value)
+    assert answer.code == grpc.StatusCode.INVALID_ARGUMENT, answer
+    assert answer.reason == "STREAM_TOO_LONG"
+    assert answer.fields == [f"batch[{fitting}].events"]
+    assert answer.message.startswith(f"batch {fitting}: the stream's answer would list more "
+                                     f"than {MAX_STREAM_ACK_BYTES:,} bytes of TrackIds")
+    assert answer.message.endswith(f"the {fitting} batches before it are stored")
+    count = call(channel, METHOD["Preview"], pb.PreviewRequest(scope=SCOPE + "-long",
+                                                                query="Events | count"))
+    assert [row["Count"] for row in count.response.items] == [fitting * 1000]
+    assert_serving(served, channel)
 
 
 def test_an_http_body_over_the_message_limit_is_refused_naming_the_body(served, channel):

@@ -10,6 +10,19 @@ const { TrackstoreError } = require('./errors');
 
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 const DEFAULT_DEADLINE_MS = 30_000;
+// A TrackStream's answer lists every TrackId of the stream in one message (the server's
+// limits.MAX_STREAM_ACK_BYTES): a stream ends before its ids would pass this and the batches go
+// on in the next. An id costs its UTF-8 bytes and 3 of framing; one the server makes is a
+// 36-character UUID. Mutable for tests only.
+const STREAM_LIMITS = { ackBytes: MAX_MESSAGE_BYTES - 1024 * 1024, serverTrackIdLength: 36 };
+
+function listedBytes(events) {
+  let bytes = 0;
+  for (const event of events) {
+    bytes += (event.track_id ? Buffer.byteLength(event.track_id) : STREAM_LIMITS.serverTrackIdLength) + 3;
+  }
+  return bytes;
+}
 
 class Client {
   #events;
@@ -49,30 +62,59 @@ class Client {
   }
 
   /**
-   * Bulk ingest over one stream: each batch (an array of events, from an iterable or an async
-   * iterable) is one message. Resolves once every batch is durable.
+   * Bulk ingest: each batch (an array of events, from an iterable or an async iterable) is one
+   * message, in as many TrackStream calls as their answers need (each lists its TrackIds in one
+   * message: about 1.7 million events a call). Resolves once every batch is durable; a failure
+   * leaves the earlier calls' events stored.
    */
   async trackStream(batches, options = {}) {
     const scope = this.#scope(options);
+    const trackIds = [];
+    let eventCount = 0;
+    let streams = 0;
+    let stream = null;
+    let listed = 0;
+    const finish = async () => {
+      stream.call.end();
+      const response = await stream.answer;
+      for (const id of response.track_ids) trackIds.push(id);
+      eventCount += response.event_count;
+      stream = null;
+    };
+    try {
+      for await (const batch of batches) {
+        const message = { scope, events: Array.from(batch, eventToMessage) };
+        const size = listedBytes(message.events);
+        if (stream && listed && listed + size > STREAM_LIMITS.ackBytes) await finish();
+        if (!stream) {
+          stream = this.#openStream(options);
+          streams += 1;
+          listed = 0;
+        }
+        listed += size;
+        // A call the server ended never drains: its answer ends the wait instead.
+        if (!stream.call.write(message)) await Promise.race([once(stream.call, 'drain'), stream.answer]);
+      }
+    } catch (error) {
+      if (stream) stream.call.cancel();
+      throw error;
+    }
+    if (!stream && streams === 0) {
+      stream = this.#openStream(options);
+      streams = 1;
+    }
+    if (stream) await finish();
+    return { trackIds, eventCount, streams };
+  }
+
+  #openStream(options) {
     let call;
     const answer = new Promise((resolve, reject) => {
       call = this.#events.TrackStream(this.#metadata, this.#callOptions(options), (error, response) => (
         error ? reject(TrackstoreError.fromServiceError(error)) : resolve(response)));
     });
-    answer.catch(() => {}); // a refusal while batches are still read is thrown below, not unhandled
-    try {
-      for await (const batch of batches) {
-        const message = { scope, events: Array.from(batch, eventToMessage) };
-        // A call the server ended never drains: its answer ends the wait instead.
-        if (!call.write(message)) await Promise.race([once(call, 'drain'), answer]);
-      }
-    } catch (error) {
-      call.cancel();
-      throw error;
-    }
-    call.end();
-    const response = await answer;
-    return { trackIds: response.track_ids, eventCount: response.event_count };
+    answer.catch(() => {}); // a refusal while batches are still read is thrown by trackStream
+    return { call, answer };
   }
 
   /** Runs a KQL query; rows come back as objects keyed by column name, in column order. */
@@ -157,4 +199,4 @@ function memoryUse(memory) {
   ]));
 }
 
-module.exports = { Client, DEFAULT_DEADLINE_MS };
+module.exports = { Client, DEFAULT_DEADLINE_MS, STREAM_LIMITS };

@@ -106,7 +106,27 @@ test('trackStream sends batches from an async iterable in one call', async () =>
   const result = await client.trackStream(batches(), { scope });
   assert.equal(result.eventCount, 5);
   assert.equal(result.trackIds.length, 5);
+  assert.equal(result.streams, 1);
   assert.deepEqual((await client.preview('Events | count', { scope })).items, [{ Count: 5 }]);
+});
+
+test('trackStream goes on in a new call where an answer would not fit one message', async () => {
+  const scope = `${RUN}-streams`;
+  const limits = require('../lib/client').STREAM_LIMITS;
+  const saved = limits.ackBytes;
+  limits.ackBytes = 2 * 2 * (36 + 3) + 10; // scaled down: two batches of two events a call
+  try {
+    async function* batches() {
+      for (let i = 0; i < 5; i += 1) yield events(2);
+    }
+    const result = await client.trackStream(batches(), { scope });
+    assert.equal(result.streams, 3);
+    assert.equal(result.eventCount, 10);
+    assert.equal(new Set(result.trackIds).size, 10);
+    assert.deepEqual((await client.preview('Events | count', { scope })).items, [{ Count: 10 }]);
+  } finally {
+    limits.ackBytes = saved;
+  }
 });
 
 test('trackStream fails with the server refusal, or with the error of the batches themselves', async () => {

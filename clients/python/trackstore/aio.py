@@ -48,13 +48,18 @@ class Client(SegmentMethods, ClientBase):
                            timeout: float | None = None) -> list[str]:
         """Streams events from an iterable or an async iterable; see Client.track_stream."""
         requests = StreamRequests(events, self._scope(scope), batch_size, self.client_track_ids)
-        source = aiter(requests) if hasattr(events, "__aiter__") else iter(requests)
-        try:
-            response = await self._methods["TrackStream"](
-                source, timeout=self._timeout("TrackStream", timeout), metadata=self._metadata)
-        except grpc.RpcError as error:
-            raise (requests.error or from_rpc_error(error)) from None
-        return list(response.track_ids)
+        track_ids: list[str] = []
+        while True:  # a stream per answer that fits one message (StreamRequests)
+            source = aiter(requests) if hasattr(events, "__aiter__") else iter(requests)
+            try:
+                response = await self._methods["TrackStream"](
+                    source, timeout=self._timeout("TrackStream", timeout),
+                    metadata=self._metadata)
+            except grpc.RpcError as error:
+                raise (requests.error or from_rpc_error(error)) from None
+            track_ids.extend(response.track_ids)
+            if not requests.more:
+                return track_ids
 
     async def iter_list(self, filter: str = "", orderby: str = "", *, skip: int = 0,
                         top: int | None = None, page_size: int = 1000,

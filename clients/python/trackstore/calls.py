@@ -36,6 +36,12 @@ METHOD_TIMEOUTS = {"Preview": 150.0, "PreviewFilterDefinition": 150.0, "Evaluate
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 LIST_WINDOW = 10_000  # List answers only while skip + top is under this
 STREAM_BATCH = 1000
+# A TrackStream's answer lists every TrackId of the stream and must fit one message (the
+# server's limits.MAX_STREAM_ACK_BYTES): a stream ends before its ids would pass this, and the
+# events go on in the next one. An id costs its UTF-8 bytes and 3 of framing; one the server
+# makes is a 36-character UUID.
+STREAM_ACK_BYTES = MAX_MESSAGE_BYTES - (1 << 20)
+SERVER_TRACK_ID_LENGTH = 36
 CHANNEL_OPTIONS = (
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -170,28 +176,55 @@ def _deleted_id(response) -> str:
 
 
 class StreamRequests:
-    """TrackStream's requests from an iterable of events, `batch_size` events a message.
+    """TrackStream's requests from an iterable of events, `batch_size` events a message, as
+    one stream after another: each stream ends before its answer's TrackIds would pass
+    `ack_bytes` (`more` then says events are left for the next), so any number of events can
+    be streamed.
 
     gRPC reads the requests on its own thread and reports an exception raised there only as
     `UNKNOWN: Exception iterating requests!`; this keeps the exception (`error`) so the client
     can raise it instead."""
 
-    def __init__(self, events, scope: str, batch_size: int, assign_ids: bool):
+    def __init__(self, events, scope: str, batch_size: int, assign_ids: bool,
+                 ack_bytes: int | None = None):
         self.events, self.scope, self.batch_size = events, scope, batch_size
         self.assign_ids = assign_ids
+        self.ack_bytes = STREAM_ACK_BYTES if ack_bytes is None else ack_bytes
         self.error: BaseException | None = None
+        self.more = False
+        self._source = None  # the events' iterator, shared by the streams
+        self._batch: list = []
+        self._held: tuple[pb.TrackStreamRequest, int] | None = None  # next stream's first
+        self._listed = 0  # TrackId bytes of the current stream's answer
 
-    def _add(self, event, batch: list) -> pb.TrackStreamRequest | None:
-        batch.append(to_message(event, self.assign_ids))
-        if len(batch) < self.batch_size:
+    def _add(self, event) -> pb.TrackStreamRequest | None:
+        self._batch.append(to_message(event, self.assign_ids))
+        if len(self._batch) < self.batch_size:
             return None
-        request = pb.TrackStreamRequest(scope=self.scope, events=batch)
-        batch.clear()
+        return self._request()
+
+    def _request(self) -> pb.TrackStreamRequest:
+        request = pb.TrackStreamRequest(scope=self.scope, events=self._batch)
+        self._batch = []
         return request
 
-    def _rest(self, batch: list) -> Iterator[pb.TrackStreamRequest]:
-        if batch:
-            yield pb.TrackStreamRequest(scope=self.scope, events=batch)
+    def _fits(self, request: pb.TrackStreamRequest) -> bool:
+        """Counts the request into the current stream, or holds it for the next stream."""
+        size = sum(len(event.track_id.encode()) or SERVER_TRACK_ID_LENGTH
+                   for event in request.events) + 3 * len(request.events)
+        if self._listed and self._listed + size > self.ack_bytes:
+            self._held, self.more = (request, size), True
+            return False
+        self._listed += size
+        return True
+
+    def _stream_start(self) -> list[pb.TrackStreamRequest]:
+        self.more, self._listed = False, 0
+        held, self._held = self._held, None
+        if held is None:
+            return []
+        self._listed = held[1]
+        return [held[0]]
 
     @contextlib.contextmanager
     def _keeping_error(self):
@@ -202,20 +235,31 @@ class StreamRequests:
             raise
 
     def __iter__(self) -> Iterator[pb.TrackStreamRequest]:
-        batch: list = []
+        """The requests of the next stream."""
         with self._keeping_error():
-            for event in self.events:
-                if (request := self._add(event, batch)) is not None:
+            yield from self._stream_start()
+            if self._source is None:
+                self._source = iter(self.events)
+            for event in self._source:
+                if (request := self._add(event)) is not None:
+                    if not self._fits(request):
+                        return
                     yield request
-            yield from self._rest(batch)
+            if self._batch and self._fits(request := self._request()):
+                yield request
 
     async def __aiter__(self):
-        batch: list = []
         with self._keeping_error():
-            async for event in self.events:
-                if (request := self._add(event, batch)) is not None:
+            for request in self._stream_start():
+                yield request
+            if self._source is None:
+                self._source = aiter(self.events)
+            async for event in self._source:
+                if (request := self._add(event)) is not None:
+                    if not self._fits(request):
+                        return
                     yield request
-            for request in self._rest(batch):
+            if self._batch and self._fits(request := self._request()):
                 yield request
 
 

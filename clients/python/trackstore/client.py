@@ -47,17 +47,23 @@ class Client(SegmentMethods, ClientBase):
 
     def track_stream(self, events: Iterable, *, scope: str | None = None,
                      batch_size: int = STREAM_BATCH, timeout: float | None = None) -> list[str]:
-        """Streams any number of events, `batch_size` a message; returns every TrackId once all
-        are durable. Not retried (an iterable cannot be read twice); since the events carry
-        client TrackIds, sending the same events again stores none twice."""
+        """Streams any number of events, `batch_size` a message, in as many TrackStream calls
+        as their answers need (each lists its TrackIds in one message: about 1.7 million
+        events a call); returns every TrackId once all are durable. Not retried (an iterable
+        cannot be read twice); a failure leaves the earlier calls' events stored, and since the
+        events carry client TrackIds, sending the same events again stores none twice."""
         requests = StreamRequests(events, self._scope(scope), batch_size, self.client_track_ids)
-        try:
-            response = self._methods["TrackStream"](
-                iter(requests), timeout=self._timeout("TrackStream", timeout),
-                metadata=self._metadata)
-        except grpc.RpcError as error:
-            raise (requests.error or from_rpc_error(error)) from None
-        return list(response.track_ids)
+        track_ids: list[str] = []
+        while True:  # a stream per answer that fits one message (StreamRequests)
+            try:
+                response = self._methods["TrackStream"](
+                    iter(requests), timeout=self._timeout("TrackStream", timeout),
+                    metadata=self._metadata)
+            except grpc.RpcError as error:
+                raise (requests.error or from_rpc_error(error)) from None
+            track_ids.extend(response.track_ids)
+            if not requests.more:
+                return track_ids
 
     def iter_list(self, filter: str = "", orderby: str = "", *, skip: int = 0,
                   top: int | None = None, page_size: int = 1000, scope: str | None = None,
