@@ -74,6 +74,19 @@ def _storage_failures_reported(engine: "Engine") -> Iterator[None]:
                             "the call changed nothing") from None
 
 
+@dataclasses.dataclass(frozen=True)
+class ReadView:
+    """What reads of the events see with one set of promoted keys: the schema to compile
+    against, and the sources of a scope's events, a read taking the cheapest that misses
+    nothing (Engine._plan)."""
+
+    schema: querylang.Schema
+    lake_only: str
+    with_recent: str
+    with_deletions: str  # with the tombstones applied by row id
+    by_key: str  # with the tombstones applied by (Scope, TrackId)
+
+
 def _reporting_storage_failure(method):
     """For the engine's methods that reach DuckDB (_storage_failures_reported)."""
 
@@ -243,8 +256,17 @@ class Engine:
     def _set_promoted(self, keys) -> None:
         # Runs on the lake thread (or before it takes work), so flushes never miss a column.
         self._writer.promoted = keys
+        typed = self._view(keys)
+        # Until compaction fills every key's column, the lake is read in one branch per range
+        # of key generations (promoted.lake_select), and each branch scans the table: a query
+        # that reads no promoted key reads the table once through the view without them
+        # (bench/NOTES.md#one-scan-for-queries-without-a-promoted-key).
+        plain = self._view(()) if any(key.generation for key in keys) else typed
         # One assignment, so a concurrent read never pairs a schema with another's sources.
-        self._read_view = (promoted.schema_with(keys), *sources(
+        self._read_views = (typed, plain)
+
+    def _view(self, keys) -> ReadView:
+        return ReadView(promoted.schema_with(keys), *sources(
             promoted.lake_select(keys, f'"Scope" = {placeholder(SCOPE)}'),
             self._writer.recent_source_sql(keys), promoted.column_names(keys)),
             self._with_deletions(keys, by_key=False), self._with_deletions(keys, by_key=True))
@@ -278,7 +300,8 @@ class Engine:
             "max_pending_deletions": self.settings.max_pending_deletes,
             "data_files": files,
             "promoted_keys": [
-                f"{k.dynamic_column}.{'.'.join(k.path)}:{k.type}" for k in self._read_view[0].promoted
+                f"{k.dynamic_column}.{'.'.join(k.path)}:{k.type}"
+                for k in self._read_views[0].schema.promoted
             ],
             "memory": memory,
         }
@@ -336,40 +359,52 @@ class Engine:
 
     def _read(self, scope: str, timeout_seconds: float | None, on_cancel: Callable | None,
               compile_for: Compile) -> tuple[QueryResult, querylang.CompiledQuery]:
-        plan = self._plan(scope, timeout_seconds, on_cancel)
+        typed, plain = self._current_views()
+        plan = self._plan(scope, timeout_seconds, on_cancel, typed)
         compiled = compile_for(plan, plan.source)
         self._count_paths(compiled)
+        if plain is not typed and not compiled.dynamic_paths:
+            # No Payload or User property, so no promoted column: the same query over the
+            # view without them reads the same rows and values in one scan.
+            plan = self._plan(scope, timeout_seconds, on_cancel, plain)
+            compiled = compile_for(plan, plan.source)
         return self._reads.read(plan, compiled, compile_for)
 
-    def _plan(self, scope: str, timeout_seconds: float | None,
-              on_cancel: Callable | None) -> ReadPlan:
-        """A read starting now. An event acknowledged before this moment is in the lake or in
-        recent; if recent is empty, it is in the lake."""
-        schema, lake_only, with_recent, with_deletions, by_key = self._read_view
-        if schema.promoted != self._writer.promoted:  # the writer learned keys from the catalog
+    def _current_views(self) -> tuple[ReadView, ReadView]:
+        views = self._read_views
+        if views[0].schema.promoted != self._writer.promoted:  # keys learned from the catalog
             self._set_promoted(self._writer.promoted)
-            schema, lake_only, with_recent, with_deletions, by_key = self._read_view
+            views = self._read_views
+        return views
+
+    def _plan(self, scope: str, timeout_seconds: float | None, on_cancel: Callable | None,
+              view: ReadView | None = None) -> ReadPlan:
+        """A read starting now, through `view` (the one with the promoted keys if None). An
+        event acknowledged before this moment is in the lake or in recent; if recent is empty,
+        it is in the lake."""
+        view = view or self._current_views()[0]
         # Each source costs more than the one after it (bench/NOTES.md#recent-reads,
         # #deletes-as-tombstones): a read takes the cheapest that misses nothing acknowledged
         # before it started.
         pending = self._writer.tombstones
         if pending.by_key():
-            source, prepare = by_key, self._writer.register_reads
+            source, prepare = view.by_key, self._writer.register_reads
         elif pending.in_lake():
-            source, prepare = with_deletions, self._writer.register_reads
+            source, prepare = view.with_deletions, self._writer.register_reads
         elif pending:  # deletions of recent events only: filtered out of recent, in Arrow
-            source, prepare = with_recent, self._writer.register_reads
+            source, prepare = view.with_recent, self._writer.register_reads
         elif self._writer.has_recent():
-            source, prepare = with_recent, self._writer.register_recent
+            source, prepare = view.with_recent, self._writer.register_recent
         else:
-            source, prepare = lake_only, None
+            source, prepare = view.lake_only, None
         known_token, known = self._values.of_scope(scope)
         limit = self.settings.preview_timeout_seconds
         return ReadPlan.starting_now(
-            scope=scope, schema=schema, source=source, prepare=prepare,
+            scope=scope, schema=view.schema, source=source, prepare=prepare,
             server_id=self._writer.server_id, known=known, known_token=known_token,
             limit_seconds=limit if timeout_seconds is None else min(limit, timeout_seconds),
-            on_cancel=on_cancel, empty_source=functools.partial(self._empty_sources.of, lake_only),
+            on_cancel=on_cancel,
+            empty_source=functools.partial(self._empty_sources.of, view.lake_only),
         )
 
     def _count_paths(self, compiled) -> None:

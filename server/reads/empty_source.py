@@ -18,18 +18,23 @@ from querylang.sqltext import quote_ident
 from ..bound_parameters import SCOPE
 
 
+KEPT_SOURCES = 4
+
+
 class EmptySources:
     def __init__(self, cursor: Callable[[], object]):
         """`cursor`: a new cursor on the store."""
         self._cursor = cursor
         self._lock = threading.Lock()
-        self._last: tuple[str, str] | None = None  # (source SQL, its empty twin)
+        # Source SQL -> its empty twin, for the latest sources: reads take two at a time (with
+        # and without the promoted keys, Engine._read), and keys change rarely.
+        self._known: dict[str, str] = {}
 
     def of(self, source_sql: str) -> str:
         """SQL of a relation with `source_sql`'s columns and no row, reading nothing."""
-        last = self._last
-        if last is not None and last[0] == source_sql:
-            return last[1]
+        known = self._known.get(source_sql)
+        if known is not None:
+            return known
         with self._lock:
             cursor = self._cursor()
             try:
@@ -41,5 +46,7 @@ class EmptySources:
             columns = ", ".join(f"CAST(NULL AS {type_code}) AS {quote_ident(name)}"
                                 for name, type_code, *_ in described)
             empty = f"(SELECT {columns} LIMIT 0)"
-            self._last = (source_sql, empty)
+            if len(self._known) >= KEPT_SOURCES:
+                self._known = {}
+            self._known = {**self._known, source_sql: empty}  # readers see one dict or the next
             return empty

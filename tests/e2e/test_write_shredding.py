@@ -78,13 +78,14 @@ def _check_every_query(engine: Engine) -> int:
     that were partial (shredded after rows were stored) when it ran."""
     engine.on_lake_thread(lambda cursor: None)  # flushed: the lake holds every event
     engine.preview(SCOPE, "Events | take 0")  # the engine learns the keys the flush added
-    schema = engine._read_view[0]
+    typed = engine._read_views[0]
+    schema = typed.schema
     plain = f'(SELECT * FROM {EVENTS_TABLE} WHERE "Scope" = $srv_scope)'
     with engine.lake_cursor() as cursor:
         for template in QUERIES:
             for key in KEYS:
                 query = template.format(k=key)
-                ours = querylang.compile(query, schema=schema, source_sql=engine._read_view[1])
+                ours = querylang.compile(query, schema=schema, source_sql=typed.lake_only)
                 reference = querylang.compile(query, schema=EVENTS_SCHEMA, source_sql=plain)
                 assert _rows(cursor, ours) == _rows(cursor, reference), query
     return sum(1 for k in schema.promoted if k.generation)
@@ -112,12 +113,12 @@ def test_shredded_columns_answer_as_json_extraction(tmp_path, seed):
                 engine.track(SCOPE, [_event(rnd, number + i, shares) for i in range(120)])
                 number += 120
                 partial_seen += _check_every_query(engine)
-        promoted = {".".join(k.path) for k in engine._read_view[0].promoted}
+        promoted = {".".join(k.path) for k in engine._read_views[0].schema.promoted}
         assert {"a", "s", "b", "c"} <= promoted
         assert partial_seen, "no key was ever shredded after rows were stored"
         engine.compact()  # fills the old rows: every key complete
         engine.preview(SCOPE, "Events | take 0")
-        assert not any(k.generation for k in engine._read_view[0].promoted)
+        assert not any(k.generation for k in engine._read_views[0].schema.promoted)
         _check_every_query(engine)
         engine.track(SCOPE, [_event(rnd, number + i, phases[0]) for i in range(60)])
         _check_every_query(engine)
@@ -134,9 +135,10 @@ def test_a_store_typed_from_its_first_flush_reads_no_json_branch(tmp_path):
         engine.track(SCOPE, [_event(rnd, i, {"a": (1.0, "number")}) for i in range(100)])
         engine.on_lake_thread(lambda cursor: None)
         engine.preview(SCOPE, "Events | take 0")
-        keys = engine._read_view[0].promoted
+        keys = engine._read_views[0].schema.promoted
         assert [(k.path, k.generation) for k in keys] == [(("a",), 0)]
-        assert "UNION ALL" not in engine._read_view[1]  # one branch: the columns alone
+        # one branch: the columns alone
+        assert "UNION ALL" not in engine._read_views[0].lake_only
         with engine.lake_cursor() as cursor:
             filled = cursor.execute(
                 f'SELECT count(*) FROM {EVENTS_TABLE} WHERE "__key_generation" = 0').fetchall()
@@ -177,6 +179,44 @@ def test_a_read_during_the_flush_that_shreds_a_key_binds(tmp_path):
         writer._write_watermark = write_watermark
         assert errors == [] and answers == [[{"Count": expected}]]
         assert engine.preview(SCOPE, query)[1].items() == [{"Count": expected}]
-        assert [k.path for k in engine._read_view[0].promoted] == [("a",)]  # learnt after
+        assert [k.path for k in engine._read_views[0].schema.promoted] == [("a",)]  # learnt after
+    finally:
+        engine.close()
+
+
+def test_a_query_of_no_property_reads_the_table_once_while_a_key_is_partial(tmp_path):
+    """Before compaction fills a key shredded after rows were stored, the typed view reads the
+    lake in one branch per generation range; a query that reads no Payload or User property
+    runs over the view without promoted keys instead: one scan, the same answer."""
+    engine = Engine(Settings(data_dir=str(tmp_path / "data"), flush_seconds=600.0,
+                             compaction_interval_seconds=0, merge_interval_seconds=0,
+                             shred_min_events=50, promote_min_share=0.3))
+    engine._writer._shredder.interval_seconds = 0.0
+    try:
+        rnd = random.Random(4)
+        for first, shares in ((0, {"a": (0.9, "number")}),
+                              (120, {"a": (0.9, "number"), "b": (0.9, "number")})):
+            engine.track(SCOPE, [_event(rnd, first + i, shares) for i in range(120)])
+            engine.on_lake_thread(lambda cursor: None)
+        engine.preview(SCOPE, "Events | take 0")
+        typed = engine._read_views[0]
+        assert any(k.generation for k in typed.schema.promoted), "no key is partial"
+        assert "UNION ALL" in typed.lake_only
+
+        def compiled(query: str):
+            return engine._read(SCOPE, None, None, lambda plan, source: querylang.compile(
+                query, schema=plan.schema, source_sql=source))
+
+        by_day = "Events | summarize count() by bin(EventTime, 1d) | order by EventTime asc"
+        result, plain = compiled(by_day)
+        assert "UNION ALL" not in plain.sql and "__key_generation" not in plain.sql
+        with engine.lake_cursor() as cursor:
+            reference = querylang.compile(by_day, schema=typed.schema,
+                                          source_sql=typed.lake_only)
+            assert result.rows == _rows(cursor, reference)
+        assert sum(row[1] for row in result.rows) == 240
+        # A property query still reads its column where the rows hold it
+        _, with_key = compiled("Events | where toreal(Payload.b) > 0 | count")
+        assert "UNION ALL" in with_key.sql
     finally:
         engine.close()
