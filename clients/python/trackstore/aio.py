@@ -18,7 +18,6 @@ import grpc
 import grpc.aio
 
 from .calls import STREAM_BATCH, Call, ClientBase, ListPages, StreamRequests
-from .errors import from_rpc_error
 from .retry import Attempts
 from .segments import SegmentMethods
 
@@ -48,7 +47,6 @@ class Client(SegmentMethods, ClientBase):
                            timeout: float | None = None) -> list[str]:
         """Streams events from an iterable or an async iterable; see Client.track_stream."""
         requests = StreamRequests(events, self._scope(scope), batch_size, self.client_track_ids)
-        track_ids: list[str] = []
         while True:  # a stream per answer that fits one message (StreamRequests)
             source = aiter(requests) if hasattr(events, "__aiter__") else iter(requests)
             try:
@@ -56,10 +54,9 @@ class Client(SegmentMethods, ClientBase):
                     source, timeout=self._timeout("TrackStream", timeout),
                     metadata=self._metadata)
             except grpc.RpcError as error:
-                raise (requests.error or from_rpc_error(error)) from None
-            track_ids.extend(response.track_ids)
-            if not requests.more:
-                return track_ids
+                raise requests.failure(error) from None
+            if requests.answered(response):
+                return requests.track_ids
 
     async def iter_list(self, filter: str = "", orderby: str = "", *, skip: int = 0,
                         top: int | None = None, page_size: int = 1000,

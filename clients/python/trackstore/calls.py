@@ -21,6 +21,7 @@ from trackstore.v1 import segments_pb2_grpc as segments_grpc
 from trackstore.v1 import trackevents_pb2 as pb
 from trackstore.v1 import trackevents_pb2_grpc as pb_grpc
 
+from .errors import from_rpc_error
 from .events import to_message
 from .results import Fields, ListResult, PreviewResult
 from .retry import RetryPolicy
@@ -196,6 +197,16 @@ class StreamRequests:
         self._batch: list = []
         self._held: tuple[pb.TrackStreamRequest, int] | None = None  # next stream's first
         self._listed = 0  # TrackId bytes of the current stream's answer
+        self.track_ids: list[str] = []  # of the streams answered so far
+
+    def answered(self, response: pb.TrackStreamResponse) -> bool:
+        """Takes a stream's answer; True once no events are left for another stream."""
+        self.track_ids.extend(response.track_ids)
+        return not self.more
+
+    def failure(self, error: grpc.RpcError) -> BaseException:
+        """What a failed stream raises: the events' own error, if reading them failed."""
+        return self.error or from_rpc_error(error)
 
     def _add(self, event) -> pb.TrackStreamRequest | None:
         self._batch.append(to_message(event, self.assign_ids))

@@ -17,7 +17,6 @@ from typing import Iterable, Iterator
 import grpc
 
 from .calls import STREAM_BATCH, Call, ClientBase, ListPages, StreamRequests
-from .errors import from_rpc_error
 from .retry import Attempts
 from .segments import SegmentMethods
 
@@ -53,17 +52,15 @@ class Client(SegmentMethods, ClientBase):
         cannot be read twice); a failure leaves the earlier calls' events stored, and since the
         events carry client TrackIds, sending the same events again stores none twice."""
         requests = StreamRequests(events, self._scope(scope), batch_size, self.client_track_ids)
-        track_ids: list[str] = []
         while True:  # a stream per answer that fits one message (StreamRequests)
             try:
                 response = self._methods["TrackStream"](
                     iter(requests), timeout=self._timeout("TrackStream", timeout),
                     metadata=self._metadata)
             except grpc.RpcError as error:
-                raise (requests.error or from_rpc_error(error)) from None
-            track_ids.extend(response.track_ids)
-            if not requests.more:
-                return track_ids
+                raise requests.failure(error) from None
+            if requests.answered(response):
+                return requests.track_ids
 
     def iter_list(self, filter: str = "", orderby: str = "", *, skip: int = 0,
                   top: int | None = None, page_size: int = 1000, scope: str | None = None,
