@@ -41,6 +41,7 @@ JEMALLOC_PROBE = RESIDENT + textwrap.dedent("""
     from trackstore_server.config import Settings
     from trackstore_server.store import open_store
     conn = open_store(Settings(data_dir=tempfile.mkdtemp(), memory_limit="1GB", threads=2))
+    conn.execute("SET enable_progress_bar = false")  # a slow machine's run printed one
     conn.execute("SELECT count(*) FROM (SELECT DISTINCT r * 7919 % 20000000 "
                  "FROM range(20000000) t(r))").fetchall()
     peak = resident_mib()
