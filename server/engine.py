@@ -117,6 +117,8 @@ class Engine:
         finally:
             cursor.close()
         data_dir = pathlib.Path(settings.data_dir)
+        # Before the writer: its lake thread may run the idle upkeep that uses it at once.
+        self._free_pages = FreePages(FREE_PAGES_SECONDS)
         self._writer = Writer(
             self._conn, WriteAheadLog(data_dir / "wal"), _server_id(data_dir),
             commit_max_rows=settings.commit_max_rows,
@@ -133,7 +135,6 @@ class Engine:
         )
         self._merging = False  # merging small files beyond the bound, a slice per flush
         self._writer.after_flush = self._after_flush
-        self._free_pages = FreePages(FREE_PAGES_SECONDS)
         self._set_promoted(keys)
         # Other servers sharing the catalog store values of the tracked columns too.
         self._values = ScopeValues(self._writer.values,
